@@ -1,0 +1,108 @@
+# DNS-validated ACM certificate custom resource: developer tasks.
+# Every target works from a fresh clone: the virtualenvs are created on demand.
+#
+#   .venv      development/test tools (requirements-dev.txt)
+#   .sam-venv  AWS SAM CLI, kept apart because it pins its own boto3 and cfn-lint
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV          := .venv
+VENV_STAMP    := $(VENV)/.requirements-dev.stamp
+SAM_VENV      := .sam-venv
+SAM_CLI_VERSION ?= 1.170.0
+SAM_STAMP     := $(SAM_VENV)/.aws-sam-cli-$(SAM_CLI_VERSION).stamp
+SAM           := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+PIP_INSTALL   := -m pip install --disable-pip-version-check --quiet
+PYTEST_ARGS   ?=
+
+# The Lambda runtime is python3.13. pyenv on the development machines enables only 3.11 by
+# default, so ask it for 3.13.0 explicitly; any python3.13 on PATH works too. PY313 is the real
+# interpreter path (not a pyenv shim), so its directory can be put on PATH for `sam build`.
+PY313  := $(shell PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
+VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executable)' 2>/dev/null))
+
+CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
+
+.PHONY: help venv test test-parallel lint format demo build validate deploy clean distclean
+
+help: ## List the targets
+	@echo "Usage: make <target>"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "Python for the virtualenvs: $(or $(VENV_PYTHON),NOT FOUND)"
+
+# --- virtualenvs ------------------------------------------------------------------------------
+
+venv: $(VENV_STAMP) ## Create .venv (python3.13 if available) and install requirements-dev.txt
+
+# Re-runs whenever requirements-dev.txt is newer than the stamp.
+$(VENV_STAMP): requirements-dev.txt
+	@test -n "$(VENV_PYTHON)" || { echo "error: no python3.13 or python3 found" >&2; exit 1; }
+	@if [ ! -x "$(VENV)/bin/python" ]; then \
+		echo "+ $(VENV_PYTHON) -m venv $(VENV)"; \
+		"$(VENV_PYTHON)" -m venv "$(VENV)"; \
+	fi
+	@$(VENV)/bin/python -c 'import sys; sys.version_info >= (3, 13) or print("warning: $(VENV) is not Python 3.13 (the Lambda runtime)")'
+	$(VENV)/bin/python $(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@
+
+$(SAM_STAMP):
+	@test -n "$(VENV_PYTHON)" || { echo "error: no python3.13 or python3 found" >&2; exit 1; }
+	@if [ ! -x "$(SAM_VENV)/bin/python" ]; then \
+		echo "+ $(VENV_PYTHON) -m venv $(SAM_VENV)"; \
+		"$(VENV_PYTHON)" -m venv "$(SAM_VENV)"; \
+	fi
+	$(SAM_VENV)/bin/python $(PIP_INSTALL) "aws-sam-cli==$(SAM_CLI_VERSION)"
+	@rm -f $(SAM_VENV)/.aws-sam-cli-*.stamp
+	@touch $@
+
+# --- checks -----------------------------------------------------------------------------------
+
+test: venv ## Run the test suite (PYTEST_ARGS="..." passes options to pytest)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-parallel: venv ## Run the test suite on 2 workers (pytest-xdist)
+	$(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Runs every linter even when an earlier one fails, then fails if any did.
+lint: venv ## ruff check, ruff format --check, mypy, cfn-lint
+	@rc=0; \
+	echo "+ ruff check ."; $(VENV)/bin/ruff check . || rc=1; \
+	echo "+ ruff format --check ."; $(VENV)/bin/ruff format --check . || rc=1; \
+	echo "+ mypy"; $(VENV)/bin/mypy || rc=1; \
+	echo "+ cfn-lint $(CFN_TEMPLATES)"; $(VENV)/bin/cfn-lint -- $(CFN_TEMPLATES) || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "lint: FAILED" >&2; fi; \
+	exit $$rc
+
+format: venv ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+demo: venv ## Run the local demo (local/demo.py) against mocked AWS
+	PYTHONPATH=handler:. $(VENV)/bin/python -m local.demo
+
+# --- SAM --------------------------------------------------------------------------------------
+
+# sam build without a container needs the runtime's interpreter (python3.13) on PATH.
+build: $(SAM_STAMP) ## sam build into .aws-sam/build (no container; needs python3.13)
+	@test -n "$(PY313)" || { echo "error: sam build needs python3.13 (the Lambda runtime)" >&2; exit 1; }
+	PATH="$(dir $(PY313)):$$PATH" $(SAM) build
+
+validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
+	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" $(SAM) validate --lint
+
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	$(SAM) deploy --guided
+
+# --- housekeeping -----------------------------------------------------------------------------
+
+clean: ## Remove build output and caches (keeps the virtualenvs)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -path ./$(SAM_VENV) -prune -o \
+		\( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
+
+distclean: clean ## clean, and remove .venv and .sam-venv too
+	rm -rf $(VENV) $(SAM_VENV)
