@@ -1,0 +1,1 @@
+"""A CloudFormation custom resource for DNS-validated ACM certificates."""

@@ -1,0 +1,102 @@
+"""Delivering the answer to CloudFormation's presigned ResponseURL.
+
+Replaces crhelper's sender, which connects over HTTPS whatever the URL says, waits forever on
+a silent socket, counts a 403 as delivered and retries in an endless loop. This one honours the
+scheme, bounds every attempt and the whole delivery, treats any non-2xx status as a failure,
+and keeps the body within CloudFormation's 4096-byte limit. The URL is a credential: it is
+never logged, not even in part.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(child=True)
+
+MAX_BODY_BYTES = 4096
+MAX_REASON_CHARACTERS = 1024
+
+Sender = Callable[[str, Mapping[str, Any], float], None]
+
+
+class AnswerNotDeliveredError(Exception):
+    """Every attempt to PUT the answer failed; CloudFormation will time the resource out."""
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """The JSON body, shrunk to fit: optional Data attributes go first, largest first."""
+    fitted = dict(body)
+    fitted["Reason"] = str(fitted.get("Reason", ""))[:MAX_REASON_CHARACTERS]
+    data = dict(fitted.get("Data") or {})
+    encoded = json.dumps({**fitted, "Data": data}).encode()
+    protected = {"Arn"}
+    while len(encoded) > MAX_BODY_BYTES and set(data) - protected:
+        largest = max(set(data) - protected, key=lambda key: len(json.dumps(data[key])))
+        logger.warning(
+            "Attribute dropped to keep the answer within 4096 bytes", extra={"attribute": largest}
+        )
+        del data[largest]
+        encoded = json.dumps({**fitted, "Data": data}).encode()
+    if len(encoded) > MAX_BODY_BYTES:
+        overflow = len(encoded) - MAX_BODY_BYTES
+        fitted["Reason"] = fitted["Reason"][: max(0, len(fitted["Reason"]) - overflow - 3)] + "..."
+        encoded = json.dumps({**fitted, "Data": data}).encode()
+    return encoded
+
+
+def send_answer(
+    url: str,
+    body: Mapping[str, Any],
+    budget_seconds: float = 60.0,
+    *,
+    attempt_timeout: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> None:
+    """PUT the answer, retrying with backoff while the budget lasts."""
+    payload = encode_body(body)
+    give_up_at = monotonic() + budget_seconds
+    attempt = 0
+    while True:
+        attempt += 1
+        timeout = max(1.0, min(attempt_timeout, give_up_at - monotonic()))
+        problem = _put(url, payload, timeout)
+        if problem is None:
+            logger.info(
+                "Answer delivered",
+                extra={"status": body.get("Status"), "attempt": attempt, "bytes": len(payload)},
+            )
+            return
+        delay = min(8.0, 0.5 * 2**attempt)
+        logger.warning("Answer not delivered", extra={"attempt": attempt, "problem": problem})
+        if monotonic() + delay >= give_up_at:
+            raise AnswerNotDeliveredError(
+                f"Answer not delivered after {attempt} attempts: {problem}"
+            )
+        sleep(delay)
+
+
+def _put(url: str, payload: bytes, timeout: float) -> str | None:
+    """None when delivered, else a description that does not contain the URL."""
+    request = urllib.request.Request(
+        url,
+        data=payload,
+        method="PUT",
+        headers={"Content-Type": "", "Content-Length": str(len(payload))},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = int(response.status)
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return f"{type(error).__name__}: {type(reason).__name__}"
+    return None if 200 <= status < 300 else f"HTTP {status}"

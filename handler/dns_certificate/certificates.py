@@ -1,0 +1,249 @@
+"""ACM, one call per method. The service takes its client; it never builds one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from .errors import CertificateRequestError, shorten
+from .names import normalize_name
+from .planning import ValidationRecord
+from .properties import KEY_ALGORITHMS, RESERVED_TAG_PREFIX, CertificateProperties, Tag
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
+
+logger = Logger(child=True)
+
+STACK_TAG = RESERVED_TAG_PREFIX + "stack-id"
+LOGICAL_ID_TAG = RESERVED_TAG_PREFIX + "logical-id"
+IDENTITY_TAG = RESERVED_TAG_PREFIX + "identity"
+
+ISSUED = "ISSUED"
+PENDING = "PENDING_VALIDATION"
+TERMINAL_FAILURES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """What the lifecycle needs from DescribeCertificate."""
+
+    arn: str
+    status: str
+    failure_reason: str | None
+    domain_name: str
+    records: Mapping[str, ValidationRecord]
+    in_use_by: tuple[str, ...] = ()
+    created_at: float | None = None
+    names: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class DeleteOutcome:
+    deleted: bool
+    already_gone: bool = False
+    in_use_by: tuple[str, ...] = ()
+
+
+def ownership_tags(stack_id: str, logical_id: str, identity_fingerprint: str) -> list[Tag]:
+    """Tags that let a later Delete find a certificate whose ARN never reached CloudFormation."""
+    return [
+        Tag(STACK_TAG, stack_id),
+        Tag(LOGICAL_ID_TAG, logical_id),
+        Tag(IDENTITY_TAG, identity_fingerprint),
+    ]
+
+
+def region_of(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def is_certificate_arn(value: str | None) -> bool:
+    if not value:
+        return False
+    parts = value.split(":")
+    return (
+        len(parts) == 6
+        and parts[0] == "arn"
+        and parts[2] == "acm"
+        and bool(parts[3])
+        and parts[5].startswith("certificate/")
+    )
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def _timestamp(value: object) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+class CertificateService:
+    def __init__(self, acm: ACMClient) -> None:
+        self._acm = acm
+
+    def request(self, properties: CertificateProperties, token: str, tags: Sequence[Tag]) -> str:
+        arguments: dict[str, Any] = {
+            "DomainName": properties.domain_name,
+            "ValidationMethod": properties.validation_method,
+            "IdempotencyToken": token,
+            "Tags": [{"Key": tag.key, "Value": tag.value} for tag in tags],
+        }
+        if properties.subject_alternative_names:
+            arguments["SubjectAlternativeNames"] = list(properties.all_names)
+        if properties.certificate_authority_arn:
+            arguments["CertificateAuthorityArn"] = properties.certificate_authority_arn
+            arguments.pop("ValidationMethod")
+        if properties.key_algorithm:
+            arguments["KeyAlgorithm"] = properties.key_algorithm
+        if properties.transparency_logging:
+            arguments["Options"] = {
+                "CertificateTransparencyLoggingPreference": properties.transparency_logging
+            }
+        email_options = [
+            {"DomainName": option.domain_name, "ValidationDomain": option.validation_domain}
+            for option in properties.validation_options
+            if option.validation_domain
+        ]
+        if email_options and properties.validation_method == "EMAIL":
+            arguments["DomainValidationOptions"] = email_options
+        try:
+            response = self._acm.request_certificate(**arguments)
+        except ClientError as error:
+            raise CertificateRequestError(_request_reason(error)) from error
+        return response["CertificateArn"]
+
+    def describe(self, arn: str) -> CertificateView:
+        certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        records: dict[str, ValidationRecord] = {}
+        for option in certificate.get("DomainValidationOptions", []):
+            record = option.get("ResourceRecord")
+            if record and record.get("Name") and record.get("Value"):
+                name = normalize_name(option["DomainName"])
+                records[name] = ValidationRecord(
+                    domain_name=name,
+                    name=record["Name"],
+                    type=record.get("Type", "CNAME"),
+                    value=record["Value"],
+                )
+        names = tuple(
+            normalize_name(name) for name in certificate.get("SubjectAlternativeNames", [])
+        )
+        return CertificateView(
+            arn=arn,
+            status=certificate.get("Status", "UNKNOWN"),
+            failure_reason=certificate.get("FailureReason"),
+            domain_name=normalize_name(certificate.get("DomainName", "")),
+            records=records,
+            in_use_by=tuple(certificate.get("InUseBy", [])),
+            created_at=_timestamp(certificate.get("CreatedAt")),
+            names=names,
+        )
+
+    def exists(self, arn: str) -> bool:
+        try:
+            self._acm.describe_certificate(CertificateArn=arn)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return False
+            raise
+        return True
+
+    def tags(self, arn: str) -> dict[str, str]:
+        response = self._acm.list_tags_for_certificate(CertificateArn=arn)
+        return {tag["Key"]: tag.get("Value", "") for tag in response.get("Tags", [])}
+
+    def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
+        if tags:
+            self._acm.add_tags_to_certificate(
+                CertificateArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+            )
+
+    def remove_tags(self, arn: str, current: Mapping[str, str], keys: Sequence[str]) -> None:
+        if keys:
+            # RemoveTags matches Value when one is given; pass the current value so the right
+            # tag goes even where ACM would otherwise treat an empty value specially.
+            self._acm.remove_tags_from_certificate(
+                CertificateArn=arn, Tags=[{"Key": k, "Value": current[k]} for k in keys]
+            )
+
+    def set_transparency_logging(self, arn: str, preference: str) -> None:
+        self._acm.update_certificate_options(
+            CertificateArn=arn, Options={"CertificateTransparencyLoggingPreference": preference}
+        )
+
+    def transparency_logging(self, arn: str) -> str | None:
+        certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        options = certificate.get("Options", {})
+        return options.get("CertificateTransparencyLoggingPreference")
+
+    def delete(self, arn: str) -> DeleteOutcome:
+        try:
+            self._acm.delete_certificate(CertificateArn=arn)
+        except ClientError as error:
+            code = _error_code(error)
+            if code == "ResourceNotFoundException":
+                return DeleteOutcome(deleted=False, already_gone=True)
+            if code == "ResourceInUseException":
+                return DeleteOutcome(deleted=False, in_use_by=self._in_use_by(arn))
+            raise
+        return DeleteOutcome(deleted=True)
+
+    def _in_use_by(self, arn: str) -> tuple[str, ...]:
+        try:
+            return self.describe(arn).in_use_by
+        except ClientError:
+            return ()
+
+    def find_owned(self, stack_id: str, logical_id: str, domain_name: str | None) -> list[str]:
+        """Certificates this stack's resource requested, found by their ownership tags.
+
+        ListCertificates returns only RSA_2048 certificates unless told otherwise, so every key
+        type is asked for. Only certificates whose name matches are looked at closely, to keep
+        ListTagsForCertificate calls few in accounts with many certificates.
+        """
+        found: list[str] = []
+        paginator = self._acm.get_paginator("list_certificates")
+        pages = paginator.paginate(Includes={"keyTypes": list(KEY_ALGORITHMS)})  # type: ignore[typeddict-item]
+        for page in pages:
+            for summary in page.get("CertificateSummaryList", []):
+                arn = summary["CertificateArn"]
+                summary_name = normalize_name(summary.get("DomainName", ""))
+                if domain_name and summary_name != domain_name:
+                    continue
+                tags = self._tags_or_empty(arn)
+                if tags.get(STACK_TAG) == stack_id and tags.get(LOGICAL_ID_TAG) == logical_id:
+                    found.append(arn)
+        return found
+
+    def _tags_or_empty(self, arn: str) -> dict[str, str]:
+        try:
+            return self.tags(arn)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return {}
+            raise
+
+
+def _request_reason(error: ClientError) -> str:
+    code, message = _error_code(error), _error_message(error)
+    if code == "LimitExceededException":
+        return shorten(
+            f"ACM RequestCertificate refused by a quota: {message}. Names per certificate "
+            "default to 10 and certificates per year are limited; ask for more in Service Quotas"
+        )
+    return shorten(f"ACM RequestCertificate refused ({code}): {message}")

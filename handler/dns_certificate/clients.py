@@ -1,0 +1,68 @@
+"""The one place boto3 clients are made.
+
+Every client gets timeouts and botocore's standard retry mode (which retries Throttling,
+ThrottlingException and Route 53's PriorRequestNotComplete with backoff), so a throttled or
+hanging call can never eat the margin the function keeps to hand off or answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_route53 import Route53Client
+
+CLIENT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=15,
+    retries={"mode": "standard", "max_attempts": 8},
+    user_agent_extra="dns-certificate",
+)
+
+
+class ClientFactory(Protocol):
+    default_region: str
+
+    def acm(self, region: str | None = None) -> ACMClient: ...
+
+    def route53(self) -> Route53Client: ...
+
+    def lambda_(self) -> LambdaClient: ...
+
+
+class AwsClients:
+    """Clients built on first use and kept for the container's lifetime (warm starts reuse them)."""
+
+    def __init__(self, default_region: str, session: boto3.Session | None = None) -> None:
+        self.default_region = default_region
+        self._session = session or boto3.Session()
+        self._acm: dict[str, ACMClient] = {}
+        self._route53: Route53Client | None = None
+        self._lambda: LambdaClient | None = None
+
+    def acm(self, region: str | None = None) -> ACMClient:
+        region = region or self.default_region
+        if region not in self._acm:
+            self._acm[region] = self._session.client(
+                "acm", region_name=region, config=CLIENT_CONFIG
+            )
+        return self._acm[region]
+
+    def route53(self) -> Route53Client:
+        if self._route53 is None:
+            self._route53 = self._session.client(
+                "route53", region_name=self.default_region, config=CLIENT_CONFIG
+            )
+        return self._route53
+
+    def lambda_(self) -> LambdaClient:
+        if self._lambda is None:
+            self._lambda = self._session.client(
+                "lambda", region_name=self.default_region, config=CLIENT_CONFIG
+            )
+        return self._lambda

@@ -1,0 +1,89 @@
+"""Waiting beyond one invocation: the state carried forward, and the asynchronous self-invoke.
+
+The first invocation starts the clock; each later one receives the original CloudFormation
+event plus a `Continuation` entry. The ResponseURL stays inside the invocation payload and is
+never written anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import ContinuationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+CONTINUATION_KEY = "Continuation"
+#: A guard against a runaway chain: an hour of 900-second invocations is 5 hops; a function
+#: configured with a short timeout needs more, but never this many.
+MAX_HOPS = 240
+
+#: Phases move one way.
+REQUESTED = "requested"
+RECORDS_WRITTEN = "records_written"
+DELETING = "deleting"
+
+SelfInvoke = Callable[[str, Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Continuation:
+    action: str  # create | replace | in_place | delete
+    started_at: float
+    deadline: float
+    hop: int = 0
+    phase: str = REQUESTED
+    certificate_arn: str | None = None
+
+    def advanced(self, **changes: Any) -> Continuation:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Continuation | None:
+        data = event.get(CONTINUATION_KEY)
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            return cls(
+                action=str(data["action"]),
+                started_at=float(data["started_at"]),
+                deadline=float(data["deadline"]),
+                hop=int(data.get("hop", 0)),
+                phase=str(data.get("phase", REQUESTED)),
+                certificate_arn=data.get("certificate_arn"),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ContinuationError(f"The continuation state is malformed: {error}") from error
+
+
+def next_event(event: Mapping[str, Any], state: Continuation) -> dict[str, Any]:
+    if state.hop + 1 > MAX_HOPS:
+        raise ContinuationError(
+            f"Gave up after {MAX_HOPS} invocations; raise the function's timeout"
+        )
+    payload = dict(event)
+    payload[CONTINUATION_KEY] = state.advanced(hop=state.hop + 1).to_json()
+    return payload
+
+
+def lambda_self_invoke(client: LambdaClient) -> SelfInvoke:
+    """Invoke asynchronously: the caller returns at once and the next invocation takes over."""
+
+    def invoke(function_arn: str, payload: Mapping[str, Any]) -> None:
+        response = client.invoke(
+            FunctionName=function_arn,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
+        )
+        status = response.get("StatusCode", 0)
+        if status != 202:
+            raise ContinuationError(f"Lambda did not accept the continuation (status {status})")
+
+    return invoke

@@ -1,0 +1,114 @@
+"""Route 53: finding the public hosted zone for a name, and writing validation records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from .errors import AmbiguousHostedZoneError, DnsChangeError, HostedZoneNotFoundError, shorten
+from .names import normalize_name
+from .planning import ValidationRecord, zone_candidates
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
+
+logger = Logger(child=True)
+
+RECORD_TTL = 300
+
+
+class HostedZoneService:
+    def __init__(self, route53: Route53Client) -> None:
+        self._route53 = route53
+        self._public_zones_by_name: dict[str, list[str]] = {}
+
+    def find_public_zone(self, name: str, *, field: str = "") -> str:
+        """The public zone with the longest name that is a suffix of `name`.
+
+        ListHostedZonesByName lists zones in order starting at the name asked for, not only
+        zones of that name, so the returned names are checked. Private zones are skipped:
+        ACM resolves validation records on the public internet.
+        """
+        for candidate in zone_candidates(name):
+            zones = self._public_zones_named(candidate)
+            if len(zones) > 1:
+                raise AmbiguousHostedZoneError(
+                    f"Two or more public hosted zones are named '{candidate}' "
+                    f"({', '.join(zones[:3])}); set HostedZoneId or "
+                    f"DomainValidationOptions[].HostedZoneId for '{name}'"
+                )
+            if zones:
+                return zones[0]
+        where = f" ({field})" if field else ""
+        raise HostedZoneNotFoundError(
+            f"No public hosted zone in this account matches '{name}'{where}; create one or set "
+            "HostedZoneId or DomainValidationOptions[].HostedZoneId"
+        )
+
+    def _public_zones_named(self, zone_name: str) -> list[str]:
+        if zone_name not in self._public_zones_by_name:
+            self._public_zones_by_name[zone_name] = self._list_public_zones_named(zone_name)
+        return self._public_zones_by_name[zone_name]
+
+    def _list_public_zones_named(self, zone_name: str) -> list[str]:
+        zones: list[str] = []
+        arguments = {"DNSName": zone_name, "MaxItems": "100"}
+        while True:
+            response = self._route53.list_hosted_zones_by_name(**arguments)  # type: ignore[arg-type]
+            beyond = False
+            for zone in response.get("HostedZones", []):
+                if normalize_name(zone["Name"]) != zone_name:
+                    beyond = True
+                    break
+                if not zone.get("Config", {}).get("PrivateZone", False):
+                    zones.append(zone["Id"].removeprefix("/hostedzone/"))
+            if beyond or not response.get("IsTruncated"):
+                return zones
+            arguments = {
+                "DNSName": response["NextDNSName"],
+                "HostedZoneId": response["NextHostedZoneId"],
+                "MaxItems": "100",
+            }
+
+    def upsert_records(self, zone_id: str, records: Sequence[ValidationRecord]) -> str:
+        """One all-or-nothing batch; UPSERT makes a repeated write harmless."""
+        changes = [
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {
+                    "Name": record.name,
+                    "Type": record.type,
+                    "TTL": RECORD_TTL,
+                    "ResourceRecords": [{"Value": record.value}],
+                },
+            }
+            for record in records
+        ]
+        try:
+            response = self._route53.change_resource_record_sets(
+                HostedZoneId=zone_id,
+                ChangeBatch={
+                    "Comment": "ACM DNS validation (dns-certificate custom resource)",
+                    "Changes": changes,  # type: ignore[typeddict-item]
+                },
+            )
+        except ClientError as error:
+            raise DnsChangeError(_change_reason(zone_id, error)) from error
+        return response["ChangeInfo"]["Id"]
+
+
+def _change_reason(zone_id: str, error: ClientError) -> str:
+    code = error.response.get("Error", {}).get("Code", "")
+    message = error.response.get("Error", {}).get("Message", "")
+    if code == "NoSuchHostedZone":
+        return f"Hosted zone '{zone_id}' does not exist in this account; check HostedZoneId"
+    if code == "AccessDenied":
+        return shorten(
+            f"Not allowed to write validation records in hosted zone '{zone_id}': {message}"
+        )
+    return shorten(
+        f"Route 53 refused the validation records for zone '{zone_id}' ({code}): {message}"
+    )

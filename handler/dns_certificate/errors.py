@@ -1,0 +1,74 @@
+"""Failures a user can act on.
+
+Each exception carries one reason, written for the person reading the stack events: what failed,
+naming the property, domain or ARN, and what to do. Reasons stay well under 256 characters so
+CloudFormation shows them whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_REASON_LENGTH = 255
+
+
+def shorten(text: str, limit: int = MAX_REASON_LENGTH) -> str:
+    """Keep the head of a reason: it names what failed, the tail is detail."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 3] + "..."
+
+
+def quote_list(values: Iterable[str], limit: int = 5) -> str:
+    items = list(values)
+    shown = ", ".join(f"'{value}'" for value in items[:limit])
+    if len(items) > limit:
+        shown += f" and {len(items) - limit} more"
+    return shown
+
+
+class CertificateResourceError(Exception):
+    """Base class: the message is the CloudFormation reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(shorten(reason))
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+
+class InvalidPropertyError(CertificateResourceError):
+    """A resource property is missing, malformed or out of ACM's limits."""
+
+
+class HostedZoneNotFoundError(CertificateResourceError):
+    """No public hosted zone in the account can hold a name's validation record."""
+
+
+class AmbiguousHostedZoneError(CertificateResourceError):
+    """Two public hosted zones have the same name; only the user knows which one is delegated."""
+
+
+class CertificateRequestError(CertificateResourceError):
+    """ACM refused the request (quota, key algorithm, CA...)."""
+
+
+class CertificateFailedError(CertificateResourceError):
+    """ACM put the certificate in a terminal state other than ISSUED."""
+
+
+class DeadlineExceededError(CertificateResourceError):
+    """The certificate was not issued (or not deleted) before the resource's deadline."""
+
+
+class CertificateInUseError(CertificateResourceError):
+    """ACM refuses to delete a certificate still associated with other resources."""
+
+
+class DnsChangeError(CertificateResourceError):
+    """Route 53 refused to write the validation records."""
+
+
+class ContinuationError(CertificateResourceError):
+    """The function could not hand the wait over to its next invocation."""

@@ -1,0 +1,473 @@
+"""Create, Update and Delete as CloudFormation means them. Orchestration only: every AWS call
+goes through a service, every decision through `planning`, every wait through `deadline`.
+
+Each entry point ends in one of three ways: it returns the physical id (answer SUCCESS), raises
+a `CertificateResourceError` (answer FAILED with its reason), or raises `HandedOff` (a new
+invocation carries on and will answer; this one must not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from . import continuation as cont
+from .certificates import (
+    IDENTITY_TAG,
+    ISSUED,
+    TERMINAL_FAILURES,
+    CertificateService,
+    CertificateView,
+    is_certificate_arn,
+    ownership_tags,
+    region_of,
+)
+from .clients import ClientFactory
+from .continuation import Continuation, SelfInvoke
+from .deadline import (
+    IN_USE_BACKOFF,
+    ISSUANCE_BACKOFF,
+    RECORDS_BACKOFF,
+    Backoff,
+    Budget,
+    Clock,
+    overall_deadline,
+)
+from .dns import HostedZoneService
+from .errors import (
+    CertificateFailedError,
+    CertificateInUseError,
+    CertificateResourceError,
+    DeadlineExceededError,
+    InvalidPropertyError,
+    quote_list,
+)
+from .planning import (
+    ValidationRecord,
+    configured_zone,
+    decide_update,
+    group_records_by_zone,
+    idempotency_token,
+    identity_fingerprint,
+    pending_names,
+    tag_changes,
+)
+from .properties import (
+    MAX_SERVICE_TIMEOUT,
+    RESERVED_TAG_PREFIX,
+    CertificateProperties,
+    parse_properties,
+)
+
+logger = Logger(child=True)
+
+DEFAULT_TRANSPARENCY = "ENABLED"
+
+
+class HandedOff(Exception):  # noqa: N818 - it is an outcome, not an error
+    """The wait continues in a new invocation, which will answer CloudFormation."""
+
+
+class Responder(Protocol):
+    """The part of the protocol layer the lifecycle talks to."""
+
+    def set_physical_id(self, physical_id: str) -> None: ...
+
+    def set_data(self, data: Mapping[str, str]) -> None: ...
+
+    def set_timeout_cleanup(self, cleanup: Callable[[], None] | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Runtime:
+    clients: ClientFactory
+    invoke_self: SelfInvoke
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class CfnRequest:
+    request_type: str
+    stack_id: str
+    logical_id: str
+    request_id: str
+    physical_id: str | None
+    properties: Mapping[str, Any]
+    old_properties: Mapping[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> CfnRequest:
+        return cls(
+            request_type=event["RequestType"],
+            stack_id=event["StackId"],
+            logical_id=event["LogicalResourceId"],
+            request_id=event["RequestId"],
+            physical_id=event.get("PhysicalResourceId"),
+            properties=event.get("ResourceProperties") or {},
+            old_properties=event.get("OldResourceProperties") or {},
+        )
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        runtime: Runtime,
+        event: Mapping[str, Any],
+        *,
+        function_arn: str,
+        remaining_seconds: Callable[[], float],
+        responder: Responder,
+    ) -> None:
+        self._runtime = runtime
+        self._event = event
+        self._request = CfnRequest.from_event(event)
+        self._function_arn = function_arn
+        self._remaining_seconds = remaining_seconds
+        self._responder = responder
+        self._clock = runtime.clock
+        self._zones: HostedZoneService | None = None
+
+    # ---- entry points -------------------------------------------------------------------
+
+    def create(self) -> str:
+        properties = parse_properties(self._request.properties)
+        state = Continuation.from_event(self._event)
+        if state is None:
+            self._resolve_zones(properties)
+            state = self._start("create", properties)
+        return self._complete_new_certificate(properties, state)
+
+    def update(self) -> str:
+        properties = parse_properties(self._request.properties)
+        state = Continuation.from_event(self._event)
+        if state is None:
+            if self._needs_replacement(properties):
+                self._resolve_zones(properties)
+                state = self._start("replace", properties)
+            else:
+                state = self._start_in_place(properties)
+        if state.action == "replace":
+            return self._complete_replacement(properties, state)
+        return self._complete_in_place(properties, state)
+
+    def delete(self) -> str:
+        physical_id = self._request.physical_id or ""
+        if not is_certificate_arn(physical_id):
+            self._delete_unanswered_certificates()
+            return physical_id
+        state = Continuation.from_event(self._event) or self._new_state(
+            "delete", self._lenient_timeout()
+        )
+        self._delete_until_gone(physical_id, state)
+        return physical_id
+
+    # ---- create and replacement ---------------------------------------------------------
+
+    def _start(self, action: str, properties: CertificateProperties) -> Continuation:
+        state = self._new_state(action, properties.service_timeout)
+        arn = self._certificates(properties).request(
+            properties,
+            idempotency_token(
+                self._request.stack_id, self._request.logical_id, self._request.request_id
+            ),
+            [*properties.tags, *self._ownership_tags(properties)],
+        )
+        logger.info("Certificate requested", extra={"certificate_arn": arn, "action": action})
+        return state.advanced(certificate_arn=arn)
+
+    def _complete_new_certificate(
+        self, properties: CertificateProperties, state: Continuation
+    ) -> str:
+        arn = self._arn_of(state)
+        self._responder.set_physical_id(arn)
+        self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
+        self._converge(properties, state)
+        return arn
+
+    def _complete_replacement(self, properties: CertificateProperties, state: Continuation) -> str:
+        """A replacement that fails removes its own certificate and leaves the old one alone.
+
+        CloudFormation rolls a failed replacement back with an Update to the old properties
+        and the old physical id; it never sends a Delete for a certificate it was not told of.
+        """
+        arn = self._arn_of(state)
+        old_physical_id = self._request.physical_id or arn
+        service = self._certificates(properties)
+
+        def discard_new_certificate() -> None:
+            outcome = service.delete(arn)
+            logger.info(
+                "Replacement certificate discarded",
+                extra={"certificate_arn": arn, "deleted": outcome.deleted or outcome.already_gone},
+            )
+
+        self._responder.set_physical_id(old_physical_id)
+        self._responder.set_timeout_cleanup(discard_new_certificate)
+        try:
+            self._converge(properties, state)
+        except HandedOff:
+            raise
+        except Exception:
+            discard_new_certificate()
+            raise
+        self._responder.set_timeout_cleanup(None)
+        self._responder.set_physical_id(arn)
+        self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
+        return arn
+
+    # ---- update in place ----------------------------------------------------------------
+
+    def _needs_replacement(self, properties: CertificateProperties) -> bool:
+        physical_id = self._request.physical_id
+        if not is_certificate_arn(physical_id):
+            logger.info("Replacing: the physical id is not a certificate ARN")
+            return True
+        assert physical_id is not None
+        if region_of(physical_id) != self._region(properties):
+            logger.info("Replacing: the certificate is in another region")
+            return True
+        service = self._certificates(properties)
+        if not service.exists(physical_id):
+            logger.info("Replacing: the certificate no longer exists")
+            return True
+        try:
+            old: CertificateProperties | None = parse_properties(self._request.old_properties)
+        except InvalidPropertyError:
+            old = None
+        fingerprint = service.tags(physical_id).get(IDENTITY_TAG)
+        plan = decide_update(old, self._effective(properties), fingerprint)
+        logger.info("Update decided", extra={"replace": plan.replace, "why": plan.why})
+        return plan.replace
+
+    def _start_in_place(self, properties: CertificateProperties) -> Continuation:
+        arn = self._request.physical_id
+        assert arn is not None
+        service = self._certificates(properties)
+        current_tags = service.tags(arn)
+        desired = {tag.key: tag.value for tag in properties.tags}
+        desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
+        to_add, to_remove = tag_changes(current_tags, desired, keep_prefix=RESERVED_TAG_PREFIX)
+        service.add_tags(arn, to_add)
+        service.remove_tags(arn, current_tags, to_remove)
+        wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
+        if (service.transparency_logging(arn) or DEFAULT_TRANSPARENCY) != wanted_transparency:
+            service.set_transparency_logging(arn, wanted_transparency)
+        logger.info(
+            "Updated in place",
+            extra={"certificate_arn": arn, "tags_set": sorted(to_add), "tags_removed": to_remove},
+        )
+        return self._new_state("in_place", properties.service_timeout).advanced(certificate_arn=arn)
+
+    def _complete_in_place(self, properties: CertificateProperties, state: Continuation) -> str:
+        arn = self._arn_of(state)
+        self._responder.set_physical_id(arn)
+        self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
+        self._converge(properties, state)
+        return arn
+
+    # ---- records and issuance -----------------------------------------------------------
+
+    def _converge(self, properties: CertificateProperties, state: Continuation) -> CertificateView:
+        """Write the records once they are all known, then wait for ISSUED (or hand off)."""
+        service = self._certificates(properties)
+        arn = self._arn_of(state)
+        attempt = 0
+        while True:
+            view = service.describe(arn)
+            state = self._anchor_deadline(state, view, properties)
+            if view.status in TERMINAL_FAILURES:
+                failure = view.failure_reason or "no reason given"
+                raise CertificateFailedError(f"Certificate {arn} is {view.status}: {failure}")
+            records_needed = properties.writes_dns_records and state.phase != cont.RECORDS_WRITTEN
+            if records_needed and (
+                not pending_names(properties.all_names, view.records) or view.status == ISSUED
+            ):
+                self._write_records(properties, view.records)
+                state = state.advanced(phase=cont.RECORDS_WRITTEN)
+                records_needed = False
+            if view.status == ISSUED:
+                logger.info("Certificate issued", extra={"certificate_arn": arn})
+                return view
+            if not properties.wait_for_issuance and not records_needed:
+                logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
+                return view
+            self._wait_or_hand_off(
+                state,
+                RECORDS_BACKOFF if records_needed else ISSUANCE_BACKOFF,
+                attempt,
+                self._pending_reason(arn, properties, view, records_needed),
+            )
+            attempt += 1
+
+    def _pending_reason(
+        self,
+        arn: str,
+        properties: CertificateProperties,
+        view: CertificateView,
+        records_needed: bool,
+    ) -> str:
+        if records_needed:
+            missing = pending_names(properties.all_names, view.records)
+            return (
+                f"ACM did not publish validation records for {quote_list(missing)} of {arn} "
+                "before the deadline"
+            )
+        return (
+            f"Certificate {arn} was still {view.status} at the deadline (names: "
+            f"{quote_list(properties.all_names)}); check the validation records are resolvable"
+        )
+
+    def _write_records(
+        self, properties: CertificateProperties, records: Mapping[str, ValidationRecord]
+    ) -> None:
+        zones = self._resolve_zones(properties)
+        batches = group_records_by_zone(
+            (record for name, record in records.items() if name in zones), zones
+        )
+        for zone_id, batch in batches.items():
+            self._dns().upsert_records(zone_id, batch)
+            logger.info(
+                "Validation records written",
+                extra={"hosted_zone_id": zone_id, "records": [r.name for r in batch]},
+            )
+
+    def _resolve_zones(self, properties: CertificateProperties) -> dict[str, str]:
+        if not properties.writes_dns_records:
+            return {}
+        zones: dict[str, str] = {}
+        for index, name in enumerate(properties.all_names):
+            zone = configured_zone(properties, name)
+            field = "DomainName" if index == 0 else f"SubjectAlternativeNames '{name}'"
+            zones[name] = zone or self._dns().find_public_zone(name, field=field)
+        return zones
+
+    # ---- delete -------------------------------------------------------------------------
+
+    def _delete_until_gone(self, arn: str, state: Continuation) -> None:
+        service = self._runtime_certificates(region_of(arn))
+        attempt = 0
+        while True:
+            outcome = service.delete(arn)
+            if outcome.deleted or outcome.already_gone:
+                logger.info(
+                    "Certificate deleted" if outcome.deleted else "Certificate already gone",
+                    extra={"certificate_arn": arn},
+                )
+                return
+            logger.info(
+                "Certificate still in use",
+                extra={"certificate_arn": arn, "in_use_by": list(outcome.in_use_by)},
+            )
+
+            users = quote_list(outcome.in_use_by, 2) if outcome.in_use_by else "other resources"
+            reason = f"Certificate {arn} is still in use by {users}; detach it, then retry"
+            self._wait_or_hand_off(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
+            attempt += 1
+
+    def _delete_unanswered_certificates(self) -> None:
+        """A Create that failed before answering an ARN may still have requested one."""
+        try:
+            properties: CertificateProperties | None = parse_properties(self._request.properties)
+        except InvalidPropertyError:
+            properties = None
+        if properties is None:
+            return  # invalid properties never reach RequestCertificate
+        service = self._certificates(properties)
+        for arn in service.find_owned(
+            self._request.stack_id, self._request.logical_id, properties.domain_name
+        ):
+            outcome = service.delete(arn)
+            logger.info(
+                "Deleted a certificate the failed create had requested",
+                extra={"certificate_arn": arn, "deleted": outcome.deleted},
+            )
+
+    # ---- waiting ------------------------------------------------------------------------
+
+    def _wait_or_hand_off(
+        self,
+        state: Continuation,
+        backoff: Backoff,
+        attempt: int,
+        deadline_reason: str,
+        *,
+        in_use: bool = False,
+    ) -> None:
+        budget = Budget(state.deadline, self._clock.now(), self._remaining_seconds())
+        if budget.past_deadline:
+            error = CertificateInUseError if in_use else DeadlineExceededError
+            raise error(deadline_reason)
+        if budget.must_hand_off:
+            self._hand_off(state)
+        self._clock.sleep(budget.sleep_for(backoff.delay(attempt)))
+
+    def _hand_off(self, state: Continuation) -> None:
+        payload = cont.next_event(self._event, state)
+        self._runtime.invoke_self(self._function_arn, payload)
+        logger.info(
+            "Handed off to a new invocation",
+            extra={
+                "hop": state.hop + 1,
+                "phase": state.phase,
+                "certificate_arn": state.certificate_arn,
+            },
+        )
+        raise HandedOff()
+
+    def _anchor_deadline(
+        self, state: Continuation, view: CertificateView, properties: CertificateProperties
+    ) -> Continuation:
+        """A redelivered event restarts no clock: the certificate's creation time bounds it."""
+        if view.created_at is not None and view.created_at < state.started_at - 1:
+            return state.advanced(
+                started_at=view.created_at,
+                deadline=min(
+                    state.deadline, overall_deadline(view.created_at, properties.service_timeout)
+                ),
+            )
+        return state
+
+    def _new_state(self, action: str, service_timeout: int) -> Continuation:
+        now = self._clock.now()
+        return Continuation(
+            action=action, started_at=now, deadline=overall_deadline(now, service_timeout)
+        )
+
+    def _lenient_timeout(self) -> int:
+        try:
+            return parse_properties(self._request.properties).service_timeout
+        except InvalidPropertyError:
+            return MAX_SERVICE_TIMEOUT
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _region(self, properties: CertificateProperties) -> str:
+        return properties.region or self._runtime.clients.default_region
+
+    def _effective(self, properties: CertificateProperties) -> CertificateProperties:
+        """The region made explicit, so a default and its spelled-out value compare equal."""
+        return replace(properties, region=self._region(properties))
+
+    def _ownership_tags(self, properties: CertificateProperties) -> list[Any]:
+        fingerprint = identity_fingerprint(self._effective(properties).identity())
+        return ownership_tags(self._request.stack_id, self._request.logical_id, fingerprint)
+
+    def _certificates(self, properties: CertificateProperties) -> CertificateService:
+        return self._runtime_certificates(self._region(properties))
+
+    def _runtime_certificates(self, region: str) -> CertificateService:
+        return CertificateService(self._runtime.clients.acm(region))
+
+    def _dns(self) -> HostedZoneService:
+        if self._zones is None:
+            self._zones = HostedZoneService(self._runtime.clients.route53())
+        return self._zones
+
+    @staticmethod
+    def _arn_of(state: Continuation) -> str:
+        if not state.certificate_arn:
+            raise CertificateResourceError("Internal error: no certificate ARN in the state")
+        return state.certificate_arn

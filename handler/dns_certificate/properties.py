@@ -1,0 +1,418 @@
+"""ResourceProperties parsed into the types the code means, validated before any AWS call.
+
+CloudFormation delivers every scalar as a string ("true", "300"), keeps lists as lists, and
+passes through whatever the user typed, typos included. Parsing refuses unknown properties
+(listing the accepted ones), converts strings back to booleans and integers, and applies ACM's
+RequestCertificate rules so that a bad template fails in seconds with a reason naming the
+property, instead of minutes later with ACM's or Route 53's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import InvalidPropertyError, quote_list
+from .names import (
+    MAX_COMMON_NAME_LENGTH,
+    MAX_NAME_LENGTH,
+    base_name,
+    is_subdomain_or_equal,
+    is_wildcard,
+    parse_name,
+)
+
+MAX_NAMES = 100
+MAX_TAGS = 50
+MAX_SERVICE_TIMEOUT = 3600
+DEFAULT_KEY_ALGORITHM = "RSA_2048"
+#: Tag keys this resource sets itself; users may not set keys with this prefix.
+RESERVED_TAG_PREFIX = "dns-certificate:"
+#: How many tags the resource adds to every certificate (see `certificates.ownership_tags`).
+OWNERSHIP_TAG_COUNT = 3
+
+VALIDATION_METHODS = ("DNS", "EMAIL")
+KEY_ALGORITHMS = (
+    "RSA_1024",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "EC_prime256v1",
+    "EC_secp384r1",
+    "EC_secp521r1",
+)
+TRANSPARENCY_PREFERENCES = ("ENABLED", "DISABLED")
+
+_HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+_PCA_ARN = re.compile(r"^arn:[\w+=/,.@-]+:acm-pca:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*$")
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_TAG_CHARACTERS = set("_.:/=+-@ ")
+
+ACCEPTED_PROPERTIES = (
+    "ServiceToken",
+    "ServiceTimeout",
+    "DomainName",
+    "SubjectAlternativeNames",
+    "ValidationMethod",
+    "DomainValidationOptions",
+    "HostedZoneId",
+    "Options",
+    "CertificateAuthorityArn",
+    "Tags",
+    "KeyAlgorithm",
+    "Region",
+    "WaitForIssuance",
+)
+_OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
+_VALIDATION_OPTION_KEYS = ("DomainName", "HostedZoneId", "ValidationDomain")
+
+
+@dataclass(frozen=True)
+class Tag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ValidationOption:
+    """Per-name settings: where its DNS record goes, or where its approval e-mail is sent."""
+
+    domain_name: str
+    hosted_zone_id: str | None = None
+    validation_domain: str | None = None
+
+
+@dataclass(frozen=True)
+class CertificateIdentity:
+    """What ACM fixes at request time: a change to any of it needs a new certificate."""
+
+    domain_name: str
+    names: frozenset[str]
+    validation_method: str
+    certificate_authority_arn: str | None
+    key_algorithm: str
+    region: str | None
+    validation_domains: frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class CertificateProperties:
+    domain_name: str
+    subject_alternative_names: tuple[str, ...] = ()
+    validation_method: str = "DNS"
+    validation_options: tuple[ValidationOption, ...] = ()
+    hosted_zone_id: str | None = None
+    transparency_logging: str | None = None
+    certificate_authority_arn: str | None = None
+    tags: tuple[Tag, ...] = ()
+    key_algorithm: str | None = None
+    region: str | None = None
+    service_timeout: int = MAX_SERVICE_TIMEOUT
+    wait_for_issuance: bool = True
+
+    @property
+    def all_names(self) -> tuple[str, ...]:
+        """The certificate's names, common name first, each once."""
+        return (self.domain_name, *self.subject_alternative_names)
+
+    @property
+    def is_private(self) -> bool:
+        return self.certificate_authority_arn is not None
+
+    @property
+    def writes_dns_records(self) -> bool:
+        return self.validation_method == "DNS" and not self.is_private
+
+    def option_for(self, name: str) -> ValidationOption | None:
+        for option in self.validation_options:
+            if option.domain_name == name:
+                return option
+        return None
+
+    def identity(self) -> CertificateIdentity:
+        return CertificateIdentity(
+            domain_name=self.domain_name,
+            names=frozenset(self.all_names),
+            validation_method=self.validation_method,
+            certificate_authority_arn=self.certificate_authority_arn,
+            key_algorithm=self.key_algorithm or DEFAULT_KEY_ALGORITHM,
+            region=self.region,
+            validation_domains=frozenset(
+                (option.domain_name, option.validation_domain)
+                for option in self.validation_options
+                if option.validation_domain and self.validation_method == "EMAIL"
+            ),
+        )
+
+
+def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
+    """Validate every property; the first problem found is raised as InvalidPropertyError."""
+    if not isinstance(raw, Mapping):
+        raise InvalidPropertyError("ResourceProperties must be an object")
+    _refuse_unknown(raw)
+    domain_name = parse_name(
+        _required(raw, "DomainName"), field="DomainName", max_length=MAX_COMMON_NAME_LENGTH
+    )
+    sans = _parse_sans(raw.get("SubjectAlternativeNames"), domain_name)
+    names = (domain_name, *sans)
+    validation_method = _parse_enum(
+        raw.get("ValidationMethod", "DNS"), "ValidationMethod", VALIDATION_METHODS
+    )
+    certificate_authority_arn = _parse_pca_arn(raw.get("CertificateAuthorityArn"))
+    validation_options = _parse_validation_options(
+        raw.get("DomainValidationOptions"), names, validation_method
+    )
+    return CertificateProperties(
+        domain_name=domain_name,
+        subject_alternative_names=sans,
+        validation_method=validation_method,
+        validation_options=validation_options,
+        hosted_zone_id=_parse_zone_id(raw.get("HostedZoneId"), "HostedZoneId"),
+        transparency_logging=_parse_options(raw.get("Options")),
+        certificate_authority_arn=certificate_authority_arn,
+        tags=_parse_tags(raw.get("Tags")),
+        key_algorithm=_parse_optional_enum(raw.get("KeyAlgorithm"), "KeyAlgorithm", KEY_ALGORITHMS),
+        region=_parse_region(raw.get("Region")),
+        service_timeout=_parse_service_timeout(raw.get("ServiceTimeout")),
+        wait_for_issuance=_parse_bool(raw.get("WaitForIssuance"), "WaitForIssuance", True),
+    )
+
+
+def _refuse_unknown(raw: Mapping[str, object]) -> None:
+    if "IdempotencyToken" in raw:
+        raise InvalidPropertyError(
+            "IdempotencyToken cannot be set: the resource derives it from the CloudFormation "
+            "request (stack, logical id, request id) so that retries never request a second "
+            "certificate. Remove the property."
+        )
+    unknown = sorted(key for key in raw if key not in ACCEPTED_PROPERTIES)
+    if unknown:
+        raise InvalidPropertyError(
+            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {quote_list(unknown, 3)}; "
+            f"accepted: {', '.join(ACCEPTED_PROPERTIES[1:])}"
+        )
+
+
+def _required(raw: Mapping[str, object], name: str) -> object:
+    value = raw.get(name)
+    if value is None or value == "":
+        raise InvalidPropertyError(f"{name} is required")
+    return value
+
+
+def _as_list(value: object, name: str) -> Sequence[object]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (list, tuple)):
+        return value
+    raise InvalidPropertyError(f"{name} must be a list, got {type(value).__name__}")
+
+
+def _parse_sans(value: object, domain_name: str) -> tuple[str, ...]:
+    sans: list[str] = []
+    seen = {domain_name}
+    items = _as_list(value, "SubjectAlternativeNames")
+    for index, item in enumerate(items):
+        name = parse_name(
+            item, field=f"SubjectAlternativeNames[{index}]", max_length=MAX_NAME_LENGTH
+        )
+        if name not in seen:
+            seen.add(name)
+            sans.append(name)
+    if len(seen) > MAX_NAMES:
+        raise InvalidPropertyError(
+            f"The certificate has {len(seen)} distinct names (DomainName and "
+            f"SubjectAlternativeNames); ACM allows at most {MAX_NAMES}"
+        )
+    return tuple(sans)
+
+
+def _parse_enum(value: object, name: str, allowed: Sequence[str]) -> str:
+    if isinstance(value, str):
+        for candidate in allowed:
+            if value.strip() == candidate:
+                return candidate
+    raise InvalidPropertyError(f"{name} '{value}' is not one of: {', '.join(allowed)}")
+
+
+def _parse_optional_enum(value: object, name: str, allowed: Sequence[str]) -> str | None:
+    if value is None or value == "":
+        return None
+    return _parse_enum(value, name, allowed)
+
+
+def _parse_bool(value: object, name: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidPropertyError(f"{name} '{value}' must be true or false")
+
+
+def _parse_zone_id(value: object, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        zone_id = value.strip().removeprefix("/hostedzone/")
+        if _HOSTED_ZONE_ID.match(zone_id):
+            return zone_id
+    raise InvalidPropertyError(
+        f"{name} '{value}' is not a Route 53 hosted zone id (e.g. Z0123456789ABCDEFGHIJ)"
+    )
+
+
+def _parse_pca_arn(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and 20 <= len(value) <= 2048 and _PCA_ARN.match(value):
+        return value
+    raise InvalidPropertyError(
+        f"CertificateAuthorityArn '{str(value)[:100]}' is not an ACM Private CA ARN "
+        "(arn:aws:acm-pca:region:account:certificate-authority/id)"
+    )
+
+
+def _parse_region(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _REGION.match(value.strip()):
+        return value.strip()
+    raise InvalidPropertyError(f"Region '{value}' is not an AWS region name (e.g. us-east-1)")
+
+
+def _parse_service_timeout(value: object) -> int:
+    if value is None or value == "":
+        return MAX_SERVICE_TIMEOUT
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_SERVICE_TIMEOUT:
+        raise InvalidPropertyError(
+            f"ServiceTimeout '{value}' must be a whole number of seconds from 1 to "
+            f"{MAX_SERVICE_TIMEOUT}"
+        )
+    return seconds
+
+
+def _parse_options(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidPropertyError("Options must be an object")
+    unknown = sorted(key for key in value if key not in _OPTION_KEYS)
+    if unknown:
+        raise InvalidPropertyError(
+            f"Unknown Options key {quote_list(unknown, 3)}; accepted: {', '.join(_OPTION_KEYS)}"
+        )
+    return _parse_optional_enum(
+        value.get("CertificateTransparencyLoggingPreference"),
+        "Options.CertificateTransparencyLoggingPreference",
+        TRANSPARENCY_PREFERENCES,
+    )
+
+
+def _parse_validation_options(
+    value: object, names: Sequence[str], validation_method: str
+) -> tuple[ValidationOption, ...]:
+    options: list[ValidationOption] = []
+    seen: set[str] = set()
+    for index, item in enumerate(_as_list(value, "DomainValidationOptions")):
+        where = f"DomainValidationOptions[{index}]"
+        if not isinstance(item, Mapping):
+            raise InvalidPropertyError(f"{where} must be an object")
+        unknown = sorted(key for key in item if key not in _VALIDATION_OPTION_KEYS)
+        if unknown:
+            raise InvalidPropertyError(
+                f"Unknown {where} key {quote_list(unknown, 3)}; accepted: "
+                f"{', '.join(_VALIDATION_OPTION_KEYS)}"
+            )
+        name = parse_name(item.get("DomainName"), field=f"{where}.DomainName")
+        if name not in names:
+            raise InvalidPropertyError(
+                f"{where}.DomainName '{name}' is not one of the certificate's names "
+                "(DomainName and SubjectAlternativeNames)"
+            )
+        if name in seen:
+            raise InvalidPropertyError(f"{where}.DomainName '{name}' is listed twice")
+        seen.add(name)
+        validation_domain = _parse_validation_domain(item.get("ValidationDomain"), name, where)
+        if validation_domain and validation_method != "EMAIL":
+            raise InvalidPropertyError(
+                f"{where}.ValidationDomain is only used with ValidationMethod EMAIL"
+            )
+        options.append(
+            ValidationOption(
+                domain_name=name,
+                hosted_zone_id=_parse_zone_id(item.get("HostedZoneId"), f"{where}.HostedZoneId"),
+                validation_domain=validation_domain,
+            )
+        )
+    return tuple(options)
+
+
+def _parse_validation_domain(value: object, name: str, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    domain = parse_name(value, field=f"{where}.ValidationDomain")
+    if is_wildcard(domain) or not is_subdomain_or_equal(base_name(name), domain):
+        raise InvalidPropertyError(
+            f"{where}.ValidationDomain '{domain}' must be '{base_name(name)}' or a "
+            "superdomain of it"
+        )
+    return domain
+
+
+def _parse_tags(value: object) -> tuple[Tag, ...]:
+    tags: list[Tag] = []
+    keys: set[str] = set()
+    items = _as_list(value, "Tags")
+    limit = MAX_TAGS - OWNERSHIP_TAG_COUNT
+    if len(items) > limit:
+        raise InvalidPropertyError(
+            f"Tags has {len(items)} tags; at most {limit} (ACM allows {MAX_TAGS} per "
+            f"certificate and this resource sets {OWNERSHIP_TAG_COUNT} of its own)"
+        )
+    for index, item in enumerate(items):
+        where = f"Tags[{index}]"
+        if not isinstance(item, Mapping) or set(item) - {"Key", "Value"}:
+            raise InvalidPropertyError(f"{where} must be an object with Key and Value")
+        key, tag_value = item.get("Key"), item.get("Value", "")
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            raise InvalidPropertyError(f"{where}.Key must be 1 to 128 characters")
+        if not isinstance(tag_value, str) or len(tag_value) > 256:
+            raise InvalidPropertyError(f"{where}.Value for '{key}' must be at most 256 characters")
+        if key.lower().startswith("aws:"):
+            raise InvalidPropertyError(
+                f"{where}.Key '{key}': keys starting with 'aws:' are reserved"
+            )
+        if key.startswith(RESERVED_TAG_PREFIX):
+            raise InvalidPropertyError(
+                f"{where}.Key '{key}': keys starting with '{RESERVED_TAG_PREFIX}' are set by "
+                "this resource"
+            )
+        for text, part in ((key, "Key"), (tag_value, "Value")):
+            bad = sorted({c for c in text if not (c.isalnum() or c in _TAG_CHARACTERS)})
+            if bad:
+                raise InvalidPropertyError(
+                    f"{where}.{part} for '{key[:60]}' has characters ACM does not allow: "
+                    f"{''.join(bad)[:20]!r} (letters, digits, spaces and _.:/=+-@ are allowed)"
+                )
+        if key in keys:
+            raise InvalidPropertyError(f"{where}.Key '{key}' is listed twice")
+        keys.add(key)
+        tags.append(Tag(key=key, value=tag_value))
+    return tuple(tags)
+
+
+def parse_role_arn(value: object, name: str) -> str | None:
+    """Shared by the cross-account properties (kept here so every ARN rule lives in one file)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _ROLE_ARN.match(value):
+        return value
+    raise InvalidPropertyError(f"{name} '{str(value)[:100]}' is not an IAM role ARN")

@@ -1,0 +1,139 @@
+"""crhelper as the protocol layer, with the parts that do not fit this resource replaced.
+
+Kept from crhelper: the event parsing, the dispatch to create/update/delete, the fallback to the
+event's physical id, and the timeout timer. Replaced: the sender (see `answer`), the timer's
+margin and its answer (which now carries the certificate ARN when there is one and runs the
+lifecycle's clean-up), exactly-one-answer bookkeeping, and a way to end an invocation without
+answering when the wait was handed to the next invocation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from crhelper import CfnResource  # type: ignore[import-untyped]
+
+from .answer import AnswerNotDeliveredError, Sender, send_answer
+from .errors import CertificateResourceError, shorten
+from .lifecycle import HandedOff
+
+logger = Logger(child=True)
+
+FAILED = "FAILED"
+#: The timer answers this long before Lambda ends the invocation.
+TIMER_MARGIN_SECONDS = 8.0
+TIMER_ANSWER_BUDGET_SECONDS = 5.0
+
+
+class CertificateResource(CfnResource):  # type: ignore[misc]
+    def __init__(self, sender: Sender = send_answer) -> None:
+        super().__init__(
+            json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0
+        )
+        self._sender = sender
+        self._answer_lock = threading.Lock()
+        self._answered = False
+        self._handed_off = False
+        self._timeout_cleanup: Callable[[], None] | None = None
+
+    # ---- what the lifecycle calls -------------------------------------------------------
+
+    def set_physical_id(self, physical_id: str) -> None:
+        self.PhysicalResourceId = physical_id
+
+    def set_data(self, data: Mapping[str, str]) -> None:
+        self.Data = dict(data)
+
+    def set_timeout_cleanup(self, cleanup: Callable[[], None] | None) -> None:
+        self._timeout_cleanup = cleanup
+
+    @property
+    def handed_off(self) -> bool:
+        return self._handed_off
+
+    # ---- crhelper overrides -------------------------------------------------------------
+
+    def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
+        self._answered = False
+        self._handed_off = False
+        self._timeout_cleanup = None
+        return bool(super()._crhelper_init(event, context))
+
+    def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
+        try:
+            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except HandedOff:
+            self._handed_off = True
+        except CertificateResourceError as error:
+            logger.warning(
+                "Request failed", extra={"reason": error.reason, "error": type(error).__name__}
+            )
+            self.Reason = error.reason
+            self.Status = FAILED
+        except Exception as error:  # every failure must still answer
+            logger.exception("Unexpected error")
+            self.Reason = shorten(f"Unexpected {type(error).__name__}: {error}")
+            self.Status = FAILED
+
+    def _cfn_response(self, event: dict[str, Any]) -> None:
+        if self._handed_off:
+            logger.info("No answer from this invocation: the next one carries on")
+            return
+        super()._cfn_response(event)
+
+    def _set_timeout(self) -> None:
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        self._timer = threading.Timer(max(0.0, remaining - TIMER_MARGIN_SECONDS), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        logger.error("The invocation is about to time out; answering FAILED")
+        cleanup, self._timeout_cleanup = self._timeout_cleanup, None
+        if cleanup is not None:
+            try:
+                cleanup()
+            except Exception:
+                logger.exception("Clean-up before the timeout answer failed")
+        physical_id = self.PhysicalResourceId or self._event.get("PhysicalResourceId")
+        if not physical_id:
+            physical_id = self.generate_physical_id(self._event)
+        self.PhysicalResourceId = physical_id
+        self._send(
+            FAILED,
+            "The function ran out of time before the step finished (an AWS call did not return); "
+            "see the function's logs",
+            budget=TIMER_ANSWER_BUDGET_SECONDS,
+        )
+
+    def _send(
+        self,
+        status: str | None = None,
+        reason: str = "",
+        send_response: object = None,
+        budget: float = 30.0,
+    ) -> None:
+        with self._answer_lock:
+            if self._answered:
+                logger.warning("A second answer for this request was suppressed")
+                return
+            self._answered = True
+        body: dict[str, Any] = {
+            "Status": self.Status,
+            "PhysicalResourceId": str(self.PhysicalResourceId),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "Reason": shorten(str(self.Reason)),
+            "Data": self.Data,
+            "NoEcho": self.NoEcho,
+        }
+        if status:
+            body.update({"Status": status, "Reason": shorten(reason)})
+        try:
+            self._sender(self._response_url, body, budget)
+        except AnswerNotDeliveredError:
+            logger.exception("CloudFormation could not be answered")

@@ -1,0 +1,142 @@
+"""The presigned ResponseURL, played by a local HTTP server.
+
+CloudFormation reads the provider's answer from an S3 object the provider PUTs to. This server
+accepts those PUTs on 127.0.0.1, checks each the way CloudFormation would (JSON, required
+fields, at most 4096 bytes, one answer per request) and keeps them for the caller to read.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BODY_BYTES = 4096
+REQUIRED_FIELDS = ("Status", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId")
+
+
+@dataclass
+class Answer:
+    path: str
+    raw: bytes
+    body: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.body.get("Status"))
+
+    @property
+    def reason(self) -> str:
+        return str(self.body.get("Reason", ""))
+
+    @property
+    def physical_id(self) -> str:
+        return str(self.body.get("PhysicalResourceId", ""))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.body.get("Data") or {})
+
+
+def check_answer(raw: bytes) -> tuple[dict[str, Any], list[str]]:
+    problems: list[str] = []
+    if len(raw) > MAX_BODY_BYTES:
+        problems.append(
+            f"body is {len(raw)} bytes; CloudFormation accepts at most {MAX_BODY_BYTES}"
+        )
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return {}, [*problems, "body is not JSON"]
+    if not isinstance(body, dict):
+        return {}, [*problems, "body is not a JSON object"]
+    for name in REQUIRED_FIELDS:
+        if not body.get(name):
+            problems.append(f"{name} is missing or empty")
+    if body.get("Status") not in ("SUCCESS", "FAILED"):
+        problems.append(f"Status {body.get('Status')!r} is not SUCCESS or FAILED")
+    if len(str(body.get("PhysicalResourceId", "")).encode()) > 1024:
+        problems.append("PhysicalResourceId is longer than 1 KB")
+    if body.get("Status") == "FAILED" and not body.get("Reason"):
+        problems.append("a FAILED answer has no Reason")
+    return body, problems
+
+
+class AnswerServer:
+    """Each request gets its own URL; `wait_for(url)` blocks until that URL was answered."""
+
+    def __init__(self, *, fail_first: int = 0, status_code: int = 200) -> None:
+        self._answers: dict[str, list[Answer]] = {}
+        self._condition = threading.Condition()
+        self._fail_first = fail_first
+        self._status_code = status_code
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                with server._condition:
+                    if server._fail_first > 0:
+                        server._fail_first -= 1
+                        code = 503
+                    else:
+                        code = server._status_code
+                        if 200 <= code < 300:
+                            body, problems = check_answer(raw)
+                            path = self.path.split("?")[0]
+                            server._answers.setdefault(path, []).append(
+                                Answer(path=path, raw=raw, body=body, problems=problems)
+                            )
+                            server._condition.notify_all()
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> AnswerServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def new_url(self) -> str:
+        """A presigned-looking URL: the signature makes it a credential, like the real one."""
+        token = uuid.uuid4().hex
+        return f"{self.base_url}/responses/{token}?X-Amz-Signature=secret{token}"
+
+    def set_status_code(self, code: int, fail_first: int = 0) -> None:
+        with self._condition:
+            self._status_code = code
+            self._fail_first = fail_first
+
+    def answers_for(self, url: str) -> list[Answer]:
+        path = url.split("?")[0].removeprefix(self.base_url)
+        with self._condition:
+            return list(self._answers.get(path, []))
+
+    def wait_for(self, url: str, timeout: float = 30.0) -> Answer:
+        path = url.split("?")[0].removeprefix(self.base_url)
+        with self._condition:
+            if not self._condition.wait_for(lambda: path in self._answers, timeout=timeout):
+                raise TimeoutError(f"no answer for {path} within {timeout} s")
+            return self._answers[path][0]
