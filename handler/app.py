@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,16 +16,18 @@ from dns_certificate.lifecycle import Lifecycle, Runtime
 from dns_certificate.protocol import CertificateResource
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "dns-certificate"))
-resource = CertificateResource()
-copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"}, log_level="INFO")
 
 _runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+# crhelper keeps the request being handled on the resource object. Lambda runs one invocation
+# per container at a time, so one object is made and reused; the local driver runs several
+# stacks' invocations in threads of one process, and each thread gets its own object.
+_resources = threading.local()
 
 
 def default_runtime() -> Runtime:
-    clients = AwsClients(
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    )
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    clients = AwsClients(region)
     return Runtime(
         clients=clients, invoke_self=lambda_self_invoke(clients.lambda_()), clock=SystemClock()
     )
@@ -33,15 +36,21 @@ def default_runtime() -> Runtime:
 def use_runtime(runtime: Runtime | None) -> None:
     """Tests and the local driver inject their clients, self-invoke and clock here."""
     global _runtime
-    _runtime = runtime
+    with _runtime_lock:
+        _runtime = runtime
 
 
-def _lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
+def _current_runtime() -> Runtime:
     global _runtime
-    if _runtime is None:
-        _runtime = default_runtime()
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = default_runtime()
+        return _runtime
+
+
+def _lifecycle(resource: CertificateResource, event: dict[str, Any], context: Any) -> Lifecycle:
     return Lifecycle(
-        _runtime,
+        _current_runtime(),
         event,
         function_arn=context.invoked_function_arn,
         remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
@@ -49,28 +58,33 @@ def _lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
     )
 
 
-@resource.create  # type: ignore[untyped-decorator]
-def create(event: dict[str, Any], context: Any) -> str:
-    return _lifecycle(event, context).create()
+def _new_resource() -> CertificateResource:
+    resource = CertificateResource()
+    resource.create(lambda event, context: _lifecycle(resource, event, context).create())
+    resource.update(lambda event, context: _lifecycle(resource, event, context).update())
+    resource.delete(lambda event, context: _lifecycle(resource, event, context).delete())
+    copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"}, log_level="INFO")
+    return resource
 
 
-@resource.update  # type: ignore[untyped-decorator]
-def update(event: dict[str, Any], context: Any) -> str:
-    return _lifecycle(event, context).update()
+def _resource() -> CertificateResource:
+    resource: CertificateResource | None = getattr(_resources, "resource", None)
+    if resource is None:
+        resource = _resources.resource = _new_resource()
+    return resource
 
 
-@resource.delete  # type: ignore[untyped-decorator]
-def delete(event: dict[str, Any], context: Any) -> str:
-    return _lifecycle(event, context).delete()
+_resource()  # built at import: the cold start pays for it once, not the first request
 
 
-@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
-    logger.append_keys(
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(
         stack_id=event.get("StackId"),
         logical_resource_id=event.get("LogicalResourceId"),
         request_id=event.get("RequestId"),
         request_type=event.get("RequestType"),
+        lambda_request_id=getattr(context, "aws_request_id", None),
         hop=(event.get("Continuation") or {}).get("hop", 0),
     )
-    resource(event, context)
+    _resource()(event, context)
