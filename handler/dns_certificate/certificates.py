@@ -182,9 +182,8 @@ class CertificateService:
             )
 
     def set_transparency_logging(self, arn: str, preference: str) -> None:
-        self._acm.update_certificate_options(
-            CertificateArn=arn, Options={"CertificateTransparencyLoggingPreference": preference}
-        )
+        options: Any = {"CertificateTransparencyLoggingPreference": preference}
+        self._acm.update_certificate_options(CertificateArn=arn, Options=options)
 
     def transparency_logging(self, arn: str) -> str | None:
         certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
@@ -218,7 +217,8 @@ class CertificateService:
         """
         found: list[str] = []
         paginator = self._acm.get_paginator("list_certificates")
-        pages = paginator.paginate(Includes={"keyTypes": list(KEY_ALGORITHMS)})  # type: ignore[typeddict-item]
+        includes: Any = {"keyTypes": list(KEY_ALGORITHMS)}
+        pages = paginator.paginate(Includes=includes)
         for page in pages:
             for summary in page.get("CertificateSummaryList", []):
                 arn = summary["CertificateArn"]

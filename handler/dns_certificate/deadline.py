@@ -69,8 +69,9 @@ class Backoff:
     cap: float
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        ceiling = min(self.cap, self.base * (2 ** min(attempt, 16)))
-        return ceiling * (0.5 + 0.5 * (rng or random).random())
+        ceiling: float = min(self.cap, self.base * 2.0 ** min(attempt, 16))
+        fraction: float = (rng or random.Random()).random()
+        return ceiling * (0.5 + 0.5 * fraction)
 
 
 #: DescribeCertificate while validation records appear (a few seconds after the request).

@@ -57,7 +57,7 @@ class HostedZoneService:
         zones: list[str] = []
         arguments = {"DNSName": zone_name, "MaxItems": "100"}
         while True:
-            response = self._route53.list_hosted_zones_by_name(**arguments)  # type: ignore[arg-type]
+            response = self._route53.list_hosted_zones_by_name(**arguments)
             beyond = False
             for zone in response.get("HostedZones", []):
                 if normalize_name(zone["Name"]) != zone_name:

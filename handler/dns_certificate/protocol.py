@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from crhelper import CfnResource  # type: ignore[import-untyped]
+from crhelper import CfnResource
 
 from .answer import AnswerNotDeliveredError, Sender, send_answer
 from .errors import CertificateResourceError, shorten
@@ -28,7 +28,13 @@ TIMER_MARGIN_SECONDS = 8.0
 TIMER_ANSWER_BUDGET_SECONDS = 5.0
 
 
-class CertificateResource(CfnResource):  # type: ignore[misc]
+class CertificateResource(CfnResource):
+    # crhelper sets these; its bundled stubs declare only the public attributes.
+    _event: dict[str, Any]
+    _context: Any
+    _response_url: str
+    _timer: threading.Timer | None
+
     def __init__(self, sender: Sender = send_answer) -> None:
         super().__init__(
             json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0
@@ -60,7 +66,7 @@ class CertificateResource(CfnResource):  # type: ignore[misc]
         self._answered = False
         self._handed_off = False
         self._timeout_cleanup = None
-        return bool(super()._crhelper_init(event, context))
+        return bool(super()._crhelper_init(event, context))  # type: ignore[misc]
 
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
         try:
@@ -82,7 +88,7 @@ class CertificateResource(CfnResource):  # type: ignore[misc]
         if self._handed_off:
             logger.info("No answer from this invocation: the next one carries on")
             return
-        super()._cfn_response(event)
+        super()._cfn_response(event)  # type: ignore[misc]
 
     def _set_timeout(self) -> None:
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
