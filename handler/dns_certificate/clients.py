@@ -7,10 +7,14 @@ hanging call can never eat the margin the function keeps to hand off or answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .errors import DnsChangeError
+from .properties import Route53Access
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
@@ -31,6 +35,8 @@ class ClientFactory(Protocol):
     def acm(self, region: str | None = None) -> ACMClient: ...
 
     def route53(self) -> Route53Client: ...
+
+    def route53_as(self, access: Route53Access, session_name: str) -> Route53Client: ...
 
     def lambda_(self) -> LambdaClient: ...
 
@@ -59,6 +65,32 @@ class AwsClients:
                 "route53", region_name=self.default_region, config=CLIENT_CONFIG
             )
         return self._route53
+
+    def route53_as(self, access: Route53Access, session_name: str) -> Route53Client:
+        """Route 53 of the account behind `access.role_arn`, with fresh credentials.
+
+        Not cached here: the caller keeps one per role for the invocation, so credentials never
+        outlive it and a role's trust policy change is seen by the next invocation.
+        """
+        if not access.role_arn:
+            return self.route53()
+        arguments: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": session_name}
+        if access.external_id:
+            arguments["ExternalId"] = access.external_id
+        sts = self._session.client("sts", region_name=self.default_region, config=CLIENT_CONFIG)
+        try:
+            credentials = sts.assume_role(**arguments)["Credentials"]
+        except ClientError as error:
+            message = error.response.get("Error", {}).get("Message", str(error))
+            raise DnsChangeError(
+                f"Cannot assume Route53RoleArn '{access.role_arn}': {message}. Check the role's "
+                "trust policy and the function's Route53RoleArns parameter"
+            ) from error
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        ).client("route53", region_name=self.default_region, config=CLIENT_CONFIG)
 
     def lambda_(self) -> LambdaClient:
         if self._lambda is None:

@@ -53,12 +53,14 @@ from .planning import (
     idempotency_token,
     identity_fingerprint,
     pending_names,
+    record_attributes,
     tag_changes,
 )
 from .properties import (
     MAX_SERVICE_TIMEOUT,
     RESERVED_TAG_PREFIX,
     CertificateProperties,
+    Route53Access,
     parse_properties,
 )
 
@@ -128,7 +130,7 @@ class Lifecycle:
         self._remaining_seconds = remaining_seconds
         self._responder = responder
         self._clock = runtime.clock
-        self._zones: HostedZoneService | None = None
+        self._zones: dict[Route53Access, HostedZoneService] = {}
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -281,17 +283,18 @@ class Lifecycle:
             if view.status in TERMINAL_FAILURES:
                 failure = view.failure_reason or "no reason given"
                 raise CertificateFailedError(f"Certificate {arn} is {view.status}: {failure}")
-            records_needed = properties.writes_dns_records and state.phase != cont.RECORDS_WRITTEN
+            records_needed = properties.uses_dns_validation and state.phase != cont.RECORDS_WRITTEN
             if records_needed and (
                 not pending_names(properties.all_names, view.records) or view.status == ISSUED
             ):
-                self._write_records(properties, view.records)
+                self._handle_records(properties, view)
                 state = state.advanced(phase=cont.RECORDS_WRITTEN)
                 records_needed = False
             if view.status == ISSUED:
                 logger.info("Certificate issued", extra={"certificate_arn": arn})
                 return view
-            if not properties.wait_for_issuance and not records_needed:
+            waits = properties.wait_for_issuance and properties.manage_dns_records
+            if not waits and not records_needed:
                 logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
                 return view
             self._wait_or_hand_off(
@@ -320,6 +323,20 @@ class Lifecycle:
             f"{quote_list(properties.all_names)}); check the validation records are resolvable"
         )
 
+    def _handle_records(self, properties: CertificateProperties, view: CertificateView) -> None:
+        """Write the records, or (ManageDnsRecords false) hand them to the user's template."""
+        if properties.writes_dns_records:
+            self._write_records(properties, view.records)
+            return
+        self._responder.set_data(
+            {
+                "Arn": view.arn,
+                "DomainName": properties.domain_name,
+                **record_attributes(properties.all_names, view.records),
+            }
+        )
+        logger.info("Validation records exposed as attributes, not written")
+
     def _write_records(
         self, properties: CertificateProperties, records: Mapping[str, ValidationRecord]
     ) -> None:
@@ -327,21 +344,29 @@ class Lifecycle:
         batches = group_records_by_zone(
             (record for name, record in records.items() if name in zones), zones
         )
-        for zone_id, batch in batches.items():
-            self._dns().upsert_records(zone_id, batch)
+        for (access, zone_id), batch in batches.items():
+            self._dns(access).upsert_records(zone_id, batch)
             logger.info(
                 "Validation records written",
-                extra={"hosted_zone_id": zone_id, "records": [r.name for r in batch]},
+                extra={
+                    "hosted_zone_id": zone_id,
+                    "route53_role_arn": access.role_arn,
+                    "records": [r.name for r in batch],
+                },
             )
 
-    def _resolve_zones(self, properties: CertificateProperties) -> dict[str, str]:
+    def _resolve_zones(
+        self, properties: CertificateProperties
+    ) -> dict[str, tuple[Route53Access, str]]:
+        """Each name's zone and the account it lives in, found before anything is requested."""
         if not properties.writes_dns_records:
             return {}
-        zones: dict[str, str] = {}
+        zones: dict[str, tuple[Route53Access, str]] = {}
         for index, name in enumerate(properties.all_names):
+            access = properties.route53_for(name)
             zone = configured_zone(properties, name)
             field = "DomainName" if index == 0 else f"SubjectAlternativeNames '{name}'"
-            zones[name] = zone or self._dns().find_public_zone(name, field=field)
+            zones[name] = (access, zone or self._dns(access).find_public_zone(name, field=field))
         return zones
 
     # ---- delete -------------------------------------------------------------------------
@@ -461,10 +486,22 @@ class Lifecycle:
     def _runtime_certificates(self, region: str) -> CertificateService:
         return CertificateService(self._runtime.clients.acm(region))
 
-    def _dns(self) -> HostedZoneService:
-        if self._zones is None:
-            self._zones = HostedZoneService(self._runtime.clients.route53())
-        return self._zones
+    def _dns(self, access: Route53Access) -> HostedZoneService:
+        """One Route 53 session per account (role) per invocation."""
+        if access not in self._zones:
+            clients = self._runtime.clients
+            if access.role_arn:
+                client = clients.route53_as(access, self._role_session_name())
+            else:
+                client = clients.route53()
+            self._zones[access] = HostedZoneService(client)
+        return self._zones[access]
+
+    def _role_session_name(self) -> str:
+        """Identifies the stack's resource in the DNS account's CloudTrail (≤ 64 characters)."""
+        stack_name = self._request.stack_id.split("/")[1] if "/" in self._request.stack_id else ""
+        raw = f"dnscert-{stack_name}-{self._request.logical_id}"
+        return "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in raw)[:64]
 
     @staticmethod
     def _arn_of(state: Continuation) -> str:

@@ -102,19 +102,41 @@ def configured_zone(properties: CertificateProperties, name: str) -> str | None:
     return properties.hosted_zone_id
 
 
-def group_records_by_zone(
-    records: Iterable[ValidationRecord], zone_for_name: Mapping[str, str]
-) -> dict[str, tuple[ValidationRecord, ...]]:
+def group_records_by_zone[Zone](
+    records: Iterable[ValidationRecord], zone_for_name: Mapping[str, Zone]
+) -> dict[Zone, tuple[ValidationRecord, ...]]:
     """One batch per zone, one change per record name.
 
     `example.com` and `*.example.com` share one CNAME; two changes for one name in a Route 53
     batch fail the whole batch, so each record name appears once per zone.
     """
-    batches: dict[str, dict[str, ValidationRecord]] = {}
+    batches: dict[Zone, dict[str, ValidationRecord]] = {}
     for record in records:
         zone = zone_for_name[record.domain_name]
         batches.setdefault(zone, {}).setdefault(normalize_name(record.name), record)
     return {zone: tuple(by_name.values()) for zone, by_name in batches.items()}
+
+
+def record_attributes(
+    names: Sequence[str], records: Mapping[str, ValidationRecord]
+) -> dict[str, str]:
+    """Each name's record as flat string attributes for `Fn::GetAtt`, in the order of the names
+    (DomainName first, then the distinct SubjectAlternativeNames), plus all of them as JSON."""
+    attributes: dict[str, str] = {}
+    for index, name in enumerate(names):
+        record = records.get(name)
+        if record:
+            attributes[f"ValidationRecord{index}Name"] = record.name
+            attributes[f"ValidationRecord{index}Value"] = record.value
+    attributes["ValidationRecords"] = json.dumps(
+        [
+            {"DomainName": name, "Name": r.name, "Type": r.type, "Value": r.value}
+            for name in names
+            if (r := records.get(name))
+        ],
+        separators=(",", ":"),
+    )
+    return attributes
 
 
 def pending_names(names: Sequence[str], records: Mapping[str, ValidationRecord]) -> list[str]:

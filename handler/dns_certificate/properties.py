@@ -47,6 +47,7 @@ TRANSPARENCY_PREFERENCES = ("ENABLED", "DISABLED")
 _HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _PCA_ARN = re.compile(r"^arn:[\w+=/,.@-]+:acm-pca:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*$")
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TAG_CHARACTERS = set("_.:/=+-@ ")
 
@@ -64,9 +65,18 @@ ACCEPTED_PROPERTIES = (
     "KeyAlgorithm",
     "Region",
     "WaitForIssuance",
+    "ManageDnsRecords",
+    "Route53RoleArn",
+    "Route53RoleExternalId",
 )
 _OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
-_VALIDATION_OPTION_KEYS = ("DomainName", "HostedZoneId", "ValidationDomain")
+_VALIDATION_OPTION_KEYS = (
+    "DomainName",
+    "HostedZoneId",
+    "ValidationDomain",
+    "Route53RoleArn",
+    "Route53RoleExternalId",
+)
 
 
 @dataclass(frozen=True)
@@ -76,12 +86,24 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class Route53Access:
+    """Whose Route 53 holds a name's zone: this account (no role) or one reached by a role."""
+
+    role_arn: str | None = None
+    external_id: str | None = None
+
+
+LOCAL_ROUTE53 = Route53Access()
+
+
+@dataclass(frozen=True)
 class ValidationOption:
     """Per-name settings: where its DNS record goes, or where its approval e-mail is sent."""
 
     domain_name: str
     hosted_zone_id: str | None = None
     validation_domain: str | None = None
+    route53: Route53Access | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,8 @@ class CertificateProperties:
     region: str | None = None
     service_timeout: int = MAX_SERVICE_TIMEOUT
     wait_for_issuance: bool = True
+    manage_dns_records: bool = True
+    route53: Route53Access = LOCAL_ROUTE53
 
     @property
     def all_names(self) -> tuple[str, ...]:
@@ -122,8 +146,19 @@ class CertificateProperties:
         return self.certificate_authority_arn is not None
 
     @property
-    def writes_dns_records(self) -> bool:
+    def uses_dns_validation(self) -> bool:
         return self.validation_method == "DNS" and not self.is_private
+
+    @property
+    def writes_dns_records(self) -> bool:
+        return self.uses_dns_validation and self.manage_dns_records
+
+    def route53_for(self, name: str) -> Route53Access:
+        """A name's own role wins over the resource-wide one."""
+        option = self.option_for(name)
+        if option and option.route53:
+            return option.route53
+        return self.route53
 
     def option_for(self, name: str) -> ValidationOption | None:
         for option in self.validation_options:
@@ -177,6 +212,8 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
         region=_parse_region(raw.get("Region")),
         service_timeout=_parse_service_timeout(raw.get("ServiceTimeout")),
         wait_for_issuance=_parse_bool(raw.get("WaitForIssuance"), "WaitForIssuance", True),
+        manage_dns_records=_parse_bool(raw.get("ManageDnsRecords"), "ManageDnsRecords", True),
+        route53=_parse_route53_access(raw, "") or LOCAL_ROUTE53,
     )
 
 
@@ -350,6 +387,7 @@ def _parse_validation_options(
                 domain_name=name,
                 hosted_zone_id=_parse_zone_id(item.get("HostedZoneId"), f"{where}.HostedZoneId"),
                 validation_domain=validation_domain,
+                route53=_parse_route53_access(item, f"{where}."),
             )
         )
     return tuple(options)
@@ -409,10 +447,25 @@ def _parse_tags(value: object) -> tuple[Tag, ...]:
     return tuple(tags)
 
 
-def parse_role_arn(value: object, name: str) -> str | None:
-    """Shared by the cross-account properties (kept here so every ARN rule lives in one file)."""
-    if value is None or value == "":
+def _parse_route53_access(raw: Mapping[str, object], prefix: str) -> Route53Access | None:
+    role = raw.get("Route53RoleArn")
+    external_id = raw.get("Route53RoleExternalId")
+    if role is None or role == "":
+        if external_id not in (None, ""):
+            raise InvalidPropertyError(
+                f"{prefix}Route53RoleExternalId is set without {prefix}Route53RoleArn"
+            )
         return None
-    if isinstance(value, str) and _ROLE_ARN.match(value):
-        return value
-    raise InvalidPropertyError(f"{name} '{str(value)[:100]}' is not an IAM role ARN")
+    if not isinstance(role, str) or not _ROLE_ARN.match(role.strip()):
+        raise InvalidPropertyError(
+            f"{prefix}Route53RoleArn '{str(role)[:100]}' is not an IAM role ARN "
+            "(arn:aws:iam::123456789012:role/name)"
+        )
+    if external_id in (None, ""):
+        return Route53Access(role_arn=role.strip())
+    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+        raise InvalidPropertyError(
+            f"{prefix}Route53RoleExternalId must be 2 to 1224 characters of letters, digits "
+            "and +=,.@:/-"
+        )
+    return Route53Access(role_arn=role.strip(), external_id=external_id)
