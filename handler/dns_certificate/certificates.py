@@ -41,6 +41,7 @@ class CertificateView:
     in_use_by: tuple[str, ...] = ()
     created_at: float | None = None
     names: tuple[str, ...] = field(default=())
+    transparency_logging: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,16 +153,18 @@ class CertificateService:
             in_use_by=tuple(certificate.get("InUseBy", [])),
             created_at=_timestamp(certificate.get("CreatedAt")),
             names=names,
+            transparency_logging=certificate.get("Options", {}).get(
+                "CertificateTransparencyLoggingPreference"
+            ),
         )
 
-    def exists(self, arn: str) -> bool:
+    def describe_if_exists(self, arn: str) -> CertificateView | None:
         try:
-            self._acm.describe_certificate(CertificateArn=arn)
+            return self.describe(arn)
         except ClientError as error:
             if _error_code(error) == "ResourceNotFoundException":
-                return False
+                return None
             raise
-        return True
 
     def tags(self, arn: str) -> dict[str, str]:
         response = self._acm.list_tags_for_certificate(CertificateArn=arn)
@@ -184,11 +187,6 @@ class CertificateService:
     def set_transparency_logging(self, arn: str, preference: str) -> None:
         options: Any = {"CertificateTransparencyLoggingPreference": preference}
         self._acm.update_certificate_options(CertificateArn=arn, Options=options)
-
-    def transparency_logging(self, arn: str) -> str | None:
-        certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
-        options = certificate.get("Options", {})
-        return options.get("CertificateTransparencyLoggingPreference")
 
     def delete(self, arn: str) -> DeleteOutcome:
         try:

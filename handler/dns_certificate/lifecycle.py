@@ -131,6 +131,9 @@ class Lifecycle:
         self._responder = responder
         self._clock = runtime.clock
         self._zones: dict[Route53Access, HostedZoneService] = {}
+        # What an Update read of the current certificate while deciding; reused when in place.
+        self._current: CertificateView | None = None
+        self._current_tags: dict[str, str] = {}
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -232,14 +235,17 @@ class Lifecycle:
             logger.info("Replacing: the certificate is in another region")
             return True
         service = self._certificates(properties)
-        if not service.exists(physical_id):
+        current = service.describe_if_exists(physical_id)
+        if current is None:
             logger.info("Replacing: the certificate no longer exists")
             return True
+        self._current = current
+        self._current_tags = service.tags(physical_id)
         try:
             old: CertificateProperties | None = parse_properties(self._request.old_properties)
         except InvalidPropertyError:
             old = None
-        fingerprint = service.tags(physical_id).get(IDENTITY_TAG)
+        fingerprint = self._current_tags.get(IDENTITY_TAG)
         plan = decide_update(old, self._effective(properties), fingerprint)
         logger.info("Update decided", extra={"replace": plan.replace, "why": plan.why})
         return plan.replace
@@ -248,14 +254,15 @@ class Lifecycle:
         arn = self._request.physical_id
         assert arn is not None
         service = self._certificates(properties)
-        current_tags = service.tags(arn)
+        current_tags = self._current_tags
         desired = {tag.key: tag.value for tag in properties.tags}
         desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
         to_add, to_remove = tag_changes(current_tags, desired, keep_prefix=RESERVED_TAG_PREFIX)
         service.add_tags(arn, to_add)
         service.remove_tags(arn, current_tags, to_remove)
         wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
-        if (service.transparency_logging(arn) or DEFAULT_TRANSPARENCY) != wanted_transparency:
+        current = self._current.transparency_logging if self._current else None
+        if (current or DEFAULT_TRANSPARENCY) != wanted_transparency:
             service.set_transparency_logging(arn, wanted_transparency)
         logger.info(
             "Updated in place",
