@@ -41,6 +41,7 @@ from .errors import (
     CertificateFailedError,
     CertificateInUseError,
     CertificateResourceError,
+    ContinuationError,
     DeadlineExceededError,
     InvalidPropertyError,
     quote_list,
@@ -438,7 +439,15 @@ class Lifecycle:
 
     def _hand_off(self, state: Continuation) -> None:
         payload = cont.next_event(self._event, state)
-        self._runtime.invoke_self(self._function_arn, payload)
+        try:
+            self._runtime.invoke_self(self._function_arn, payload)
+        except ContinuationError:
+            raise
+        except Exception as error:
+            raise ContinuationError(
+                f"Could not invoke {self._function_arn} to keep waiting ({type(error).__name__}: "
+                f"{error}); it needs lambda:InvokeFunction on itself"
+            ) from error
         logger.info(
             "Handed off to a new invocation",
             extra={
