@@ -1,0 +1,468 @@
+"""What the integration tests drive the handler with, and what moto cannot do by itself.
+
+Everything here runs in-process against moto (`mock_aws`): the handler gets real boto3 clients,
+instrumented with botocore event hooks that
+
+* record every API call the handler makes (service, operation, region and parameters), so a
+  test can count `ChangeResourceRecordSets` calls per zone or prove that no call was made;
+* inject what moto never does (see ../shared/README.md): validation records that appear late
+  or for some names only, a certificate that stays PENDING_VALIDATION, FAILED or
+  VALIDATION_TIMED_OUT with a FailureReason, ResourceInUseException on delete, and
+  UpdateCertificateOptions (not implemented by moto);
+* make the validation records look like ACM's: one distinct CNAME per base name, the same one
+  for `example.com` and `*.example.com` (moto returns one constant value for every name).
+
+The answer is captured by `local.answers.AnswerServer`, a real HTTP server on 127.0.0.1 that
+plays the presigned ResponseURL; the handler's own sender delivers it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+import app
+from dns_certificate.clients import AwsClients
+from local.answers import Answer, AnswerServer
+from local.context import LambdaContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_route53 import Route53Client
+
+REGION = "us-east-1"
+OTHER_REGION = "eu-west-1"
+ACCOUNT_ID = "123456789012"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:dns-certificate"
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+
+
+# ---- time -----------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """The handler's clock: `sleep` advances time at once, so an hour of waiting takes no time.
+
+    It starts at the real time, because ACM's CreatedAt (real time, from moto) is compared with
+    it when a redelivered event re-anchors its deadline.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._lock = threading.Lock()
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self._now += max(0.0, seconds)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+    @property
+    def slept(self) -> float:
+        return sum(self.sleeps)
+
+
+# ---- recording API calls --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str  # acm | route53 | lambda | sts
+    operation: str  # e.g. ChangeResourceRecordSets
+    region: str
+    params: Mapping[str, Any]
+
+
+class CallLog:
+    """Every API call the handler's clients made, in order (injected failures included)."""
+
+    def __init__(self) -> None:
+        self._calls: list[Call] = []
+        self._lock = threading.Lock()
+
+    def add(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    def of(self, service: str, operation: str | None = None) -> list[Call]:
+        return [
+            call
+            for call in self.calls
+            if call.service == service and (operation is None or call.operation == operation)
+        ]
+
+    def count(self, service: str, operation: str | None = None) -> int:
+        return len(self.of(service, operation))
+
+    def mark(self) -> int:
+        """A position to count from: `since(mark)` lists the calls made after it."""
+        return len(self.calls)
+
+    def since(self, mark: int, service: str, operation: str | None = None) -> list[Call]:
+        return [
+            call
+            for call in self.calls[mark:]
+            if call.service == service and (operation is None or call.operation == operation)
+        ]
+
+
+# ---- what moto cannot do --------------------------------------------------------------------
+
+
+def acm_like_record(domain_name: str) -> dict[str, str]:
+    """The CNAME real ACM asks for: per base name (a wildcard shares its base's), per account."""
+    base = domain_name.lower().removeprefix("*.")
+    name_digest = hashlib.md5(f"{ACCOUNT_ID}:name:{base}".encode()).hexdigest()
+    value_digest = hashlib.md5(f"{ACCOUNT_ID}:value:{base}".encode()).hexdigest()
+    return {
+        "Name": f"_{name_digest}.{base}.",
+        "Type": "CNAME",
+        "Value": f"_{value_digest}.{value_digest[:10]}.acm-validations.aws.",
+    }
+
+
+def _error_response(code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
+    http = AWSResponse("https://acm.amazonaws.com/", 400, {}, None)
+    return http, {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+
+
+def _ok_response() -> tuple[AWSResponse, dict[str, Any]]:
+    http = AWSResponse("https://acm.amazonaws.com/", 200, {}, None)
+    return http, {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+@dataclass
+class AcmFaults:
+    """ACM behaviour moto lacks, applied to the handler's ACM clients. Counters are per ARN."""
+
+    #: DescribeCertificate says PENDING_VALIDATION for each certificate's first N calls
+    #: (moto issues at once: ACM_VALIDATION_WAIT is patched to 0).
+    pending_describes: int = 2
+    #: domain name -> for how many DescribeCertificate calls its ResourceRecord is missing.
+    hidden_records: dict[str, int] = field(default_factory=dict)
+    #: Certificates requested from now on end in this (status, FailureReason)...
+    failure: tuple[str, str] | None = None
+    #: ...from their Nth DescribeCertificate call on (0: the first one already shows it).
+    failure_after_describes: int = 0
+    #: DeleteCertificate raises ResourceInUseException this many times (None: forever).
+    in_use_times: int | None = 0
+    in_use_by: tuple[str, ...] = ()
+    #: RequestCertificate reaches ACM, then the connection dies before the answer arrives.
+    lose_request_response: bool = False
+
+    describes: dict[str, int] = field(default_factory=dict)
+    failing: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    delete_refusals: int = 0
+
+    def in_use(self, by: tuple[str, ...], times: int | None) -> None:
+        self.in_use_by = by
+        self.in_use_times = times
+
+    def _still_in_use(self) -> bool:
+        return self.in_use_times is None or self.delete_refusals < self.in_use_times
+
+    # -- hooks --
+
+    def after_request(self, http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code >= 300:
+            return
+        if self.failure is not None:
+            status, reason = self.failure
+            self.failing[parsed["CertificateArn"]] = (status, reason, self.failure_after_describes)
+        if self.lose_request_response:
+            raise ConnectionResetError("connection reset by peer (injected)")
+
+    def after_describe(self, http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code >= 300:
+            return
+        certificate = parsed["Certificate"]
+        arn = certificate["CertificateArn"]
+        self.describes[arn] = calls = self.describes.get(arn, 0) + 1
+        hiding = False
+        for option in certificate.get("DomainValidationOptions", []):
+            if calls <= self.hidden_records.get(option["DomainName"], 0):
+                option.pop("ResourceRecord", None)
+                hiding = True
+        if (hiding or calls <= self.pending_describes) and certificate["Status"] == "ISSUED":
+            certificate["Status"] = "PENDING_VALIDATION"
+            for option in certificate.get("DomainValidationOptions", []):
+                option["ValidationStatus"] = "PENDING_VALIDATION"
+        if arn in self.failing:
+            status, reason, after = self.failing[arn]
+            if calls > after:
+                certificate["Status"] = status
+                certificate["FailureReason"] = reason
+        if self.in_use_by and self._still_in_use():
+            certificate["InUseBy"] = list(self.in_use_by)
+
+    def before_delete(self, params: dict[str, Any], **_: Any) -> Any:
+        if not self._still_in_use():
+            return None
+        self.delete_refusals += 1
+        arn = json.loads(params["body"])["CertificateArn"]
+        return _error_response(
+            "ResourceInUseException", f"Certificate {arn} is in use by {len(self.in_use_by)}"
+        )
+
+    def before_update_options(self, params: dict[str, Any], region: str, **_: Any) -> Any:
+        """moto raises NotImplementedError; apply the option to moto's certificate instead."""
+        from moto.acm.models import acm_backends
+
+        body = json.loads(params["body"])
+        certificate = acm_backends[ACCOUNT_ID][region].get_certificate(body["CertificateArn"])
+        certificate.cert_options.update(body["Options"])
+        return _ok_response()
+
+
+def _rewrite_records(http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
+    if http_response.status_code >= 300:
+        return
+    for option in parsed["Certificate"].get("DomainValidationOptions", []):
+        if "ResourceRecord" in option:
+            option["ResourceRecord"] = acm_like_record(option["DomainName"])
+
+
+def acm_looking_like_aws(client: ACMClient) -> ACMClient:
+    """Records as ACM would give them (also for the tests' own inspection client)."""
+    client.meta.events.register_first("after-call.acm.DescribeCertificate", _rewrite_records)
+    return client
+
+
+class InstrumentedClients(AwsClients):
+    """The production client factory, with every client it makes recorded and fault-injected."""
+
+    def __init__(self, default_region: str, calls: CallLog, faults: AcmFaults) -> None:
+        super().__init__(default_region, session=boto3.Session())
+        self.calls = calls
+        self.faults = faults
+        self._instrumented: set[int] = set()
+
+    def acm(self, region: str | None = None) -> ACMClient:
+        client = super().acm(region)
+        if self._first_time(client):
+            self._record(client, "acm")
+            acm_looking_like_aws(client)
+            events = client.meta.events
+            events.register("after-call.acm.RequestCertificate", self.faults.after_request)
+            events.register("after-call.acm.DescribeCertificate", self.faults.after_describe)
+            events.register("before-call.acm.DeleteCertificate", self.faults.before_delete)
+            update_options = functools.partial(
+                self.faults.before_update_options, region=client.meta.region_name
+            )
+            events.register("before-call.acm.UpdateCertificateOptions", update_options)
+        return client
+
+    def route53(self) -> Route53Client:
+        client = super().route53()
+        if self._first_time(client):
+            self._record(client, "route53")
+        return client
+
+    def _first_time(self, client: Any) -> bool:
+        if id(client) in self._instrumented:
+            return False
+        self._instrumented.add(id(client))
+        return True
+
+    def _record(self, client: Any, service: str) -> None:
+        region = client.meta.region_name
+
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            self.calls.add(Call(service, model.name, region, copy.deepcopy(params)))
+
+        client.meta.events.register("before-parameter-build", record)
+
+
+class SelfInvokes:
+    """Stands in for `lambda:InvokeFunction` (Event): keeps each payload, as JSON would carry it."""
+
+    def __init__(self) -> None:
+        self.payloads: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, function_arn: str, payload: Mapping[str, Any]) -> None:
+        self.payloads.append((function_arn, json.loads(json.dumps(payload))))
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+
+# ---- the harness ----------------------------------------------------------------------------
+
+
+def load_event(name: str) -> dict[str, Any]:
+    with (EVENTS_DIR / name).open() as file:
+        event: dict[str, Any] = json.load(file)
+    return event
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    type: str
+    ttl: int | None
+    values: tuple[str, ...]
+
+
+class Harness:
+    """Builds events, invokes `app.lambda_handler` and reads back what it did to ACM/Route 53."""
+
+    def __init__(
+        self,
+        *,
+        answers: AnswerServer,
+        clock: FakeClock,
+        calls: CallLog,
+        faults: AcmFaults,
+        self_invokes: SelfInvokes,
+        zones: dict[str, str],
+    ) -> None:
+        self.answers = answers
+        self.clock = clock
+        self.calls = calls
+        self.faults = faults
+        self.self_invokes = self_invokes
+        self.zones = zones
+        self._acm: dict[str, ACMClient] = {}
+        self._route53: Route53Client = boto3.client("route53", region_name=REGION)
+
+    # -- events and invocations --
+
+    def event(
+        self,
+        name: str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        old_properties: Mapping[str, Any] | None = None,
+        physical_id: str | None = None,
+        **top_level: Any,
+    ) -> dict[str, Any]:
+        """A sample event from events/, with a fresh RequestId and a ResponseURL of ours."""
+        event = load_event(name)
+        event["RequestId"] = str(uuid.uuid4())
+        event["ResponseURL"] = self.answers.new_url()
+        service_token = event["ResourceProperties"]["ServiceToken"]
+        if properties is not None:
+            event["ResourceProperties"] = {"ServiceToken": service_token, **properties}
+        if old_properties is not None:
+            event["OldResourceProperties"] = {"ServiceToken": service_token, **old_properties}
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        event.update(top_level)
+        return event
+
+    def context(self, timeout_seconds: float = 900.0) -> LambdaContext:
+        return LambdaContext(
+            timeout_seconds=timeout_seconds, function_arn=FUNCTION_ARN, clock=self.clock.now
+        )
+
+    def invoke(self, event: dict[str, Any], context: LambdaContext | None = None) -> Answer | None:
+        """One invocation; its answer, or None when it handed the wait to a next invocation."""
+        before = len(self.answers_for(event))
+        app.lambda_handler(copy.deepcopy(event), context or self.context())
+        answers = self.answers_for(event)
+        assert len(answers) - before <= 1, "one invocation answered more than once"
+        return answers[-1] if len(answers) > before else None
+
+    def run(self, event: dict[str, Any], max_invocations: int = 50) -> Answer:
+        """Invoke, then follow every hand-off as Lambda would, until CloudFormation is answered."""
+        handed_off = len(self.self_invokes)
+        answer = self.invoke(event)
+        invocations = 1
+        while answer is None:
+            assert len(self.self_invokes) == handed_off + 1, "no answer and no hand-off"
+            assert invocations < max_invocations, "the continuation chain does not end"
+            function_arn, payload = self.self_invokes.payloads[-1]
+            assert function_arn == FUNCTION_ARN
+            handed_off += 1
+            answer = self.invoke(payload)
+            invocations += 1
+        answers = self.answers_for(event)
+        assert len(answers) == 1, f"expected exactly one answer, got {len(answers)}"
+        assert not answer.problems, answer.problems
+        return answer
+
+    def answers_for(self, event: Mapping[str, Any]) -> list[Answer]:
+        return self.answers.answers_for(event["ResponseURL"])
+
+    def create(self, properties: Mapping[str, Any] | None = None, name: str = "create.json") -> str:
+        """A successful Create; the certificate ARN."""
+        answer = self.run(self.event(name, properties=properties))
+        assert answer.status == "SUCCESS", answer.reason
+        return answer.physical_id
+
+    # -- what ACM and Route 53 hold (read with clients the handler does not use) --
+
+    def acm(self, region: str = REGION) -> ACMClient:
+        if region not in self._acm:
+            self._acm[region] = acm_looking_like_aws(boto3.client("acm", region_name=region))
+        return self._acm[region]
+
+    def certificates(self, region: str = REGION) -> list[str]:
+        response = self.acm(region).list_certificates(
+            Includes={"keyTypes": ["RSA_2048", "EC_prime256v1", "EC_secp384r1"]}
+        )
+        return sorted(summary["CertificateArn"] for summary in response["CertificateSummaryList"])
+
+    def describe(self, arn: str, region: str = REGION) -> dict[str, Any]:
+        return dict(self.acm(region).describe_certificate(CertificateArn=arn)["Certificate"])
+
+    def tags(self, arn: str, region: str = REGION) -> dict[str, str]:
+        tags = self.acm(region).list_tags_for_certificate(CertificateArn=arn).get("Tags", [])
+        return {tag["Key"]: tag.get("Value", "") for tag in tags}
+
+    def create_zone(self, name: str, *, private: bool = False) -> str:
+        arguments: dict[str, Any] = {"Name": name, "CallerReference": str(uuid.uuid4())}
+        if private:
+            arguments["HostedZoneConfig"] = {"PrivateZone": True, "Comment": "internal"}
+            arguments["VPC"] = {"VPCRegion": REGION, "VPCId": "vpc-0123456789abcdef0"}
+        zone = self._route53.create_hosted_zone(**arguments)["HostedZone"]
+        return zone["Id"].removeprefix("/hostedzone/")
+
+    def records(self, zone_id: str) -> dict[str, RecordSet]:
+        """The zone's CNAME records by name (lower case, with the trailing dot)."""
+        response = self._route53.list_resource_record_sets(HostedZoneId=zone_id)
+        return {
+            record["Name"].lower(): RecordSet(
+                type=record["Type"],
+                ttl=record.get("TTL"),
+                values=tuple(r["Value"] for r in record.get("ResourceRecords", [])),
+            )
+            for record in response["ResourceRecordSets"]
+            if record["Type"] == "CNAME"
+        }
+
+    def change_batches(self, zone_id: str | None = None) -> list[Call]:
+        calls = self.calls.of("route53", "ChangeResourceRecordSets")
+        return [c for c in calls if zone_id is None or c.params["HostedZoneId"] == zone_id]
+
+
+def expected_records(names: list[str]) -> dict[str, str]:
+    """Record name -> value ACM asks for these names (apex and wildcard share one)."""
+    return {(record := acm_like_record(name))["Name"]: record["Value"] for name in names}
