@@ -1,0 +1,964 @@
+"""A strict AWS for local runs: moto's server, with the behaviour moto leaves out put back in.
+
+moto issues a certificate after a fixed wait without looking at DNS, gives every name the same
+validation CNAME, accepts two changes for one record in a Route 53 batch, deletes records that
+are not there and certificates that are in use (see `../shared/README.md`). A handler tested
+against that can be wrong and still pass. The server started here runs in this process, in a
+thread, so moto's model classes are patched in place while it runs (and restored when it
+stops) to behave like the real services in the ways that matter to this resource:
+
+ACM
+  * every name gets its own validation CNAME, derived from the account and the name (an apex
+    and its wildcard share one, as they do in ACM; so do two certificates for one name);
+  * `DescribeCertificate` shows the records only after `records_delay` seconds, some names
+    before others;
+  * a certificate is ISSUED only once every one of its CNAMEs is in a *public* hosted zone
+    with the exact value, and `issue_delay` seconds after the last of them was written;
+  * FAILED / VALIDATION_TIMED_OUT can be forced (`force_status`, `fail_validation`,
+    `validation_timeout`);
+  * `DeleteCertificate` of a certificate in use answers `ResourceInUseException`
+    (`mark_in_use`), until released or after a number of refused attempts;
+  * `IdempotencyToken` must match `\\w{1,32}`; a token seen in the last hour returns the
+    certificate it made.
+
+Route 53
+  * `ChangeResourceRecordSets` is checked as a whole before anything is applied: two changes
+    for one record in a batch, DELETE of an absent record or with other values, CREATE of an
+    existing record, a CNAME at the apex or next to other types, and a name outside the zone
+    are all refused with `InvalidChangeBatch`;
+  * `ListHostedZonesByName` lists zones in order *starting at* the name, like the real API.
+
+Both
+  * optional throttling: at most N requests per second per API (`ThrottlingException` for
+    ACM, `Throttling` for Route 53);
+  * injected faults: the next calls to an API answer an error, optionally after the call
+    took effect (a response lost on the way back).
+
+Usage::
+
+    with Emulator(settings=StrictSettings(issue_delay=1.0)) as aws:
+        zone_id = aws.create_zone("example.com")
+        ...  # boto3 clients made now talk to the emulator
+
+Only one emulator can run in a process at a time (the patches are process-wide).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+import urllib.request
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.acm.models import AWSCertificateManagerBackend, CertBundle, acm_backends
+from moto.acm.responses import AWSCertificateManagerResponse
+from moto.core.exceptions import AWSError
+from moto.core.utils import camelcase_to_underscores, utcnow
+from moto.route53.exceptions import Route53ClientError
+from moto.route53.models import FakeZone, Route53Backend, route53_backends
+from moto.route53.responses import Route53
+from moto.server import ThreadedMotoServer
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+DEFAULT_REGION = "us-east-1"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+#: Variables that could send a boto3 client somewhere other than the emulator.
+_UNSET_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_ENDPOINT_URL_ACM",
+    "AWS_ENDPOINT_URL_ROUTE_53",
+    "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_ENDPOINT_URL_STS",
+)
+_TOKEN_PATTERN = re.compile(r"^\w{1,32}$")
+_MAX_COMMON_NAME = 64
+
+# A throttling or injected error code that Route 53's model does not list (its `Throttling`)
+# makes moto's serializer warn on every such response; the code is deliberate here.
+warnings.filterwarnings(
+    "ignore", message=r".*does not match an error shape", category=UserWarning, module=r"moto\."
+)
+
+
+# ---- validation records ---------------------------------------------------------------------
+
+
+def _base(name: str) -> str:
+    name = name.strip().lower().rstrip(".")
+    return name[2:] if name.startswith("*.") else name
+
+
+def _fqdn(name: str) -> str:
+    """Lower case, no trailing dot: how names are compared (DNS names are case-insensitive)."""
+    return name.strip().lower().rstrip(".")
+
+
+def validation_record(domain_name: str, account_id: str = ACCOUNT_ID) -> tuple[str, str]:
+    """The CNAME (name, value) ACM asks for to validate `domain_name` in `account_id`.
+
+    Stable per account and name like ACM's: `example.com` and `*.example.com` share it, and a
+    second certificate for the same name asks for the same record again.
+    """
+    base = _base(domain_name)
+    name_digest = hashlib.sha256(f"name\n{account_id}\n{base}".encode()).hexdigest()
+    value_digest = hashlib.sha256(f"value\n{account_id}\n{base}".encode()).hexdigest()
+    letters = "".join(chr(ord("a") + int(c, 16) % 26) for c in value_digest[32:42])
+    return (
+        f"_{name_digest[:32]}.{base}.",
+        f"_{value_digest[:32]}.{letters}.acm-validations.aws.",
+    )
+
+
+# ---- settings, events and rules -------------------------------------------------------------
+
+
+@dataclass
+class StrictSettings:
+    #: Seconds from the moment the last validation CNAME is in place (or the request, if the
+    #: records were there already) to ISSUED.
+    issue_delay: float = 1.0
+    #: Seconds after the request before DescribeCertificate shows every name's record (names
+    #: appear one after another within this time, like ACM's "a few seconds").
+    records_delay: float = 0.0
+    #: A certificate still pending this long after its request becomes VALIDATION_TIMED_OUT
+    #: (ACM: 72 hours). None: never.
+    validation_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class AwsEvent:
+    """Something the emulated AWS did, for progress lines and assertions."""
+
+    kind: str  # certificate_requested | records_changed | certificate_issued |
+    # certificate_failed | certificate_deleted | delete_refused | throttled | fault
+    at: float  # time.monotonic()
+    detail: Mapping[str, Any]
+
+
+Listener = Callable[[AwsEvent], None]
+
+
+@dataclass
+class _TokenBucket:
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class _InUse:
+    users: list[str]
+    refuse_deletes: int | None  # None: until released
+    refused: int = 0
+
+
+@dataclass
+class _Fault:
+    api: str  # "acm:RequestCertificate"
+    code: str
+    message: str
+    remaining: int
+    after_effect: bool
+    status: int
+
+
+@dataclass
+class _CertificateState:
+    failure: tuple[str, str | None] | None = None  # forced (status, reason)
+    failure_reason: str | None = None
+    issued_at: float | None = None
+
+
+class StrictRules:
+    """The state behind the patched moto methods, and the knobs tests turn."""
+
+    def __init__(self, settings: StrictSettings | None = None) -> None:
+        self.settings = settings or StrictSettings()
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._written_at: dict[tuple[str, str], float] = {}  # (record name, value) -> epoch
+        self._certificates: dict[str, _CertificateState] = {}
+        self._failing_names: dict[str, tuple[str, str | None]] = {}
+        self._in_use: dict[str, _InUse] = {}
+        self._throttle_rate: float | None = None
+        self._throttle_apis: frozenset[str] | None = None
+        self._buckets: dict[str, _TokenBucket] = {}
+        self._faults: list[_Fault] = []
+        self.calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+
+    # ---- listeners ----------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, kind: str, **detail: Any) -> None:
+        event = AwsEvent(kind=kind, at=time.monotonic(), detail=detail)
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            with contextlib.suppress(Exception):
+                listener(event)
+
+    # ---- knobs --------------------------------------------------------------------------
+
+    def force_status(self, arn: str, status: str, reason: str | None = None) -> None:
+        """The next look at `arn` finds it `status` (FAILED, VALIDATION_TIMED_OUT, REVOKED...)."""
+        with self._lock:
+            self._state(arn).failure = (status, reason)
+
+    def fail_validation(
+        self, domain_name: str, status: str = "FAILED", reason: str | None = "CAA_ERROR"
+    ) -> None:
+        """Every certificate naming `domain_name` ends `status` once validation is attempted
+        (`issue_delay` after the request), as ACM does when a CAA record forbids it."""
+        with self._lock:
+            self._failing_names[_fqdn(domain_name)] = (status, reason)
+
+    def mark_in_use(
+        self, arn: str, by: str | Sequence[str], *, refuse_deletes: int | None = None
+    ) -> None:
+        """DeleteCertificate answers ResourceInUseException until `release(arn)`, or for the
+        first `refuse_deletes` attempts; DescribeCertificate lists the users in `InUseBy`."""
+        users = [by] if isinstance(by, str) else list(by)
+        bundle = self._bundle(arn)
+        with self._lock:
+            self._in_use[arn] = _InUse(users=users, refuse_deletes=refuse_deletes)
+            if bundle is not None:
+                bundle.in_use_by[:] = users
+
+    def release(self, arn: str) -> None:
+        with self._lock:
+            self._in_use.pop(arn, None)
+        bundle = self._bundle(arn)
+        if bundle is not None:
+            bundle.in_use_by[:] = []
+
+    def delete_refusals(self, arn: str) -> int:
+        with self._lock:
+            rule = self._in_use.get(arn)
+            return rule.refused if rule else 0
+
+    def throttle(self, rate: float | None, apis: Sequence[str] | None = None) -> None:
+        """At most `rate` requests per second per API ("acm:DescribeCertificate", ...; all ACM
+        and Route 53 APIs when `apis` is None). None switches throttling off."""
+        with self._lock:
+            self._throttle_rate = rate
+            self._throttle_apis = frozenset(apis) if apis is not None else None
+            self._buckets.clear()
+
+    def inject_fault(
+        self,
+        api: str,
+        code: str,
+        *,
+        message: str = "Injected fault",
+        count: int = 1,
+        after_effect: bool = False,
+        status: int = 400,
+    ) -> None:
+        """The next `count` calls to `api` ("acm:RequestCertificate") answer error `code`.
+
+        With `after_effect` the call is carried out first and only its response is replaced:
+        the caller sees an error for something that happened.
+        """
+        with self._lock:
+            self._faults.append(_Fault(api, code, message, count, after_effect, status))
+
+    # ---- ACM ----------------------------------------------------------------------------
+
+    def _state(self, arn: str) -> _CertificateState:
+        return self._certificates.setdefault(arn, _CertificateState())
+
+    @staticmethod
+    def _bundle(arn: str) -> CertBundle | None:
+        parts = arn.split(":")
+        if len(parts) < 6:
+            return None
+        backend = acm_backends[parts[4]][parts[3]]
+        certificates: dict[str, CertBundle] = backend._certificates
+        return certificates.get(arn)
+
+    def update_status(self, bundle: CertBundle) -> None:
+        """What ACM would have done with the certificate by now."""
+        arn = bundle.arn
+        names = _bundle_names(bundle)
+        age = _age(bundle)
+        with self._lock:
+            state = self._state(arn)
+            forced, state.failure = state.failure, None
+            if forced is None and bundle.status == "PENDING_VALIDATION":
+                for name in names:
+                    rule = self._failing_names.get(_fqdn(name))
+                    if rule is not None and age >= self.settings.issue_delay:
+                        forced = rule
+                        break
+        if forced is not None:
+            status, reason = forced
+            bundle.status = status
+            with self._lock:
+                state.failure_reason = reason
+            self._emit("certificate_failed", arn=arn, status=status, reason=reason)
+            return
+        if bundle.status != "PENDING_VALIDATION":
+            return
+        timeout = self.settings.validation_timeout
+        if timeout is not None and age >= timeout:
+            bundle.status = "VALIDATION_TIMED_OUT"
+            self._emit("certificate_failed", arn=arn, status=bundle.status, reason=None)
+            return
+        account = arn.split(":")[4]
+        written: list[float] = [_epoch(bundle.created_at)]
+        for name in names:
+            record_name, value = validation_record(name, account)
+            at = self.cname_written_at(record_name, value, account)
+            if at is None:
+                return
+            written.append(at)
+        if time.time() >= max(written) + self.settings.issue_delay:
+            bundle.status = "ISSUED"
+            with self._lock:
+                state.issued_at = time.time()
+            self._emit("certificate_issued", arn=arn, names=names)
+
+    def describe(self, bundle: CertBundle, result: dict[str, Any]) -> dict[str, Any]:
+        certificate = result["Certificate"]
+        if bundle.type != "AMAZON_ISSUED":
+            return result
+        account = bundle.arn.split(":")[4]
+        names = _bundle_names(bundle)
+        age = _age(bundle)
+        validation_status = {
+            "ISSUED": "SUCCESS",
+            "FAILED": "FAILED",
+            "VALIDATION_TIMED_OUT": "FAILED",
+        }.get(bundle.status, "PENDING_VALIDATION")
+        options: list[dict[str, Any]] = []
+        for index, name in enumerate(names):
+            option: dict[str, Any] = {
+                "DomainName": name,
+                "ValidationDomain": name,
+                "ValidationStatus": validation_status,
+                "ValidationMethod": "DNS",
+            }
+            if age >= self.settings.records_delay * (index + 1) / len(names):
+                record_name, value = validation_record(name, account)
+                option["ResourceRecord"] = {"Name": record_name, "Type": "CNAME", "Value": value}
+            options.append(option)
+        certificate["DomainValidationOptions"] = options
+        with self._lock:
+            state = self._certificates.get(bundle.arn) or _CertificateState()
+            in_use = self._in_use.get(bundle.arn)
+        certificate["InUseBy"] = list(in_use.users) if in_use else list(bundle.in_use_by)
+        if bundle.status == "ISSUED" and state.issued_at is not None:
+            certificate["IssuedAt"] = state.issued_at
+        elif bundle.status != "ISSUED":
+            for key in ("IssuedAt", "NotBefore", "NotAfter", "Serial"):
+                certificate.pop(key, None)
+        if state.failure_reason:
+            certificate["FailureReason"] = state.failure_reason
+        return result
+
+    def before_delete(self, arn: str) -> None:
+        with self._lock:
+            rule = self._in_use.get(arn)
+            if rule is not None:
+                if rule.refuse_deletes is not None and rule.refused >= rule.refuse_deletes:
+                    del self._in_use[arn]
+                    rule = None
+                else:
+                    rule.refused += 1
+        if rule is not None:
+            self._emit("delete_refused", arn=arn, in_use_by=list(rule.users))
+            raise AWSError(
+                f"Certificate {arn} in account {ACCOUNT_ID} is in use.",
+                exception_type="ResourceInUseException",
+            )
+        bundle = self._bundle(arn)
+        if bundle is not None:
+            bundle.in_use_by[:] = []
+
+    def check_request(self, domain_name: str, token: str | None) -> None:
+        if token is not None and not _TOKEN_PATTERN.match(token):
+            raise AWSError(
+                f"1 validation error detected: Value '{token}' at 'idempotencyToken' failed to "
+                "satisfy constraint: Member must satisfy regular expression pattern: \\w+ "
+                "(and have length 1 to 32)",
+                exception_type="ValidationException",
+            )
+        if len(domain_name) > _MAX_COMMON_NAME:
+            raise AWSError(
+                f"1 validation error detected: Value '{domain_name}' at 'domainName' failed to "
+                f"satisfy constraint: Member must have length less than or equal to "
+                f"{_MAX_COMMON_NAME}",
+                exception_type="ValidationException",
+            )
+
+    # ---- Route 53 -----------------------------------------------------------------------
+
+    def cname_written_at(self, record_name: str, value: str, account: str) -> float | None:
+        """When the CNAME went into the public zone that answers for it; None if it is not
+        there with exactly this value."""
+        wanted_name, wanted_value = _fqdn(record_name), _fqdn(value)
+        backend = route53_backends[account]["aws"]
+        zones = [zone for zone in list(backend.zones.values()) if not zone.private_zone]
+        matching = [z for z in zones if _within(wanted_name, _fqdn(z.name))]
+        if not matching:
+            return None
+        deepest = max(len(_fqdn(z.name)) for z in matching)
+        for zone in matching:
+            if len(_fqdn(zone.name)) != deepest:
+                continue
+            for rrset in list(zone.rrsets):
+                if _fqdn(rrset.name) != wanted_name or rrset.type != "CNAME":
+                    continue
+                values = [_fqdn(v) for v in _record_values(rrset.records)]
+                if values == [wanted_value]:
+                    with self._lock:
+                        return self._written_at.get((wanted_name, wanted_value), 0.0)
+        return None
+
+    def check_change_batch(self, zone: FakeZone, changes: Sequence[Mapping[str, Any]]) -> None:
+        """Refuse the whole batch the way Route 53 does, before moto applies any of it."""
+        zone_name = _fqdn(zone.name)
+        current: dict[tuple[str, str, str | None], tuple[int | None, list[str]]] = {}
+        for rrset in list(zone.rrsets):
+            key = (_fqdn(rrset.name), str(rrset.type), rrset.set_identifier)
+            current[key] = (_ttl(rrset.ttl), _record_values(rrset.records))
+        actions: dict[tuple[str, str, str | None], list[str]] = {}
+        for change in changes:
+            action = str(change.get("Action"))
+            record = change.get("ResourceRecordSet") or {}
+            name, rtype = _fqdn(str(record.get("Name", ""))), str(record.get("Type"))
+            key = (name, rtype, record.get("SetIdentifier"))
+            shown = f"[name='{name}.', type='{rtype}']"
+            previous = actions.setdefault(key, [])
+            if previous and not (previous == ["DELETE"] and action == "CREATE"):
+                raise _invalid_change_batch(
+                    "The request contains an invalid set of changes for a resource record set "
+                    f"'{rtype} {name}.'"
+                )
+            previous.append(action)
+            if not _within(name, zone_name):
+                raise _invalid_change_batch(
+                    f"RRSet with DNS name {name}. is not permitted in zone {zone_name}."
+                )
+            values = _record_values(record.get("ResourceRecords") or [])
+            if action == "DELETE":
+                existing = current.get(key)
+                if existing is None:
+                    raise _invalid_change_batch(
+                        f"Tried to delete resource record set {shown} but it was not found"
+                    )
+                if "AliasTarget" not in record and existing != (_ttl(record.get("TTL")), values):
+                    raise _invalid_change_batch(
+                        f"Tried to delete resource record set {shown} but the values provided "
+                        "do not match the current values"
+                    )
+                del current[key]
+                continue
+            if action == "CREATE" and key in current:
+                raise _invalid_change_batch(
+                    f"Tried to create resource record set {shown} but it already exists"
+                )
+            if rtype == "CNAME" and name == zone_name:
+                raise _invalid_change_batch(
+                    f"RRSet of type CNAME with DNS name {name}. is not permitted at apex in "
+                    f"zone {zone_name}."
+                )
+            others = {t for (n, t, _), _v in current.items() if n == name and t != rtype}
+            if others and (rtype == "CNAME" or "CNAME" in others):
+                other = sorted(others)[0]
+                raise _invalid_change_batch(
+                    f"RRSet of type {rtype} with DNS name {name}. is not permitted because a "
+                    f"conflicting RRSet of type {other} with the same DNS name already exists "
+                    f"in zone {zone_name}."
+                )
+            if rtype == "CNAME" and len(values) > 1:
+                raise _invalid_change_batch(
+                    f"RRSet of type CNAME with DNS name {name}. has more than one value"
+                )
+            current[key] = (_ttl(record.get("TTL")), values)
+
+    def note_changes(self, zone: FakeZone, changes: Sequence[Mapping[str, Any]]) -> None:
+        now = time.time()
+        summary: list[dict[str, str]] = []
+        with self._lock:
+            for change in changes:
+                record = change["ResourceRecordSet"]
+                name = _fqdn(str(record["Name"]))
+                values = _record_values(record.get("ResourceRecords") or [])
+                if change["Action"] == "DELETE":
+                    for value in values:
+                        self._written_at.pop((name, _fqdn(value)), None)
+                else:
+                    for value in values:
+                        self._written_at.setdefault((name, _fqdn(value)), now)
+                summary.append(
+                    {
+                        "action": str(change["Action"]),
+                        "name": name + ".",
+                        "type": str(record.get("Type")),
+                        "value": ", ".join(values),
+                    }
+                )
+        self._emit(
+            "records_changed",
+            zone_id=zone.id.removeprefix("/hostedzone/"),
+            zone_name=_fqdn(zone.name),
+            private=bool(zone.private_zone),
+            changes=summary,
+        )
+
+    # ---- every API ----------------------------------------------------------------------
+
+    def intercept(self, api: str) -> tuple[_Fault | None, bool]:
+        """(a fault to answer, whether it comes after the call) for this call, counted."""
+        now = time.monotonic()
+        chosen: _Fault | None = None
+        throttled = False
+        with self._lock:
+            self.calls[api] += 1
+            rate = self._throttle_rate
+            if rate is not None and (self._throttle_apis is None or api in self._throttle_apis):
+                bucket = self._buckets.get(api)
+                if bucket is None:
+                    burst = max(1.0, rate)
+                    bucket = self._buckets[api] = _TokenBucket(rate, burst, burst, now)
+                throttled = not bucket.take(now)
+            if throttled:
+                self.throttled[api] += 1
+                code = "ThrottlingException" if api.startswith("acm:") else "Throttling"
+                chosen = _Fault(api, code, "Rate exceeded", 1, False, 400)
+            else:
+                for fault in self._faults:
+                    if fault.api == api and fault.remaining > 0:
+                        fault.remaining -= 1
+                        chosen = fault
+                        break
+        if chosen is None:
+            return None, False
+        if throttled:
+            self._emit("throttled", api=api)
+        else:
+            self._emit("fault", api=api, code=chosen.code, after_effect=chosen.after_effect)
+        return chosen, chosen.after_effect
+
+
+def _invalid_change_batch(message: str) -> Route53ClientError:
+    return Route53ClientError("InvalidChangeBatch", f"[{message}]")
+
+
+def _within(name: str, zone_name: str) -> bool:
+    return name == zone_name or name.endswith("." + zone_name)
+
+
+def _ttl(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _record_values(records: Sequence[Any]) -> list[str]:
+    values: list[str] = []
+    for record in records:
+        values.append(str(record["Value"]) if isinstance(record, Mapping) else str(record))
+    return values
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.replace(tzinfo=UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
+
+
+def _age(bundle: CertBundle) -> float:
+    created: datetime = bundle.created_at
+    return float((utcnow() - created).total_seconds())
+
+
+def _bundle_names(bundle: CertBundle) -> list[str]:
+    """The certificate's names, its common name first (ACM lists it first)."""
+    common = str(bundle.common_name)
+    sans: list[str] = list(bundle.sans)
+    return [common, *(name for name in sans if name != common)]
+
+
+# ---- the patches ----------------------------------------------------------------------------
+
+_active_lock = threading.Lock()
+_INHERITED = object()
+_active: StrictRules | None = None
+
+
+@contextlib.contextmanager
+def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
+    """Patch moto's ACM and Route 53 models with `rules`; everything is restored on exit."""
+    global _active
+    with _active_lock:
+        if _active is not None:
+            raise RuntimeError("a strict emulator is already running in this process")
+        _active = rules
+    originals: list[tuple[type, str, Any]] = []  # (class, name, own attribute or _INHERITED)
+
+    def patch(owner: type, name: str, make: Callable[[Any], Any]) -> None:
+        originals.append((owner, name, owner.__dict__.get(name, _INHERITED)))
+        setattr(owner, name, make(getattr(owner, name)))
+
+    def describe(original: Callable[[CertBundle], dict[str, Any]]) -> Any:
+        def strict_describe(bundle: CertBundle) -> dict[str, Any]:
+            return rules.describe(bundle, original(bundle))
+
+        return strict_describe
+
+    def check(original: Callable[[CertBundle], None]) -> Any:
+        def strict_check(bundle: CertBundle) -> None:
+            if bundle.type != "AMAZON_ISSUED":
+                original(bundle)
+                return
+            rules.update_status(bundle)
+
+        return strict_check
+
+    def delete_certificate(original: Callable[..., None]) -> Any:
+        def strict_delete(backend: AWSCertificateManagerBackend, arn: str) -> None:
+            if arn in backend._certificates:
+                rules.before_delete(arn)
+            original(backend, arn)
+            rules._emit("certificate_deleted", arn=arn)
+
+        return strict_delete
+
+    def request_certificate(original: Callable[..., str]) -> Any:
+        def strict_request(
+            backend: AWSCertificateManagerBackend,
+            domain_name: str,
+            idempotency_token: str | None,
+            subject_alt_names: list[str] | None,
+            tags: list[dict[str, str]] | None,
+            cert_authority_arn: str | None = None,
+            cert_options: dict[str, Any] | None = None,
+        ) -> str:
+            rules.check_request(domain_name, idempotency_token)
+            if idempotency_token is not None:
+                known = backend._get_arn_from_idempotency_token(idempotency_token)
+                if known and known in backend._certificates:
+                    rules._emit("certificate_requested", arn=known, reused=True, names=[])
+                    return str(known)
+            arn = original(
+                backend,
+                domain_name,
+                idempotency_token,
+                subject_alt_names,
+                tags,
+                cert_authority_arn,
+                cert_options,
+            )
+            names = _bundle_names(backend._certificates[arn])
+            rules._emit("certificate_requested", arn=arn, reused=False, names=names)
+            return str(arn)
+
+        return strict_request
+
+    def change_record_sets(original: Callable[..., None]) -> Any:
+        def strict_change(
+            backend: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]
+        ) -> None:
+            zone = backend.get_hosted_zone(zoneid)
+            rules.check_change_batch(zone, change_list)
+            snapshot = [
+                {
+                    "Action": change["Action"],
+                    "ResourceRecordSet": dict(change["ResourceRecordSet"]),
+                }
+                for change in change_list
+            ]
+            original(backend, zoneid, change_list)
+            rules.note_changes(zone, snapshot)
+
+        return strict_change
+
+    def list_by_name(original: Callable[..., Any]) -> Any:
+        def strict_list(
+            backend: Route53Backend, dnsname: str | None
+        ) -> tuple[str | None, list[FakeZone]]:
+            if not dnsname:
+                return original(backend, dnsname)  # type: ignore[no-any-return]
+            name = dnsname if dnsname.endswith(".") else dnsname + "."
+            start = _reversed_labels(name)
+            zones = sorted(
+                list(backend.zones.values()), key=lambda z: (_reversed_labels(z.name), z.id)
+            )
+            return name, [zone for zone in zones if _reversed_labels(zone.name) >= start]
+
+        return strict_list
+
+    def call_action(service: str) -> Callable[[Any], Any]:
+        def make(original: Callable[[Any], Any]) -> Any:
+            def strict_call_action(response: Any) -> Any:
+                action = response._get_action()
+                fault, after_effect = rules.intercept(f"{service}:{action}")
+                if fault is not None:
+                    method_name = camelcase_to_underscores(action)
+                    method = getattr(response, method_name, None)
+                    error = _service_error(service, fault)
+
+                    def fail() -> Any:
+                        if after_effect and method is not None:
+                            method()
+                        raise error
+
+                    # An instance attribute: the response object serves this one request.
+                    setattr(response, method_name, fail)
+                return original(response)
+
+            return strict_call_action
+
+        return make
+
+    try:
+        patch(CertBundle, "describe", describe)
+        patch(CertBundle, "check", check)
+        patch(AWSCertificateManagerBackend, "delete_certificate", delete_certificate)
+        patch(AWSCertificateManagerBackend, "request_certificate", request_certificate)
+        patch(Route53Backend, "change_resource_record_sets", change_record_sets)
+        patch(Route53Backend, "list_hosted_zones_by_name", list_by_name)
+        patch(AWSCertificateManagerResponse, "call_action", call_action("acm"))
+        patch(Route53, "call_action", call_action("route53"))
+        yield rules
+    finally:
+        for owner, name, original in reversed(originals):
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        with _active_lock:
+            _active = None
+
+
+def _reversed_labels(name: str) -> str:
+    return ".".join(reversed(_fqdn(name).split(".")))
+
+
+def _service_error(service: str, fault: _Fault) -> Exception:
+    if service == "acm":
+        return AWSError(fault.message, exception_type=fault.code, status=fault.status)
+    return Route53ClientError(fault.code, fault.message)
+
+
+def moto_is_patched() -> bool:
+    """True while a strict emulator's patches are in place (tests check they are gone)."""
+    return _active is not None
+
+
+# ---- the emulator ---------------------------------------------------------------------------
+
+
+class Emulator:
+    """moto's server on 127.0.0.1 (a free port), strict rules, and boto3 pointed at it.
+
+    Entering sets AWS_ENDPOINT_URL, fake credentials and the region in `os.environ` (so every
+    boto3 client made afterwards, including the handler's, talks to the emulator) and resets
+    moto's state; leaving restores the environment, the moto classes and moto's state.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = DEFAULT_REGION,
+        settings: StrictSettings | None = None,
+        strict: bool = True,
+    ) -> None:
+        self.region = region
+        self.rules = StrictRules(settings)
+        self.strict = strict
+        self._server: ThreadedMotoServer | None = None
+        self._exit = contextlib.ExitStack()
+        self.endpoint_url = ""
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Emulator:
+        stack = self._exit
+        try:
+            if self.strict:
+                stack.enter_context(strict_moto(self.rules))
+            stack.enter_context(_quiet_logger("werkzeug", logging.ERROR))
+            stack.enter_context(_quiet_logger("moto", logging.ERROR))
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+            self._server = server
+            stack.callback(server.stop)
+            host, port = server.get_host_and_port()
+            self.endpoint_url = f"http://{host}:{port}"
+            stack.callback(self._reset)
+            self._reset()
+            stack.enter_context(_environment(self._variables()))
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self._exit.close()
+        self._server = None
+
+    def _variables(self) -> dict[str, str | None]:
+        variables: dict[str, str | None] = {name: None for name in _UNSET_VARIABLES}
+        variables.update(FAKE_CREDENTIALS)
+        variables.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+        return variables
+
+    def _reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    # ---- clients and helpers ------------------------------------------------------------
+
+    def client(self, service: str, *, region: str | None = None, retries: int = 1) -> Any:
+        """A boto3 client for the emulator; by default without retries, to see every error."""
+        return boto3.Session().client(
+            service,  # type: ignore[call-overload]
+            region_name=region or self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            config=Config(retries={"mode": "standard", "total_max_attempts": retries}),
+        )
+
+    def acm(self, region: str | None = None) -> Any:
+        return self.client("acm", region=region)
+
+    def route53(self) -> Any:
+        return self.client("route53")
+
+    def create_zone(self, name: str, *, private: bool = False) -> str:
+        """A hosted zone; its id without the /hostedzone/ prefix."""
+        arguments: dict[str, Any] = {"Name": name, "CallerReference": str(uuid.uuid4())}
+        if private:
+            arguments["HostedZoneConfig"] = {"PrivateZone": True, "Comment": "private"}
+            arguments["VPC"] = {"VPCRegion": self.region, "VPCId": "vpc-0123456789abcdef0"}
+        zone = self.route53().create_hosted_zone(**arguments)["HostedZone"]
+        return str(zone["Id"]).removeprefix("/hostedzone/")
+
+    def cname_records(self, zone_id: str) -> dict[str, str]:
+        """The zone's CNAMEs: name (lower case, trailing dot) -> value."""
+        records: dict[str, str] = {}
+        paginator = self.route53().get_paginator("list_resource_record_sets")
+        for page in paginator.paginate(HostedZoneId=zone_id):
+            for rrset in page["ResourceRecordSets"]:
+                if rrset["Type"] == "CNAME":
+                    values = [r["Value"] for r in rrset.get("ResourceRecords", [])]
+                    records[_fqdn(rrset["Name"]) + "."] = ", ".join(values)
+        return records
+
+    def certificate_arns(self, region: str | None = None) -> list[str]:
+        arns: list[str] = []
+        paginator = self.acm(region).get_paginator("list_certificates")
+        key_types = ["RSA_2048", "EC_prime256v1", "EC_secp384r1"]
+        for page in paginator.paginate(Includes={"keyTypes": key_types}):
+            arns.extend(s["CertificateArn"] for s in page["CertificateSummaryList"])
+        return arns
+
+    def describe(self, arn: str) -> dict[str, Any] | None:
+        """DescribeCertificate's Certificate, or None when the certificate does not exist."""
+        acm = self.acm(arn.split(":")[3])
+        try:
+            return dict(acm.describe_certificate(CertificateArn=arn)["Certificate"])
+        except acm.exceptions.ResourceNotFoundException:
+            return None
+
+    def validation_records(self, arn: str) -> dict[str, tuple[str, str]]:
+        """Domain name -> (record name, value) as DescribeCertificate shows them."""
+        certificate = self.describe(arn) or {}
+        records: dict[str, tuple[str, str]] = {}
+        for option in certificate.get("DomainValidationOptions", []):
+            record = option.get("ResourceRecord")
+            if record:
+                records[option["DomainName"]] = (record["Name"], record["Value"])
+        return records
+
+    def tags(self, arn: str) -> dict[str, str]:
+        acm = self.acm(arn.split(":")[3])
+        tags = acm.list_tags_for_certificate(CertificateArn=arn).get("Tags", [])
+        return {tag["Key"]: tag.get("Value", "") for tag in tags}
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str | None]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    try:
+        for name, value in variables.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str, level: int) -> Iterator[None]:
+    target = logging.getLogger(name)
+    saved = target.level
+    target.setLevel(level)
+    try:
+        yield
+    finally:
+        target.setLevel(saved)
