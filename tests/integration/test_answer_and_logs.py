@@ -1,0 +1,142 @@
+"""Issue 2: the answer's delivery and size, and what the logs may (not) contain."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import app
+from dns_certificate.answer import send_answer
+from tests.integration.harness import FakeClock, Harness
+
+REQUEST_KEYS = ("stack_id", "logical_resource_id", "request_id", "request_type")
+
+
+def use_sender(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+    """The real sender, with its backoff on a fake clock so retries take no time."""
+    resource = app._resource()
+    sender = functools.partial(send_answer, sleep=clock.sleep, monotonic=clock.now)
+    monkeypatch.setattr(resource, "_sender", sender)
+
+
+def log_records(output: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.getvalue().splitlines() if line.strip()]
+
+
+def run_a_bit_of_everything(harness: Harness) -> list[dict[str, Any]]:
+    """A create handed across invocations, a failed create and a delete: the events used."""
+    create = harness.event("create-two-zones.json")
+    harness.invoke(create, harness.context(timeout_seconds=25))
+    ((_, payload),) = harness.self_invokes.payloads
+    harness.invoke(payload)
+    arn = harness.answers_for(create)[0].physical_id
+    failed = harness.event("create-bad-input.json")
+    harness.run(failed)
+    delete = harness.event("delete.json", physical_id=arn)
+    harness.run(delete)
+    return [create, failed, delete]
+
+
+def test_logs_when_handling_requests_never_contain_the_response_url(
+    harness: Harness,
+    log_output: io.StringIO,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    events = run_a_bit_of_everything(harness)
+
+    captured = capfd.readouterr()
+    everything = "\n".join([log_output.getvalue(), caplog.text, captured.out, captured.err])
+    assert "Certificate requested" in everything  # the capture did see the handler's lines
+    for event in events:
+        url = event["ResponseURL"]
+        (signature,) = parse_qs(urlsplit(url).query)["X-Amz-Signature"]
+        assert signature not in everything
+        assert urlsplit(url).path not in everything
+
+
+def test_logs_when_handling_requests_carry_stack_request_and_type_on_every_line(
+    harness: Harness, log_output: io.StringIO
+) -> None:
+    events = run_a_bit_of_everything(harness)
+
+    records = log_records(log_output)
+    by_request = {event["RequestId"]: event for event in events}
+    assert {record.get("name", "").split(".")[-1] for record in records} >= {
+        "lifecycle",
+        "protocol",
+        "answer",
+    }
+    for record in records:
+        missing = [key for key in REQUEST_KEYS if not record.get(key)]
+        assert not missing, f"{missing} missing from {record}"
+        event = by_request[record["request_id"]]
+        assert record["stack_id"] == event["StackId"]
+        assert record["logical_resource_id"] == event["LogicalResourceId"]
+        assert record["request_type"] == event["RequestType"]
+
+
+def test_answer_when_response_url_fails_twice_is_stored_exactly_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender_clock = FakeClock()
+    use_sender(monkeypatch, sender_clock)
+    harness.answers.set_status_code(200, fail_first=2)
+
+    answer = harness.run(harness.event("create.json"))
+
+    assert answer.status == "SUCCESS"
+    assert len(sender_clock.sleeps) == 2  # backed off after each 503
+
+
+def test_answer_when_response_url_keeps_refusing_gives_up_after_bounded_retries(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender_clock = FakeClock()
+    use_sender(monkeypatch, sender_clock)
+    harness.answers.set_status_code(403)
+    event = harness.event("create.json")
+
+    result = harness.invoke(event)
+
+    assert result is None
+    assert harness.answers_for(event) == []
+    assert 2 <= len(sender_clock.sleeps) <= 10
+    assert sender_clock.slept <= 30
+
+
+def test_answer_when_ids_and_names_are_longest_fits_in_4096_bytes(harness: Harness) -> None:
+    label = "a" * 63
+    domain = f"{'b' * 51}.example.com"  # a 63-character common name (64 is the limit)
+    names = [f"{label}.{label}.{label}.example.com"] + [f"h{i}.{domain}" for i in range(8)]
+    event = harness.event(
+        "create.json",
+        properties={"DomainName": domain, "SubjectAlternativeNames": names},
+        StackId=f"arn:aws:cloudformation:us-east-1:123456789012:stack/{'s' * 128}/"
+        "5b7c1d50-8a1f-11ef-b6c6-0a8e3f3b2c41",
+        LogicalResourceId="L" * 255,
+    )
+
+    answer = harness.run(event)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert len(answer.raw) <= 4096
+    assert answer.problems == []
+
+
+def test_answer_when_reason_is_huge_fits_in_4096_bytes(harness: Harness) -> None:
+    properties = {"DomainName": "example.com", "X" * 5000: "typo"}
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert len(answer.raw) <= 4096
+    assert answer.problems == []
