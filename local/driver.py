@@ -1,0 +1,824 @@
+"""A local CloudFormation: the custom-resource protocol, played against `app.lambda_handler`.
+
+What CloudFormation and Lambda do, done here in one process:
+
+* **Requests** are built as CloudFormation builds them: a UUID `RequestId`, a `ResponseURL`
+  (presigned-looking, served by `local.answers.AnswerServer`), the stack's ARN as `StackId`,
+  `LogicalResourceId`, `ResourceType`, `ServiceToken`, `ResourceProperties` with every scalar
+  turned into a string (and `ServiceToken` inside them), `OldResourceProperties` on Update and
+  `PhysicalResourceId` on Update and Delete.
+* **Invocations** are asynchronous, as CloudFormation's are: each runs in a worker thread with
+  a fresh `LambdaContext` whose remaining time counts down for real from the function's
+  timeout. A function error is retried (twice, like Lambda's async retries, but after a short
+  delay). The handler's `invoke_self` is this driver's: the continuation payload goes through
+  JSON (and Lambda's 256 KB async payload limit) and runs as a new invocation with a new
+  context.
+* **Answers** are checked the way CloudFormation reads them (JSON, required fields, at most
+  4096 bytes, the request's own ids echoed) and there must be exactly one per request: after
+  the first, the driver waits a short grace period and counts again.
+* **Stack operations**: create (all resources at once; a failure rolls back with a Delete of
+  every resource that answered, with the physical id it answered), update (in place or
+  replacement; a replacement's old physical id gets a Delete in the cleanup phase; a failure
+  rolls back with an Update to the old properties and the old physical id, then a Delete of
+  any replacement's new id), and delete.
+
+Every step records its time, its invocations (continuations and retries included) and the
+protocol problems found. The ResponseURL is a credential: nothing here prints or logs it, and
+error texts are scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import queue
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from local.answers import Answer, AnswerServer
+from local.context import LambdaContext
+from local.emulator import ACCOUNT_ID, DEFAULT_REGION
+
+if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_route53 import Route53Client
+
+HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
+RESOURCE_TYPE = "Custom::DnsValidatedCertificate"
+FUNCTION_NAME = "dns-certificate-local"
+#: Lambda's limit for an asynchronous invocation's payload.
+ASYNC_PAYLOAD_LIMIT = 256 * 1024
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+NO_ANSWER = "NO_ANSWER"
+
+
+def load_app() -> ModuleType:
+    """The Lambda's entry module, importable from `handler/` as the runtime sees it."""
+    if str(HANDLER_DIR) not in sys.path:
+        sys.path.insert(0, str(HANDLER_DIR))
+    return importlib.import_module("app")
+
+
+def cfn_strings(value: Any) -> Any:
+    """Properties as CloudFormation delivers them: scalars become strings, lists stay lists."""
+    if isinstance(value, Mapping):
+        return {str(key): cfn_strings(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [cfn_strings(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+# ---- records ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    hop: int  # 0: CloudFormation's invocation; n: the n-th continuation
+    attempt: int  # 0: first delivery; 1, 2: Lambda's retries after a function error
+    timeout_seconds: float
+    started: float
+    ended: float | None = None
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
+
+    @property
+    def overran(self) -> bool:
+        return self.seconds > self.timeout_seconds
+
+
+@dataclass(frozen=True)
+class DriverEvent:
+    """request | invoked | handed_off | function_error | answered | no_answer"""
+
+    kind: str
+    at: float  # time.monotonic()
+    request_type: str
+    logical_id: str
+    request_id: str
+    detail: Mapping[str, Any]
+
+
+DriverListener = Callable[[DriverEvent], None]
+
+
+@dataclass
+class StepResult:
+    """One request to the custom resource, as CloudFormation saw it."""
+
+    purpose: str  # create | update | cleanup | rollback | delete
+    request_type: str
+    logical_id: str
+    request_id: str
+    physical_id_sent: str | None
+    status: str  # SUCCESS | FAILED | NO_ANSWER
+    physical_id: str
+    reason: str
+    data: dict[str, Any]
+    seconds: float
+    invocations: list[Invocation]
+    problems: list[str]
+    answers: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS and not self.problems
+
+    @property
+    def hops(self) -> int:
+        """How many continuations the request needed."""
+        return max((inv.hop for inv in self.invocations), default=0)
+
+    def describe(self) -> str:
+        line = f"{self.purpose} {self.logical_id} ({self.request_type}): {self.status}"
+        if self.reason:
+            line += f" - {self.reason}"
+        return line
+
+
+@dataclass
+class StackOperation:
+    action: str  # CREATE | UPDATE | DELETE
+    status: str  # e.g. CREATE_COMPLETE, ROLLBACK_COMPLETE, UPDATE_ROLLBACK_COMPLETE
+    steps: list[StepResult]
+    seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == f"{self.action}_COMPLETE"
+
+    @property
+    def problems(self) -> list[str]:
+        return [
+            f"{step.purpose} {step.logical_id}: {problem}"
+            for step in self.steps
+            for problem in step.problems
+        ]
+
+    def steps_for(self, logical_id: str, purpose: str | None = None) -> list[StepResult]:
+        return [
+            step
+            for step in self.steps
+            if step.logical_id == logical_id and (purpose is None or step.purpose == purpose)
+        ]
+
+    def step(self, logical_id: str, purpose: str | None = None) -> StepResult:
+        steps = self.steps_for(logical_id, purpose)
+        if not steps:
+            raise KeyError(f"no {purpose or ''} step for {logical_id}")
+        return steps[0]
+
+
+@dataclass
+class _Tracked:
+    request_type: str
+    logical_id: str
+    invocations: list[Invocation] = field(default_factory=list)
+
+
+# ---- Lambda ---------------------------------------------------------------------------------
+
+
+class _LockedClients:
+    """`AwsClients` for many threads at once.
+
+    Lambda runs one invocation per container, so the handler's client factory makes clients
+    lazily without a lock; here invocations share it, and a boto3 session must not make two
+    clients at the same time.
+    """
+
+    def __init__(self, clients: Any) -> None:
+        self._clients = clients
+        self._lock = threading.Lock()
+        self.default_region: str = clients.default_region
+
+    def acm(self, region: str | None = None) -> ACMClient:
+        with self._lock:
+            return self._clients.acm(region)  # type: ignore[no-any-return]
+
+    def route53(self) -> Route53Client:
+        with self._lock:
+            return self._clients.route53()  # type: ignore[no-any-return]
+
+    def lambda_(self) -> LambdaClient:
+        with self._lock:
+            return self._clients.lambda_()  # type: ignore[no-any-return]
+
+
+class _WorkerPool:
+    """Daemon worker threads ("warm containers"), started as needed.
+
+    Daemon threads, so a handler stuck in a wait never keeps the process alive; reused, so the
+    handler's per-thread resource is built once per worker like a warm Lambda container.
+    """
+
+    def __init__(self, max_workers: int, warm: Callable[[], None]) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._max = max_workers
+        self._warm = warm
+        self._lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
+
+    def submit(self, task: Callable[[], None]) -> None:
+        with self._lock:
+            if self._idle == 0 and len(self._workers) < self._max:
+                worker = threading.Thread(
+                    target=self._work, name=f"lambda-{len(self._workers)}", daemon=True
+                )
+                self._workers.append(worker)
+                worker.start()
+            else:
+                self._idle -= 1  # this task will wake an idle worker
+        self._queue.put(task)
+
+    def _work(self) -> None:
+        self._warm()
+        while True:
+            task = self._queue.get()
+            if task is None:
+                return
+            try:
+                task()
+            finally:
+                with self._lock:
+                    self._idle += 1
+
+    def close(self) -> None:
+        with self._lock:
+            workers = list(self._workers)
+        for _ in workers:
+            self._queue.put(None)
+
+
+# ---- the driver -----------------------------------------------------------------------------
+
+
+class LocalCloudFormation:
+    """CloudFormation and Lambda for `app.lambda_handler`, in this process.
+
+    Start it after the emulator (the handler's clients are made from the environment the
+    emulator sets). While it runs, the handler's runtime is this driver's: its clients honour
+    AWS_ENDPOINT_URL and its self-invoke runs the continuation here.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = DEFAULT_REGION,
+        account_id: str = ACCOUNT_ID,
+        function_timeout: float = 45.0,
+        answer_timeout: float = 120.0,
+        grace: float = 0.5,
+        lambda_retries: int = 2,
+        retry_delay: float = 0.5,
+        max_workers: int = 32,
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.function_timeout = function_timeout
+        self.answer_timeout = answer_timeout
+        self.grace = grace
+        self.lambda_retries = lambda_retries
+        self.retry_delay = retry_delay
+        self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{FUNCTION_NAME}"
+        self._max_workers = max_workers
+        self._answers: AnswerServer | None = None
+        self._pool: _WorkerPool | None = None
+        self._app: ModuleType | None = None
+        self._lock = threading.Condition()
+        self._tracked: dict[str, _Tracked] = {}
+        self._listeners: list[DriverListener] = []
+        self._closed = True
+        self._warm_lock = threading.Lock()
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> LocalCloudFormation:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> LocalCloudFormation:
+        app = load_app()
+        from dns_certificate.clients import AwsClients
+        from dns_certificate.deadline import SystemClock
+        from dns_certificate.lifecycle import Runtime
+
+        self._app = app
+        self._answers = AnswerServer().__enter__()
+        self._pool = _WorkerPool(self._max_workers, self._warm)
+        clients = _LockedClients(AwsClients(self.region))
+        app.use_runtime(Runtime(clients=clients, invoke_self=self.invoke_self, clock=SystemClock()))
+        self._closed = False
+        return self
+
+    def close(self, wait: float | None = None) -> None:
+        """Stop taking continuations, let running invocations end, restore the runtime."""
+        if self._closed:
+            return
+        self._closed = True
+        self.wait_idle(self.function_timeout if wait is None else wait)
+        if self._pool is not None:
+            self._pool.close()
+        if self._app is not None:
+            self._app.use_runtime(None)
+        if self._answers is not None:
+            self._answers.close()
+
+    def _warm(self) -> None:
+        """Build this worker's crhelper resource (it makes boto3 clients) one worker at a time."""
+        assert self._app is not None
+        with self._warm_lock:
+            self._app._resource()
+
+    def subscribe(self, listener: DriverListener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, kind: str, request_id: str, **detail: Any) -> None:
+        with self._lock:
+            tracked = self._tracked.get(request_id)
+            listeners = list(self._listeners)
+        event = DriverEvent(
+            kind=kind,
+            at=time.monotonic(),
+            request_type=tracked.request_type if tracked else "",
+            logical_id=tracked.logical_id if tracked else "",
+            request_id=request_id,
+            detail=detail,
+        )
+        for listener in listeners:
+            with contextlib.suppress(Exception):  # a listener must never break the run
+                listener(event)
+
+    # ---- Lambda -------------------------------------------------------------------------
+
+    def invoke_self(self, function_arn: str, payload: Mapping[str, Any]) -> None:
+        """Lambda's asynchronous Invoke, as the handler's `invoke_self` sees it."""
+        if self._closed:
+            raise RuntimeError("the local CloudFormation driver is closed")
+        if function_arn != self.function_arn:
+            raise RuntimeError(f"Function not found: {function_arn}")
+        text = json.dumps(payload)
+        if len(text.encode()) > ASYNC_PAYLOAD_LIMIT:
+            raise RuntimeError(
+                f"Payload of {len(text.encode())} bytes exceeds the asynchronous invocation "
+                f"limit of {ASYNC_PAYLOAD_LIMIT}"
+            )
+        request_id = str(payload.get("RequestId", ""))
+        hop = int((payload.get("Continuation") or {}).get("hop", 0))
+        self._emit("handed_off", request_id, hop=hop)
+        self._invoke(text, request_id, hop=hop, attempt=0)
+
+    def _invoke(self, event_text: str, request_id: str, *, hop: int, attempt: int) -> None:
+        assert self._pool is not None
+        self._pool.submit(lambda: self._run(event_text, request_id, hop, attempt))
+
+    def _run(self, event_text: str, request_id: str, hop: int, attempt: int) -> None:
+        assert self._app is not None
+        invocation = Invocation(
+            request_id=request_id,
+            hop=hop,
+            attempt=attempt,
+            timeout_seconds=self.function_timeout,
+            started=time.monotonic(),
+        )
+        with self._lock:
+            tracked = self._tracked.get(request_id)
+            if tracked is not None:
+                tracked.invocations.append(invocation)
+        self._emit("invoked", request_id, hop=hop, attempt=attempt)
+        context = LambdaContext(
+            timeout_seconds=self.function_timeout, function_arn=self.function_arn
+        )
+        try:
+            self._app.lambda_handler(json.loads(event_text), context)
+        except Exception as error:
+            invocation.error = self._scrub(f"{type(error).__name__}: {error}")
+            self._emit("function_error", request_id, hop=hop, error=invocation.error)
+            if attempt < self.lambda_retries and not self._closed:
+                retry = threading.Timer(
+                    self.retry_delay,
+                    lambda: self._invoke(event_text, request_id, hop=hop, attempt=attempt + 1),
+                )
+                retry.daemon = True
+                retry.start()
+        finally:
+            with self._lock:
+                invocation.ended = time.monotonic()
+                self._lock.notify_all()
+
+    def invocations(self, request_id: str) -> list[Invocation]:
+        with self._lock:
+            tracked = self._tracked.get(request_id)
+            return list(tracked.invocations) if tracked else []
+
+    def _running(self, request_id: str | None = None) -> int:
+        return sum(
+            1
+            for key, tracked in self._tracked.items()
+            if request_id is None or key == request_id
+            for inv in tracked.invocations
+            if inv.ended is None
+        )
+
+    def wait_idle(self, timeout: float, request_id: str | None = None) -> bool:
+        """Wait until no invocation (of `request_id`, or at all) is running."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._running(request_id) == 0, timeout=timeout)
+
+    def _scrub(self, text: str) -> str:
+        if self._answers is not None:
+            base = self._answers.base_url
+            while base in text:
+                start = text.index(base)
+                end = start
+                while end < len(text) and not text[end].isspace() and text[end] not in "'\")":
+                    end += 1
+                text = text[:start] + "<ResponseURL>" + text[end:]
+        return text
+
+    # ---- one request --------------------------------------------------------------------
+
+    def stack(self, name: str) -> Stack:
+        return Stack(self, name)
+
+    def send(
+        self,
+        purpose: str,
+        request_type: str,
+        stack_id: str,
+        logical_id: str,
+        properties: Mapping[str, Any],
+        *,
+        old_properties: Mapping[str, Any] | None = None,
+        physical_id: str | None = None,
+    ) -> StepResult:
+        """Send one request, wait for its answer and check it. `properties` are sent as
+        given: `Stack` has already turned them into strings with the ServiceToken inside."""
+        if self._closed or self._answers is None:
+            raise RuntimeError("start the driver first")
+        answers = self._answers
+        url = answers.new_url()
+        request_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": self.function_arn,
+            "ResponseURL": url,
+            "StackId": stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": dict(properties),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old_properties is not None:
+            event["OldResourceProperties"] = dict(old_properties)
+        with self._lock:
+            self._tracked[request_id] = _Tracked(request_type, logical_id)
+        self._emit("request", request_id, purpose=purpose, physical_id=physical_id)
+        wait = self.answer_timeout
+        timeout_property = str(properties.get("ServiceTimeout", "")).strip()
+        if timeout_property.isdigit():
+            wait = min(wait, float(timeout_property))
+        started = time.monotonic()
+        self._invoke(json.dumps(event), request_id, hop=0, attempt=0)
+        answer: Answer | None
+        try:
+            answer = answers.wait_for(url, timeout=wait)
+        except TimeoutError:
+            answer = None
+        seconds = time.monotonic() - started
+        if answer is None:
+            self._emit("no_answer", request_id, waited=wait)
+        else:
+            self._emit(
+                "answered",
+                request_id,
+                status=answer.status,
+                physical_id=answer.physical_id,
+                reason=answer.reason,
+                data=answer.data,
+                seconds=seconds,
+            )
+        time.sleep(self.grace)
+        settled = self.wait_idle(self.grace + 5.0, request_id)
+        received = answers.answers_for(url)
+        problems = self._check(
+            answer, received, request_id, stack_id, logical_id, wait, settled=settled
+        )
+        return StepResult(
+            purpose=purpose,
+            request_type=request_type,
+            logical_id=logical_id,
+            request_id=request_id,
+            physical_id_sent=physical_id,
+            status=answer.status if answer else NO_ANSWER,
+            physical_id=answer.physical_id if answer else "",
+            reason=answer.reason if answer else "",
+            data=answer.data if answer else {},
+            seconds=seconds,
+            invocations=self.invocations(request_id),
+            problems=problems,
+            answers=len(received),
+        )
+
+    def _check(
+        self,
+        answer: Answer | None,
+        received: list[Answer],
+        request_id: str,
+        stack_id: str,
+        logical_id: str,
+        waited: float,
+        *,
+        settled: bool,
+    ) -> list[str]:
+        problems: list[str] = []
+        if answer is None:
+            problems.append(f"no answer within {waited:.0f} s")
+        else:
+            problems.extend(answer.problems)
+            expected = {
+                "RequestId": request_id,
+                "StackId": stack_id,
+                "LogicalResourceId": logical_id,
+            }
+            for key, value in expected.items():
+                if answer.body.get(key) != value:
+                    problems.append(f"{key} in the answer is not the request's")
+            if not isinstance(answer.body.get("Data", {}), dict):
+                problems.append("Data is not a JSON object")
+        if len(received) > 1:
+            problems.append(
+                f"answered {len(received)} times; CloudFormation takes the first and ignores "
+                "the rest"
+            )
+        for invocation in self.invocations(request_id):
+            where = f"invocation {invocation.hop}.{invocation.attempt}"
+            if invocation.error:
+                problems.append(f"{where} raised {invocation.error}")
+            if invocation.overran:
+                problems.append(
+                    f"{where} ran {invocation.seconds:.1f} s, past the function's "
+                    f"{invocation.timeout_seconds:.0f} s timeout (Lambda would have stopped it)"
+                )
+        if not settled:
+            problems.append("an invocation was still running after the answer")
+        return problems
+
+
+# ---- stacks -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Resource:
+    properties: dict[str, Any]  # as sent: strings, ServiceToken included
+    physical_id: str
+
+
+class Stack:
+    """One stack's custom resources (all of this resource type, no dependencies between
+    them: CloudFormation sends their requests concurrently)."""
+
+    def __init__(self, cfn: LocalCloudFormation, name: str) -> None:
+        self.cfn = cfn
+        self.name = name
+        self.stack_id = (
+            f"arn:aws:cloudformation:{cfn.region}:{cfn.account_id}:stack/{name}/{uuid.uuid4()}"
+        )
+        self.resources: dict[str, _Resource] = {}
+
+    def physical_id(self, logical_id: str) -> str:
+        return self.resources[logical_id].physical_id
+
+    def _properties(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        strings: dict[str, Any] = cfn_strings(dict(properties))
+        return {"ServiceToken": self.cfn.function_arn, **strings}
+
+    def _send(self, purpose: str, request_type: str, logical_id: str, **kwargs: Any) -> StepResult:
+        properties = kwargs.pop("properties")
+        return self.cfn.send(purpose, request_type, self.stack_id, logical_id, properties, **kwargs)
+
+    @staticmethod
+    def _parallel(calls: Iterable[Callable[[], StepResult]]) -> list[StepResult]:
+        results: list[StepResult | BaseException | None] = []
+        threads: list[threading.Thread] = []
+        lock = threading.Lock()
+
+        def run(index: int, call: Callable[[], StepResult]) -> None:
+            try:
+                outcome: StepResult | BaseException = call()
+            except BaseException as error:
+                outcome = error
+            with lock:
+                results[index] = outcome
+
+        for index, call in enumerate(calls):
+            results.append(None)
+            thread = threading.Thread(target=run, args=(index, call), daemon=True)
+            threads.append(thread)
+            thread.start()
+        for thread in threads:
+            thread.join()
+        steps: list[StepResult] = []
+        for outcome in results:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            assert outcome is not None
+            steps.append(outcome)
+        return steps
+
+    # ---- operations ---------------------------------------------------------------------
+
+    def create(self, template: Mapping[str, Mapping[str, Any]]) -> StackOperation:
+        """Create every resource at once; on a failure, roll back with Deletes."""
+        if self.resources:
+            raise RuntimeError("the stack exists; update or delete it")
+        started = time.monotonic()
+        wanted = {lid: self._properties(props) for lid, props in template.items()}
+        steps = self._parallel(
+            (lambda lid=lid, props=props: self._send("create", "Create", lid, properties=props))
+            for lid, props in wanted.items()
+        )
+        if all(step.status == SUCCESS for step in steps):
+            self.resources = {
+                step.logical_id: _Resource(wanted[step.logical_id], step.physical_id)
+                for step in steps
+            }
+            return StackOperation("CREATE", "CREATE_COMPLETE", steps, time.monotonic() - started)
+        rollback = self._parallel(
+            (
+                lambda step=step: self._send(
+                    "rollback",
+                    "Delete",
+                    step.logical_id,
+                    properties=wanted[step.logical_id],
+                    physical_id=step.physical_id or self._unanswered_id(step.logical_id),
+                )
+            )
+            for step in steps
+        )
+        status = (
+            "ROLLBACK_COMPLETE" if all(s.status == SUCCESS for s in rollback) else "ROLLBACK_FAILED"
+        )
+        return StackOperation("CREATE", status, steps + rollback, time.monotonic() - started)
+
+    def _unanswered_id(self, logical_id: str) -> str:
+        """A Create that never answered has no physical id; CloudFormation still deletes it."""
+        return f"{self.name}-{logical_id}-{uuid.uuid4().hex[:12].upper()}"
+
+    def update(self, template: Mapping[str, Mapping[str, Any]]) -> StackOperation:
+        """Update changed resources at once, create new ones, then clean up: Delete the old
+        physical id of every replacement and every resource no longer in the template."""
+        started = time.monotonic()
+        wanted = {lid: self._properties(props) for lid, props in template.items()}
+        old = dict(self.resources)
+        added = [lid for lid in wanted if lid not in old]
+        changed = [lid for lid in wanted if lid in old and wanted[lid] != old[lid].properties]
+        removed = [lid for lid in old if lid not in wanted]
+        calls: list[Callable[[], StepResult]] = [
+            (lambda lid=lid: self._send("create", "Create", lid, properties=wanted[lid]))
+            for lid in added
+        ]
+        calls += [
+            (
+                lambda lid=lid: self._send(
+                    "update",
+                    "Update",
+                    lid,
+                    properties=wanted[lid],
+                    old_properties=old[lid].properties,
+                    physical_id=old[lid].physical_id,
+                )
+            )
+            for lid in changed
+        ]
+        steps = self._parallel(calls)
+        if all(step.status == SUCCESS for step in steps):
+            replaced = [
+                step.logical_id
+                for step in steps
+                if step.request_type == "Update"
+                and step.physical_id != old[step.logical_id].physical_id
+            ]
+            for step in steps:
+                self.resources[step.logical_id] = _Resource(
+                    wanted[step.logical_id], step.physical_id
+                )
+            for lid in removed:
+                del self.resources[lid]
+            cleanup = self._parallel(
+                (
+                    lambda lid=lid: self._send(
+                        "cleanup",
+                        "Delete",
+                        lid,
+                        properties=old[lid].properties,
+                        physical_id=old[lid].physical_id,
+                    )
+                )
+                for lid in [*replaced, *removed]
+            )
+            # CloudFormation does not fail an update whose clean-up failed; it reports it.
+            return StackOperation(
+                "UPDATE", "UPDATE_COMPLETE", steps + cleanup, time.monotonic() - started
+            )
+        rollback_calls: list[Callable[[], StepResult]] = []
+        for step in steps:
+            lid = step.logical_id
+            if step.request_type == "Create":
+                rollback_calls.append(
+                    lambda step=step, lid=lid: self._send(
+                        "rollback",
+                        "Delete",
+                        lid,
+                        properties=wanted[lid],
+                        physical_id=step.physical_id or self._unanswered_id(lid),
+                    )
+                )
+            else:
+                rollback_calls.append(
+                    lambda lid=lid: self._send(
+                        "rollback",
+                        "Update",
+                        lid,
+                        properties=old[lid].properties,
+                        old_properties=wanted[lid],
+                        physical_id=old[lid].physical_id,
+                    )
+                )
+        rollback = self._parallel(rollback_calls)
+        new_ids = [
+            step
+            for step in steps
+            if step.request_type == "Update"
+            and step.status == SUCCESS
+            and step.physical_id != old[step.logical_id].physical_id
+        ]
+        rollback += self._parallel(
+            (
+                lambda step=step: self._send(
+                    "rollback",
+                    "Delete",
+                    step.logical_id,
+                    properties=wanted[step.logical_id],
+                    physical_id=step.physical_id,
+                )
+            )
+            for step in new_ids
+        )
+        self.resources = old
+        status = (
+            "UPDATE_ROLLBACK_COMPLETE"
+            if all(s.status == SUCCESS for s in rollback)
+            else "UPDATE_ROLLBACK_FAILED"
+        )
+        return StackOperation("UPDATE", status, steps + rollback, time.monotonic() - started)
+
+    def delete(self) -> StackOperation:
+        started = time.monotonic()
+        steps = self._parallel(
+            (
+                lambda lid=lid, resource=resource: self._send(
+                    "delete",
+                    "Delete",
+                    lid,
+                    properties=resource.properties,
+                    physical_id=resource.physical_id,
+                )
+            )
+            for lid, resource in self.resources.items()
+        )
+        for step in steps:
+            if step.status == SUCCESS:
+                del self.resources[step.logical_id]
+        status = "DELETE_COMPLETE" if not self.resources else "DELETE_FAILED"
+        return StackOperation("DELETE", status, steps, time.monotonic() - started)
