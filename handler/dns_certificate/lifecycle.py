@@ -396,7 +396,9 @@ class Lifecycle:
             )
 
             users = quote_list(outcome.in_use_by, 2) if outcome.in_use_by else "other resources"
-            reason = f"Certificate {arn} is still in use by {users}; detach it, then retry"
+            # The users come first: reasons are cut at 255 characters, and two ARNs of users
+            # plus the certificate's own ARN (the physical id, shown anyway) do not fit.
+            reason = f"Still in use by {users}; detach the certificate, then retry. {arn}"
             self._wait_or_hand_off(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
             attempt += 1
 
