@@ -106,7 +106,7 @@ def runtime(
 ) -> Iterator[Runtime]:
     """The handler's clients, self-invoke and clock, injected; the default restored after."""
     runtime = Runtime(
-        clients=InstrumentedClients(REGION, calls, acm_faults),
+        clients=InstrumentedClients(REGION, calls, acm_faults, fake_clock),
         invoke_self=self_invokes,
         clock=fake_clock,
     )

@@ -46,6 +46,9 @@ REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:dns-certificate"
+#: What one AWS API call costs on the fake clock: real calls are never instantaneous, and a
+#: zero-time call would let an invocation's remaining time sit exactly on a threshold.
+API_CALL_SECONDS = 0.02
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
 
@@ -259,10 +262,13 @@ def acm_looking_like_aws(client: ACMClient) -> ACMClient:
 class InstrumentedClients(AwsClients):
     """The production client factory, with every client it makes recorded and fault-injected."""
 
-    def __init__(self, default_region: str, calls: CallLog, faults: AcmFaults) -> None:
+    def __init__(
+        self, default_region: str, calls: CallLog, faults: AcmFaults, clock: FakeClock
+    ) -> None:
         super().__init__(default_region, session=boto3.Session())
         self.calls = calls
         self.faults = faults
+        self.clock = clock
         self._instrumented: set[int] = set()
 
     def acm(self, region: str | None = None) -> ACMClient:
@@ -297,6 +303,7 @@ class InstrumentedClients(AwsClients):
 
         def record(params: dict[str, Any], model: Any, **_: Any) -> None:
             self.calls.add(Call(service, model.name, region, copy.deepcopy(params)))
+            self.clock.advance(API_CALL_SECONDS)
 
         client.meta.events.register("before-parameter-build", record)
 
