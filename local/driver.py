@@ -39,18 +39,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.answers import Answer, AnswerServer
 from local.context import LambdaContext
 from local.emulator import ACCOUNT_ID, DEFAULT_REGION
-
-if TYPE_CHECKING:
-    from mypy_boto3_acm import ACMClient
-    from mypy_boto3_lambda import LambdaClient
-    from mypy_boto3_route53 import Route53Client
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
 RESOURCE_TYPE = "Custom::DnsValidatedCertificate"
@@ -196,30 +192,33 @@ class _Tracked:
 # ---- Lambda ---------------------------------------------------------------------------------
 
 
-class _LockedClients:
-    """`AwsClients` for many threads at once.
+def _locked_clients(region: str) -> Any:
+    """The handler's `AwsClients`, safe for many threads at once.
 
-    Lambda runs one invocation per container, so the handler's client factory makes clients
-    lazily without a lock; here invocations share it, and a boto3 session must not make two
-    clients at the same time.
+    Lambda runs one invocation per container, so the handler makes its clients lazily without
+    a lock; here invocations share one factory, and a boto3 session must not make two clients
+    at the same time. Every method of the factory runs under one lock.
     """
+    from dns_certificate.clients import AwsClients
 
-    def __init__(self, clients: Any) -> None:
-        self._clients = clients
-        self._lock = threading.Lock()
-        self.default_region: str = clients.default_region
+    class LockedClients(AwsClients):
+        def __init__(self, default_region: str) -> None:
+            super().__init__(default_region)
+            self._creation_lock = threading.RLock()
 
-    def acm(self, region: str | None = None) -> ACMClient:
-        with self._lock:
-            return self._clients.acm(region)  # type: ignore[no-any-return]
+        def __getattribute__(self, name: str) -> Any:
+            attribute = super().__getattribute__(name)
+            if name.startswith("_") or not callable(attribute):
+                return attribute
+            lock = super().__getattribute__("_creation_lock")
 
-    def route53(self) -> Route53Client:
-        with self._lock:
-            return self._clients.route53()  # type: ignore[no-any-return]
+            def locked(*args: Any, **kwargs: Any) -> Any:
+                with lock:
+                    return attribute(*args, **kwargs)
 
-    def lambda_(self) -> LambdaClient:
-        with self._lock:
-            return self._clients.lambda_()  # type: ignore[no-any-return]
+            return locked
+
+    return LockedClients(region)
 
 
 class _WorkerPool:
@@ -319,14 +318,13 @@ class LocalCloudFormation:
 
     def start(self) -> LocalCloudFormation:
         app = load_app()
-        from dns_certificate.clients import AwsClients
         from dns_certificate.deadline import SystemClock
         from dns_certificate.lifecycle import Runtime
 
         self._app = app
         self._answers = AnswerServer().__enter__()
         self._pool = _WorkerPool(self._max_workers, self._warm)
-        clients = _LockedClients(AwsClients(self.region))
+        clients = _locked_clients(self.region)
         app.use_runtime(Runtime(clients=clients, invoke_self=self.invoke_self, clock=SystemClock()))
         self._closed = False
         return self
@@ -623,28 +621,44 @@ class Stack:
         strings: dict[str, Any] = cfn_strings(dict(properties))
         return {"ServiceToken": self.cfn.function_arn, **strings}
 
-    def _send(self, purpose: str, request_type: str, logical_id: str, **kwargs: Any) -> StepResult:
-        properties = kwargs.pop("properties")
-        return self.cfn.send(purpose, request_type, self.stack_id, logical_id, properties, **kwargs)
+    def _request(
+        self,
+        purpose: str,
+        request_type: str,
+        logical_id: str,
+        properties: Mapping[str, Any],
+        *,
+        old_properties: Mapping[str, Any] | None = None,
+        physical_id: str | None = None,
+    ) -> Callable[[], StepResult]:
+        return partial(
+            self.cfn.send,
+            purpose,
+            request_type,
+            self.stack_id,
+            logical_id,
+            properties,
+            old_properties=old_properties,
+            physical_id=physical_id,
+        )
 
     @staticmethod
     def _parallel(calls: Iterable[Callable[[], StepResult]]) -> list[StepResult]:
-        results: list[StepResult | BaseException | None] = []
-        threads: list[threading.Thread] = []
-        lock = threading.Lock()
+        """Run the requests at once, as CloudFormation does for independent resources."""
+        calls = list(calls)
+        results: list[StepResult | BaseException | None] = [None] * len(calls)
 
         def run(index: int, call: Callable[[], StepResult]) -> None:
             try:
-                outcome: StepResult | BaseException = call()
+                results[index] = call()
             except BaseException as error:
-                outcome = error
-            with lock:
-                results[index] = outcome
+                results[index] = error
 
-        for index, call in enumerate(calls):
-            results.append(None)
-            thread = threading.Thread(target=run, args=(index, call), daemon=True)
-            threads.append(thread)
+        threads = [
+            threading.Thread(target=run, args=(index, call), daemon=True)
+            for index, call in enumerate(calls)
+        ]
+        for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
@@ -656,17 +670,21 @@ class Stack:
             steps.append(outcome)
         return steps
 
+    def _unanswered_id(self, logical_id: str) -> str:
+        """A Create that never answered has no physical id; CloudFormation still deletes it."""
+        return f"{self.name}-{logical_id}-{uuid.uuid4().hex[:12].upper()}"
+
     # ---- operations ---------------------------------------------------------------------
 
     def create(self, template: Mapping[str, Mapping[str, Any]]) -> StackOperation:
-        """Create every resource at once; on a failure, roll back with Deletes."""
+        """Create every resource at once; on a failure, roll back: a Delete for every resource
+        with the physical id it answered (FAILED answers included)."""
         if self.resources:
             raise RuntimeError("the stack exists; update or delete it")
         started = time.monotonic()
         wanted = {lid: self._properties(props) for lid, props in template.items()}
         steps = self._parallel(
-            (lambda lid=lid, props=props: self._send("create", "Create", lid, properties=props))
-            for lid, props in wanted.items()
+            self._request("create", "Create", lid, props) for lid, props in wanted.items()
         )
         if all(step.status == SUCCESS for step in steps):
             self.resources = {
@@ -675,60 +693,51 @@ class Stack:
             }
             return StackOperation("CREATE", "CREATE_COMPLETE", steps, time.monotonic() - started)
         rollback = self._parallel(
-            (
-                lambda step=step: self._send(
-                    "rollback",
-                    "Delete",
-                    step.logical_id,
-                    properties=wanted[step.logical_id],
-                    physical_id=step.physical_id or self._unanswered_id(step.logical_id),
-                )
+            self._request(
+                "rollback",
+                "Delete",
+                step.logical_id,
+                wanted[step.logical_id],
+                physical_id=step.physical_id or self._unanswered_id(step.logical_id),
             )
             for step in steps
         )
-        status = (
-            "ROLLBACK_COMPLETE" if all(s.status == SUCCESS for s in rollback) else "ROLLBACK_FAILED"
-        )
+        status = "ROLLBACK_COMPLETE" if _all_succeeded(rollback) else "ROLLBACK_FAILED"
         return StackOperation("CREATE", status, steps + rollback, time.monotonic() - started)
 
-    def _unanswered_id(self, logical_id: str) -> str:
-        """A Create that never answered has no physical id; CloudFormation still deletes it."""
-        return f"{self.name}-{logical_id}-{uuid.uuid4().hex[:12].upper()}"
-
     def update(self, template: Mapping[str, Mapping[str, Any]]) -> StackOperation:
-        """Update changed resources at once, create new ones, then clean up: Delete the old
-        physical id of every replacement and every resource no longer in the template."""
+        """Update changed resources and create new ones at once, then clean up: a Delete for
+        the old physical id of every replacement and for every resource no longer in the
+        template. On a failure, roll back: an Update to the old properties with the old
+        physical id for every changed resource, a Delete for every new resource, then a
+        Delete for the new physical id of every replacement."""
         started = time.monotonic()
         wanted = {lid: self._properties(props) for lid, props in template.items()}
         old = dict(self.resources)
         added = [lid for lid in wanted if lid not in old]
         changed = [lid for lid in wanted if lid in old and wanted[lid] != old[lid].properties]
         removed = [lid for lid in old if lid not in wanted]
-        calls: list[Callable[[], StepResult]] = [
-            (lambda lid=lid: self._send("create", "Create", lid, properties=wanted[lid]))
-            for lid in added
-        ]
+        calls = [self._request("create", "Create", lid, wanted[lid]) for lid in added]
         calls += [
-            (
-                lambda lid=lid: self._send(
-                    "update",
-                    "Update",
-                    lid,
-                    properties=wanted[lid],
-                    old_properties=old[lid].properties,
-                    physical_id=old[lid].physical_id,
-                )
+            self._request(
+                "update",
+                "Update",
+                lid,
+                wanted[lid],
+                old_properties=old[lid].properties,
+                physical_id=old[lid].physical_id,
             )
             for lid in changed
         ]
         steps = self._parallel(calls)
+        replacements = [
+            step
+            for step in steps
+            if step.request_type == "Update"
+            and step.status == SUCCESS
+            and step.physical_id != old[step.logical_id].physical_id
+        ]
         if all(step.status == SUCCESS for step in steps):
-            replaced = [
-                step.logical_id
-                for step in steps
-                if step.request_type == "Update"
-                and step.physical_id != old[step.logical_id].physical_id
-            ]
             for step in steps:
                 self.resources[step.logical_id] = _Resource(
                     wanted[step.logical_id], step.physical_id
@@ -736,84 +745,58 @@ class Stack:
             for lid in removed:
                 del self.resources[lid]
             cleanup = self._parallel(
-                (
-                    lambda lid=lid: self._send(
-                        "cleanup",
-                        "Delete",
-                        lid,
-                        properties=old[lid].properties,
-                        physical_id=old[lid].physical_id,
-                    )
+                self._request(
+                    "cleanup",
+                    "Delete",
+                    lid,
+                    old[lid].properties,
+                    physical_id=old[lid].physical_id,
                 )
-                for lid in [*replaced, *removed]
+                for lid in [*(step.logical_id for step in replacements), *removed]
             )
             # CloudFormation does not fail an update whose clean-up failed; it reports it.
-            return StackOperation(
-                "UPDATE", "UPDATE_COMPLETE", steps + cleanup, time.monotonic() - started
+            elapsed = time.monotonic() - started
+            return StackOperation("UPDATE", "UPDATE_COMPLETE", steps + cleanup, elapsed)
+        rollback = self._parallel(
+            self._request(
+                "rollback",
+                "Delete",
+                step.logical_id,
+                wanted[step.logical_id],
+                physical_id=step.physical_id or self._unanswered_id(step.logical_id),
             )
-        rollback_calls: list[Callable[[], StepResult]] = []
-        for step in steps:
-            lid = step.logical_id
-            if step.request_type == "Create":
-                rollback_calls.append(
-                    lambda step=step, lid=lid: self._send(
-                        "rollback",
-                        "Delete",
-                        lid,
-                        properties=wanted[lid],
-                        physical_id=step.physical_id or self._unanswered_id(lid),
-                    )
-                )
-            else:
-                rollback_calls.append(
-                    lambda lid=lid: self._send(
-                        "rollback",
-                        "Update",
-                        lid,
-                        properties=old[lid].properties,
-                        old_properties=wanted[lid],
-                        physical_id=old[lid].physical_id,
-                    )
-                )
-        rollback = self._parallel(rollback_calls)
-        new_ids = [
-            step
+            if step.request_type == "Create"
+            else self._request(
+                "rollback",
+                "Update",
+                step.logical_id,
+                old[step.logical_id].properties,
+                old_properties=wanted[step.logical_id],
+                physical_id=old[step.logical_id].physical_id,
+            )
             for step in steps
-            if step.request_type == "Update"
-            and step.status == SUCCESS
-            and step.physical_id != old[step.logical_id].physical_id
-        ]
+        )
         rollback += self._parallel(
-            (
-                lambda step=step: self._send(
-                    "rollback",
-                    "Delete",
-                    step.logical_id,
-                    properties=wanted[step.logical_id],
-                    physical_id=step.physical_id,
-                )
+            self._request(
+                "rollback",
+                "Delete",
+                step.logical_id,
+                wanted[step.logical_id],
+                physical_id=step.physical_id,
             )
-            for step in new_ids
+            for step in replacements
         )
         self.resources = old
         status = (
-            "UPDATE_ROLLBACK_COMPLETE"
-            if all(s.status == SUCCESS for s in rollback)
-            else "UPDATE_ROLLBACK_FAILED"
+            "UPDATE_ROLLBACK_COMPLETE" if _all_succeeded(rollback) else "UPDATE_ROLLBACK_FAILED"
         )
         return StackOperation("UPDATE", status, steps + rollback, time.monotonic() - started)
 
     def delete(self) -> StackOperation:
         started = time.monotonic()
         steps = self._parallel(
-            (
-                lambda lid=lid, resource=resource: self._send(
-                    "delete",
-                    "Delete",
-                    lid,
-                    properties=resource.properties,
-                    physical_id=resource.physical_id,
-                )
+            self._request(
+                "delete", "Delete", lid, resource.properties, physical_id=resource.physical_id
             )
             for lid, resource in self.resources.items()
         )
@@ -822,3 +805,7 @@ class Stack:
                 del self.resources[step.logical_id]
         status = "DELETE_COMPLETE" if not self.resources else "DELETE_FAILED"
         return StackOperation("DELETE", status, steps, time.monotonic() - started)
+
+
+def _all_succeeded(steps: Iterable[StepResult]) -> bool:
+    return all(step.status == SUCCESS for step in steps)

@@ -1,0 +1,459 @@
+"""`make demo`: a certificate's whole life in a local stack, with no AWS account.
+
+Starts the strict AWS emulator (`local.emulator`), creates hosted zones, and plays a stack
+through the local CloudFormation (`local.driver`) against the real handler:
+
+    create -> update the tags (in place) -> update the names (replacement) -> delete
+
+for a certificate with an apex (example.com), a wildcard (*.example.com) and a name in a
+second zone (www.example.org). It prints what happens as it happens, checks every step the
+way someone looking at CloudFormation, ACM and Route 53 would, and exits non-zero if any
+check fails. The handler's own JSON logs go to a file (see --log-file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from local.driver import DriverEvent, LocalCloudFormation, StackOperation, load_app
+from local.emulator import AwsEvent, Emulator, StrictSettings, validation_record
+
+DEFAULT_LOG_FILE = Path("build/demo/handler.log")
+
+APEX, WILDCARD, OTHER_ZONE, ADDED = (
+    "example.com",
+    "*.example.com",
+    "www.example.org",
+    "api.example.org",
+)
+ZONE_OF = {
+    APEX: "example.com",
+    WILDCARD: "example.com",
+    OTHER_ZONE: "example.org",
+    ADDED: "example.org",
+}
+
+CREATE = {
+    "DomainName": APEX,
+    "SubjectAlternativeNames": [WILDCARD, OTHER_ZONE],
+    "Tags": [{"Key": "team", "Value": "platform"}],
+}
+TAGS_UPDATE = {**CREATE, "Tags": [{"Key": "team", "Value": "web"}, {"Key": "env", "Value": "demo"}]}
+REPLACEMENT = {**TAGS_UPDATE, "SubjectAlternativeNames": [WILDCARD, OTHER_ZONE, ADDED]}
+
+
+# ---- output -----------------------------------------------------------------------------------
+
+
+class Progress:
+    """Progress lines from the emulator's and the driver's events, timed from the step start."""
+
+    def __init__(self, out: TextIO, aws: Emulator, settings: StrictSettings) -> None:
+        self._out = out
+        self._aws = aws
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._step_started = time.monotonic()
+        self._waiting_for: dict[str, set[str]] = {}  # arn -> validation record names to write
+        self._written: set[str] = set()
+
+    def line(self, text: str = "") -> None:
+        with self._lock:
+            print(text, file=self._out, flush=True)
+
+    def step(self, title: str) -> None:
+        self._step_started = time.monotonic()
+        self.line()
+        self.line(title)
+
+    def _at(self, moment: float) -> str:
+        return f"  {moment - self._step_started:5.1f}s  "
+
+    def on_driver(self, event: DriverEvent) -> None:
+        at = self._at(event.at)
+        detail = event.detail
+        if event.kind == "request":
+            sent = detail.get("physical_id")
+            suffix = f" for {sent}" if sent else ""
+            self.line(
+                f"{at}CloudFormation sends {event.request_type} ({detail['purpose']}){suffix}"
+            )
+        elif event.kind == "invoked" and detail["hop"] == 0 and detail["attempt"] == 0:
+            self.line(f"{at}Lambda invoked asynchronously")
+        elif event.kind == "invoked":
+            self.line(f"{at}continuation #{detail['hop']} invoked with a fresh context")
+        elif event.kind == "handed_off":
+            self.line(f"{at}time nearly up: the function hands the wait to a new invocation")
+        elif event.kind == "function_error":
+            self.line(f"{at}the function raised: {detail['error']}")
+        elif event.kind == "answered":
+            status, physical_id = detail["status"], detail["physical_id"]
+            self.line(f"{at}answered {status}  PhysicalResourceId={physical_id}")
+            if detail.get("reason"):
+                self.line(f"{' ' * 10}reason: {detail['reason']}")
+        elif event.kind == "no_answer":
+            self.line(f"{at}NO ANSWER after {detail['waited']:.0f} s")
+
+    def on_aws(self, event: AwsEvent) -> None:
+        at = self._at(event.at)
+        detail = event.detail
+        if event.kind == "certificate_requested" and not detail["reused"]:
+            arn = detail["arn"]
+            self.line(f"{at}requested {arn}")
+            self.line(f"{' ' * 10}names: {', '.join(detail['names'])}")
+            with self._lock:
+                self._waiting_for[arn] = {validation_record(n)[0] for n in detail["names"]}
+        elif event.kind == "records_changed":
+            kind = "private" if detail["private"] else "public"
+            self.line(
+                f"{at}records written in {detail['zone_name']} ({kind} zone {detail['zone_id']}):"
+            )
+            for change in detail["changes"]:
+                self.line(f"{' ' * 12}{change['action']} {change['name']} -> {change['value']}")
+            self._maybe_waiting(event.at, [c["name"] for c in detail["changes"]])
+        elif event.kind == "certificate_issued":
+            self.line(f"{at}ISSUED {detail['arn']}")
+        elif event.kind == "certificate_failed":
+            self.line(f"{at}{detail['status']} {detail['arn']} ({detail['reason']})")
+        elif event.kind == "certificate_deleted":
+            self.line(f"{at}deleted {detail['arn']}")
+        elif event.kind == "delete_refused":
+            self.line(f"{at}delete refused: in use by {', '.join(detail['in_use_by'])}")
+        elif event.kind == "throttled":
+            self.line(f"{at}throttled: {detail['api']}")
+
+    def _maybe_waiting(self, moment: float, names: Sequence[str]) -> None:
+        ready: list[str] = []
+        with self._lock:
+            self._written.update(names)
+            for arn, needed in list(self._waiting_for.items()):
+                if needed <= self._written:
+                    ready.append(arn)
+                    del self._waiting_for[arn]
+        for arn in ready:
+            self.line(
+                f"{self._at(moment)}waiting: every validation CNAME of {arn.split('/')[-1]} "
+                f"is in place; ACM validates ~{self._settings.issue_delay:g} s later"
+            )
+
+
+# ---- checks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StepReport:
+    name: str
+    short: str = ""
+    operation: StackOperation | None = None
+    checks: list[tuple[bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(passed for passed, _ in self.checks)
+
+    def check(self, passed: bool, text: str) -> bool:
+        self.checks.append((passed, text))
+        return passed
+
+
+@dataclass
+class LifecycleReport:
+    steps: list[StepReport]
+    zones: dict[str, str]
+    arns: dict[str, str]  # "created" / "replacement"
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{s.name}: {text}" for s in self.steps for passed, text in s.checks if not passed]
+
+
+def create_zones(aws: Emulator) -> dict[str, str]:
+    """The public zones the certificate's names live in, and a private twin to be ignored."""
+    return {
+        "example.com": aws.create_zone("example.com"),
+        "example.org": aws.create_zone("example.org"),
+        "example.com (private)": aws.create_zone("example.com", private=True),
+    }
+
+
+def _check_operation(report: StepReport, operation: StackOperation, expected: str) -> None:
+    report.operation = operation
+    report.check(
+        operation.status == expected, f"stack status {operation.status} (expected {expected})"
+    )
+    report.check(
+        not operation.problems,
+        "every answer well-formed, exactly one per request"
+        + (f": {'; '.join(operation.problems)}" if operation.problems else ""),
+    )
+
+
+def _check_certificate(
+    report: StepReport, aws: Emulator, zones: dict[str, str], arn: str, names: Sequence[str]
+) -> None:
+    certificate = aws.describe(arn) or {}
+    report.check(
+        certificate.get("Status") == "ISSUED",
+        f"certificate {certificate.get('Status')} (expected ISSUED)",
+    )
+    listed = set(certificate.get("SubjectAlternativeNames", []))
+    report.check(listed == set(names), f"certificate names: {', '.join(sorted(listed))}")
+    records = aws.validation_records(arn)
+    in_zone = {zone: aws.cname_records(zone_id) for zone, zone_id in zones.items()}
+    for name in names:
+        record = records.get(name)
+        if record is None:
+            report.check(False, f"ACM shows no validation record for {name}")
+            continue
+        record_name, value = record
+        present = in_zone[ZONE_OF[name]].get(record_name.lower())
+        report.check(
+            present == value,
+            f"{name}: {record_name} -> {value} in {ZONE_OF[name]}"
+            + ("" if present == value else f" (found {present!r})"),
+        )
+    private = in_zone["example.com (private)"]
+    report.check(
+        not private, "private example.com zone untouched" + (f": {private}" if private else "")
+    )
+
+
+def run_lifecycle(
+    aws: Emulator, cfn: LocalCloudFormation, zones: dict[str, str], progress: Progress | None = None
+) -> LifecycleReport:
+    """create -> tag update -> replacement -> delete, each step checked."""
+    say: Callable[[str], None] = progress.line if progress else (lambda text: None)
+    stack = cfn.stack("certificate-demo")
+    steps: list[StepReport] = []
+    arns: dict[str, str] = {}
+
+    def begin(title: str, short: str) -> StepReport:
+        if progress:
+            progress.step(title)
+        report = StepReport(title, short)
+        steps.append(report)
+        return report
+
+    def verdicts(report: StepReport) -> None:
+        for passed, text in report.checks:
+            say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
+
+    # 1. create
+    report = begin(f"[1/4] Create: {APEX}, {WILDCARD}, {OTHER_ZONE} (tags team=platform)", "create")
+    operation = stack.create({"Certificate": CREATE})
+    _check_operation(report, operation, "CREATE_COMPLETE")
+    arn = operation.step("Certificate").physical_id
+    arns["created"] = arn
+    report.check(
+        arn.startswith("arn:aws:acm:"), f"PhysicalResourceId is the certificate ARN ({arn})"
+    )
+    report.check(operation.step("Certificate").data.get("Arn") == arn, "Data.Arn is the ARN")
+    if arn.startswith("arn:aws:acm:"):
+        _check_certificate(report, aws, zones, arn, [APEX, WILDCARD, OTHER_ZONE])
+        report.check(aws.tags(arn).get("team") == "platform", "tag team=platform")
+    verdicts(report)
+
+    # 2. tag update, in place
+    report = begin(
+        "[2/4] Update: tags team=web, env=demo (in place: same certificate)",
+        "update tags (in place)",
+    )
+    operation = stack.update({"Certificate": TAGS_UPDATE})
+    _check_operation(report, operation, "UPDATE_COMPLETE")
+    answered = operation.step("Certificate").physical_id
+    report.check(answered == arn, "ARN kept (no replacement)")
+    report.check(not operation.steps_for("Certificate", "cleanup"), "no clean-up Delete")
+    tags = aws.tags(arn) if answered == arn else {}
+    report.check(
+        tags.get("team") == "web" and tags.get("env") == "demo",
+        f"tags now team={tags.get('team')}, env={tags.get('env')}",
+    )
+    report.check(aws.certificate_arns() == [arn], "still exactly one certificate in ACM")
+    verdicts(report)
+
+    # 3. replacement
+    report = begin(
+        f"[3/4] Update: add {ADDED} (replacement: a new certificate)",
+        "update names (replacement)",
+    )
+    operation = stack.update({"Certificate": REPLACEMENT})
+    _check_operation(report, operation, "UPDATE_COMPLETE")
+    new_arn = operation.step("Certificate", "update").physical_id
+    arns["replacement"] = new_arn
+    report.check(new_arn.startswith("arn:aws:acm:") and new_arn != arn, f"new ARN {new_arn}")
+    cleanup = operation.steps_for("Certificate", "cleanup")
+    report.check(
+        len(cleanup) == 1 and cleanup[0].physical_id_sent == arn and cleanup[0].status == "SUCCESS",
+        "clean-up Delete of the old ARN answered SUCCESS",
+    )
+    report.check(aws.describe(arn) is None, "old certificate deleted")
+    if new_arn.startswith("arn:aws:acm:"):
+        _check_certificate(report, aws, zones, new_arn, [APEX, WILDCARD, OTHER_ZONE, ADDED])
+    report.check(aws.certificate_arns() == [new_arn], "exactly one certificate in ACM: the new one")
+    verdicts(report)
+
+    # 4. delete
+    report = begin("[4/4] Delete the stack", "delete")
+    operation = stack.delete()
+    _check_operation(report, operation, "DELETE_COMPLETE")
+    report.check(aws.describe(new_arn) is None, "certificate deleted")
+    report.check(aws.certificate_arns() == [], "no certificate left in ACM")
+    verdicts(report)
+    kept = sum(len(aws.cname_records(zones[zone])) for zone in ("example.com", "example.org"))
+    say(
+        f"    note  {kept} validation CNAMEs stay in Route 53 "
+        "(any certificate for these names uses them)"
+    )
+    return LifecycleReport(steps=steps, zones=zones, arns=arns)
+
+
+# ---- handler logs ---------------------------------------------------------------------------
+
+
+@contextmanager
+def handler_logs_to(path: Path | None) -> Iterator[None]:
+    """Send the handler's JSON logs (Powertools, crhelper) to `path` instead of stdout."""
+    app = load_app()
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    targets = [logging.getLogger(app.logger.name), logging.getLogger("crhelper")]
+    with path.open("w", encoding="utf-8") as stream:
+        saved: list[tuple[logging.StreamHandler[Any], Any]] = []
+        for target in targets:
+            for handler in target.handlers:
+                if isinstance(handler, logging.StreamHandler) and handler not in [
+                    h for h, _ in saved
+                ]:
+                    saved.append((handler, handler.setStream(stream)))
+        try:
+            yield
+        finally:
+            for handler, previous in saved:
+                handler.setStream(previous)
+
+
+# ---- main -----------------------------------------------------------------------------------
+
+
+def _summary(report: LifecycleReport, out: TextIO) -> None:
+    print(file=out)
+    print(f"{'step':<28} {'result':<6} {'time':>7}  invocations", file=out)
+    for step in report.steps:
+        operation = step.operation
+        seconds = operation.seconds if operation else 0.0
+        invocations = ""
+        if operation:
+            parts = []
+            for result in operation.steps:
+                continuations = result.hops
+                text = f"{result.purpose} {len(result.invocations)}"
+                if continuations:
+                    text += f" ({continuations} continuation{'s' if continuations > 1 else ''})"
+                parts.append(text)
+            invocations = ", ".join(parts)
+        verdict = "ok" if step.ok else "FAIL"
+        print(f"{step.short:<28} {verdict:<6} {seconds:6.1f}s  {invocations}", file=out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--issue-delay",
+        type=float,
+        default=3.0,
+        help="seconds from the last validation record to ISSUED (default 3)",
+    )
+    parser.add_argument(
+        "--records-delay",
+        type=float,
+        default=1.0,
+        help="seconds before ACM shows the validation records (default 1)",
+    )
+    parser.add_argument(
+        "--function-timeout",
+        type=float,
+        default=32.0,
+        help="the function's timeout (s); the handler hands off with < 30 s left (default 32)",
+    )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=DEFAULT_LOG_FILE,
+        help=f"handler logs (default {DEFAULT_LOG_FILE})",
+    )
+    parser.add_argument(
+        "--logs-to-stdout", action="store_true", help="print the handler's JSON logs too"
+    )
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    settings = StrictSettings(issue_delay=args.issue_delay, records_delay=args.records_delay)
+    log_file: Path | None = None if args.logs_to_stdout else args.log_file
+    started = time.monotonic()
+
+    print(
+        "Local demo: a DNS-validated ACM certificate through create, update and delete.", file=out
+    )
+    print("No AWS account is used: moto's server plays ACM and Route 53, made strict:", file=out)
+    print(
+        f"  a certificate is ISSUED only when every validation CNAME is in a public zone with the "
+        f"exact value ({settings.issue_delay:g} s after the last one),",
+        file=out,
+    )
+    print(
+        "  Route 53 refuses bad change batches, ACM refuses to delete certificates in use.",
+        file=out,
+    )
+    print(
+        f"The function's timeout is {args.function_timeout:g} s: waits longer than "
+        f"{max(0.0, args.function_timeout - 30):g} s continue in a new invocation.",
+        file=out,
+    )
+    if log_file is not None:
+        print(f"Handler logs (JSON): {log_file}", file=out)
+
+    with (
+        handler_logs_to(log_file),
+        Emulator(settings=settings) as aws,
+        LocalCloudFormation(function_timeout=args.function_timeout) as cfn,
+    ):
+        progress = Progress(out, aws, settings)
+        aws.rules.subscribe(progress.on_aws)
+        cfn.subscribe(progress.on_driver)
+        zones = create_zones(aws)
+        print(f"AWS emulator on {aws.endpoint_url}; hosted zones:", file=out)
+        for name, zone_id in zones.items():
+            print(f"  {name:<22} {zone_id}", file=out)
+        report = run_lifecycle(aws, cfn, zones, progress)
+
+    _summary(report, out)
+    elapsed = time.monotonic() - started
+    if report.ok:
+        print(f"\nAll {len(report.steps)} steps passed in {elapsed:.1f} s.", file=out)
+        return 0
+    print(f"\n{len(report.failures)} check(s) FAILED ({elapsed:.1f} s):", file=out)
+    for failure in report.failures:
+        print(f"  - {failure}", file=out)
+    if log_file is not None:
+        print(f"See the handler's logs in {log_file}.", file=out)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
