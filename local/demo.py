@@ -173,7 +173,7 @@ class LifecycleReport:
 
     @property
     def ok(self) -> bool:
-        return all(step.ok for step in self.steps)
+        return len(self.steps) == 4 and all(step.ok for step in self.steps)
 
     @property
     def failures(self) -> list[str]:
@@ -189,9 +189,10 @@ def create_zones(aws: Emulator) -> dict[str, str]:
     }
 
 
-def _check_operation(report: StepReport, operation: StackOperation, expected: str) -> None:
+def _check_operation(report: StepReport, operation: StackOperation, expected: str) -> bool:
+    """The stack's status and the protocol; False when the lifecycle cannot go on."""
     report.operation = operation
-    report.check(
+    reached = report.check(
         operation.status == expected, f"stack status {operation.status} (expected {expected})"
     )
     report.check(
@@ -199,6 +200,10 @@ def _check_operation(report: StepReport, operation: StackOperation, expected: st
         "every answer well-formed, exactly one per request"
         + (f": {'; '.join(operation.problems)}" if operation.problems else ""),
     )
+    for step in operation.steps:
+        if step.status != "SUCCESS":
+            report.check(False, f"{step.describe()}")
+    return reached
 
 
 def _check_certificate(
@@ -234,90 +239,93 @@ def _check_certificate(
 def run_lifecycle(
     aws: Emulator, cfn: LocalCloudFormation, zones: dict[str, str], progress: Progress | None = None
 ) -> LifecycleReport:
-    """create -> tag update -> replacement -> delete, each step checked."""
+    """create -> tag update -> replacement -> delete, each step checked; stops after a step
+    whose stack operation did not complete (the next steps would mean nothing)."""
     say: Callable[[str], None] = progress.line if progress else (lambda text: None)
     stack = cfn.stack("certificate-demo")
-    steps: list[StepReport] = []
-    arns: dict[str, str] = {}
+    report = LifecycleReport(steps=[], zones=zones, arns={})
 
     def begin(title: str, short: str) -> StepReport:
         if progress:
             progress.step(title)
-        report = StepReport(title, short)
-        steps.append(report)
-        return report
+        step = StepReport(title, short)
+        report.steps.append(step)
+        return step
 
-    def verdicts(report: StepReport) -> None:
-        for passed, text in report.checks:
+    def verdicts(step: StepReport) -> None:
+        for passed, text in step.checks:
             say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
 
+    def stop(step: StepReport) -> LifecycleReport:
+        verdicts(step)
+        say("    stopping: the next steps need this one to have completed")
+        return report
+
     # 1. create
-    report = begin(f"[1/4] Create: {APEX}, {WILDCARD}, {OTHER_ZONE} (tags team=platform)", "create")
+    step = begin(f"[1/4] Create: {APEX}, {WILDCARD}, {OTHER_ZONE} (tags team=platform)", "create")
     operation = stack.create({"Certificate": CREATE})
-    _check_operation(report, operation, "CREATE_COMPLETE")
+    if not _check_operation(step, operation, "CREATE_COMPLETE"):
+        return stop(step)
     arn = operation.step("Certificate").physical_id
-    arns["created"] = arn
-    report.check(
-        arn.startswith("arn:aws:acm:"), f"PhysicalResourceId is the certificate ARN ({arn})"
-    )
-    report.check(operation.step("Certificate").data.get("Arn") == arn, "Data.Arn is the ARN")
-    if arn.startswith("arn:aws:acm:"):
-        _check_certificate(report, aws, zones, arn, [APEX, WILDCARD, OTHER_ZONE])
-        report.check(aws.tags(arn).get("team") == "platform", "tag team=platform")
-    verdicts(report)
+    report.arns["created"] = arn
+    step.check(arn.startswith("arn:aws:acm:"), f"PhysicalResourceId is the certificate ARN ({arn})")
+    step.check(operation.step("Certificate").data.get("Arn") == arn, "Data.Arn is the ARN")
+    _check_certificate(step, aws, zones, arn, [APEX, WILDCARD, OTHER_ZONE])
+    step.check(aws.tags(arn).get("team") == "platform", "tag team=platform")
+    verdicts(step)
 
     # 2. tag update, in place
-    report = begin(
+    step = begin(
         "[2/4] Update: tags team=web, env=demo (in place: same certificate)",
         "update tags (in place)",
     )
     operation = stack.update({"Certificate": TAGS_UPDATE})
-    _check_operation(report, operation, "UPDATE_COMPLETE")
-    answered = operation.step("Certificate").physical_id
-    report.check(answered == arn, "ARN kept (no replacement)")
-    report.check(not operation.steps_for("Certificate", "cleanup"), "no clean-up Delete")
-    tags = aws.tags(arn) if answered == arn else {}
-    report.check(
+    if not _check_operation(step, operation, "UPDATE_COMPLETE"):
+        return stop(step)
+    step.check(operation.step("Certificate").physical_id == arn, "ARN kept (no replacement)")
+    step.check(not operation.steps_for("Certificate", "cleanup"), "no clean-up Delete")
+    tags = aws.tags(arn)
+    step.check(
         tags.get("team") == "web" and tags.get("env") == "demo",
         f"tags now team={tags.get('team')}, env={tags.get('env')}",
     )
-    report.check(aws.certificate_arns() == [arn], "still exactly one certificate in ACM")
-    verdicts(report)
+    step.check(aws.certificate_arns() == [arn], "still exactly one certificate in ACM")
+    verdicts(step)
 
     # 3. replacement
-    report = begin(
+    step = begin(
         f"[3/4] Update: add {ADDED} (replacement: a new certificate)",
         "update names (replacement)",
     )
     operation = stack.update({"Certificate": REPLACEMENT})
-    _check_operation(report, operation, "UPDATE_COMPLETE")
+    if not _check_operation(step, operation, "UPDATE_COMPLETE"):
+        return stop(step)
     new_arn = operation.step("Certificate", "update").physical_id
-    arns["replacement"] = new_arn
-    report.check(new_arn.startswith("arn:aws:acm:") and new_arn != arn, f"new ARN {new_arn}")
+    report.arns["replacement"] = new_arn
+    step.check(new_arn.startswith("arn:aws:acm:") and new_arn != arn, f"new ARN {new_arn}")
     cleanup = operation.steps_for("Certificate", "cleanup")
-    report.check(
+    step.check(
         len(cleanup) == 1 and cleanup[0].physical_id_sent == arn and cleanup[0].status == "SUCCESS",
         "clean-up Delete of the old ARN answered SUCCESS",
     )
-    report.check(aws.describe(arn) is None, "old certificate deleted")
-    if new_arn.startswith("arn:aws:acm:"):
-        _check_certificate(report, aws, zones, new_arn, [APEX, WILDCARD, OTHER_ZONE, ADDED])
-    report.check(aws.certificate_arns() == [new_arn], "exactly one certificate in ACM: the new one")
-    verdicts(report)
+    step.check(aws.describe(arn) is None, "old certificate deleted")
+    _check_certificate(step, aws, zones, new_arn, [APEX, WILDCARD, OTHER_ZONE, ADDED])
+    step.check(aws.certificate_arns() == [new_arn], "exactly one certificate in ACM: the new one")
+    verdicts(step)
 
     # 4. delete
-    report = begin("[4/4] Delete the stack", "delete")
+    step = begin("[4/4] Delete the stack", "delete")
     operation = stack.delete()
-    _check_operation(report, operation, "DELETE_COMPLETE")
-    report.check(aws.describe(new_arn) is None, "certificate deleted")
-    report.check(aws.certificate_arns() == [], "no certificate left in ACM")
-    verdicts(report)
+    _check_operation(step, operation, "DELETE_COMPLETE")
+    step.check(aws.describe(new_arn) is None, "certificate deleted")
+    step.check(aws.certificate_arns() == [], "no certificate left in ACM")
+    verdicts(step)
     kept = sum(len(aws.cname_records(zones[zone])) for zone in ("example.com", "example.org"))
     say(
         f"    note  {kept} validation CNAMEs stay in Route 53 "
         "(any certificate for these names uses them)"
     )
-    return LifecycleReport(steps=steps, zones=zones, arns=arns)
+    return report
 
 
 # ---- handler logs ---------------------------------------------------------------------------
@@ -445,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _summary(report, out)
     elapsed = time.monotonic() - started
     if report.ok:
-        print(f"\nAll {len(report.steps)} steps passed in {elapsed:.1f} s.", file=out)
+        print(f"\nAll 4 steps passed in {elapsed:.1f} s.", file=out)
         return 0
     print(f"\n{len(report.failures)} check(s) FAILED ({elapsed:.1f} s):", file=out)
     for failure in report.failures:
