@@ -66,7 +66,8 @@ def send_answer(
     attempt = 0
     while True:
         attempt += 1
-        timeout = max(1.0, min(attempt_timeout, give_up_at - monotonic()))
+        # Never longer than asked for; near the end of the budget, still at least a second.
+        timeout = min(attempt_timeout, max(1.0, give_up_at - monotonic()))
         problem = _put(url, payload, timeout)
         if problem is None:
             logger.info(

@@ -48,8 +48,11 @@ class Continuation:
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Continuation | None:
         data = event.get(CONTINUATION_KEY)
-        if not isinstance(data, Mapping):
+        if data is None:
             return None
+        if not isinstance(data, Mapping):
+            # Not a first invocation: restarting would reset the deadline and the hop guard.
+            raise ContinuationError("The continuation state is malformed: not an object")
         try:
             return cls(
                 action=str(data["action"]),

@@ -10,6 +10,7 @@ certificate's common name, 253 for any other name, 63 per label).
 from __future__ import annotations
 
 import re
+import string
 
 from .errors import InvalidPropertyError
 
@@ -19,11 +20,14 @@ MAX_LABEL_LENGTH = 63
 WILDCARD_PREFIX = "*."
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+#: DNS is case-insensitive for ASCII letters only; str.lower() would also turn the Kelvin sign
+#: (U+212A) into "k" and let a non-ASCII name through as a different ASCII one.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def normalize_name(name: str) -> str:
     """The form used for every comparison: lower case, no surrounding space, no trailing dot."""
-    name = name.strip().lower()
+    name = name.strip().translate(_ASCII_LOWER)
     return name[:-1] if name.endswith(".") else name
 
 

@@ -305,7 +305,7 @@ def _parse_zone_id(value: object, name: str) -> str | None:
 def _parse_pca_arn(value: object) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and 20 <= len(value) <= 2048 and _PCA_ARN.match(value):
+    if isinstance(value, str) and 20 <= len(value) <= 2048 and _PCA_ARN.fullmatch(value):
         return value
     raise InvalidPropertyError(
         f"CertificateAuthorityArn '{str(value)[:100]}' is not an ACM Private CA ARN "
@@ -463,7 +463,7 @@ def _parse_route53_access(raw: Mapping[str, object], prefix: str) -> Route53Acce
         )
     if external_id in (None, ""):
         return Route53Access(role_arn=role.strip())
-    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+    if not isinstance(external_id, str) or not _EXTERNAL_ID.fullmatch(external_id):
         raise InvalidPropertyError(
             f"{prefix}Route53RoleExternalId must be 2 to 1224 characters of letters, digits "
             "and +=,.@:/-"
