@@ -1,0 +1,276 @@
+"""The answer to CloudFormation: a body within 4096 bytes, PUT to the URL it was given."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dns_certificate.answer import (
+    MAX_BODY_BYTES,
+    MAX_REASON_CHARACTERS,
+    AnswerNotDeliveredError,
+    encode_body,
+    send_answer,
+)
+
+from .fakes import FakeClock, RecordingServer, SilentServer
+from .strategies import FAST
+
+ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+StartServer = Callable[..., RecordingServer]
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": ARN,
+        "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/web/0a1b2c3d-1234",
+        "RequestId": "5a3c4e2b-1111-2222-3333-444455556666",
+        "LogicalResourceId": "Certificate",
+        "NoEcho": False,
+        "Data": {"Arn": ARN, "DomainName": "example.com"},
+    }
+    answer.update(changes)
+    return answer
+
+
+def decoded(encoded: bytes) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(encoded)
+    return result
+
+
+# ---- encode_body ------------------------------------------------------------------------------
+
+
+def test_encode_body_when_small_keeps_every_field() -> None:
+    answer = body(Reason="ok")
+
+    assert decoded(encode_body(answer)) == answer
+
+
+def test_encode_body_when_data_too_large_drops_the_largest_attribute_first() -> None:
+    data = {"Arn": ARN, "Huge": "h" * 3000, "Medium": "m" * 800, "DomainName": "example.com"}
+
+    result = decoded(encode_body(body(Data=data)))
+
+    assert set(result["Data"]) == {"Arn", "Medium", "DomainName"}
+
+
+def test_encode_body_when_many_attributes_too_large_drops_until_it_fits() -> None:
+    data = {"Arn": ARN, **{f"Attribute{index}": "x" * 700 for index in range(10)}}
+
+    encoded = encode_body(body(Data=data))
+
+    assert len(encoded) <= MAX_BODY_BYTES
+    assert 1 <= len(decoded(encoded)["Data"]) < len(data)
+
+
+def test_encode_body_when_arn_is_the_largest_attribute_never_drops_it() -> None:
+    long_arn = ARN + "x" * 1500
+    data = {"Arn": long_arn, "Records": "r" * 1400, "Other": "o" * 1300}
+
+    result = decoded(encode_body(body(Data=data)))
+
+    assert result["Data"]["Arn"] == long_arn
+
+
+def test_encode_body_when_still_too_large_without_optional_data_truncates_reason() -> None:
+    reason = "The certificate failed: " + "e" * 2000
+    answer = body(Reason=reason, PhysicalResourceId="p" * 1024, LogicalResourceId="L" * 255,
+                  Data={"Arn": ARN + "x" * 1500, "Extra": "y" * 100})  # fmt: skip
+
+    encoded = encode_body(answer)
+
+    result = decoded(encoded)
+    assert len(encoded) <= MAX_BODY_BYTES
+    assert set(result["Data"]) == {"Arn"}
+    assert result["Reason"].endswith("...")
+    assert reason.startswith(result["Reason"][:-3])
+    assert result["PhysicalResourceId"] == answer["PhysicalResourceId"]
+
+
+def test_encode_body_when_data_fits_after_dropping_keeps_the_reason_whole() -> None:
+    reason = "Certificate issued after 3 minutes"
+
+    result = decoded(encode_body(body(Reason=reason, Data={"Arn": ARN, "Big": "b" * 5000})))
+
+    assert result["Reason"] == reason
+
+
+def test_encode_body_when_reason_is_very_long_caps_it() -> None:
+    result = decoded(encode_body(body(Status="FAILED", Reason="r" * 5000)))
+
+    assert len(result["Reason"]) <= MAX_REASON_CHARACTERS
+
+
+ascii_ids = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=1024)
+
+
+@FAST
+@given(
+    reason=st.text(max_size=3000),
+    physical_id=ascii_ids.filter(bool),
+    data=st.dictionaries(
+        st.text(min_size=1, max_size=40).filter(lambda key: key != "Arn"),
+        st.text(max_size=2500),
+        max_size=8,
+    ),
+)
+def test_encode_body_when_any_content_fits_4096_bytes_and_keeps_required_fields(
+    reason: str, physical_id: str, data: dict[str, str]
+) -> None:
+    answer = body(Status="FAILED", Reason=reason, PhysicalResourceId=physical_id,
+                  Data={"Arn": ARN, **data})  # fmt: skip
+
+    encoded = encode_body(answer)
+
+    result = decoded(encoded)
+    assert len(encoded) <= MAX_BODY_BYTES
+    assert result["Data"]["Arn"] == ARN
+    for field in ("Status", "PhysicalResourceId", "StackId", "RequestId", "LogicalResourceId"):
+        assert result[field] == answer[field]
+    assert set(result["Data"]) <= set(answer["Data"])
+
+
+# ---- send_answer over real sockets -------------------------------------------------------------
+
+
+def test_send_answer_when_url_is_plain_http_delivers_it(recording_server: StartServer) -> None:
+    server = recording_server(200)
+    answer = body()
+
+    send_answer(server.url, answer, 5.0)
+
+    (received,) = server.requests
+    assert json.loads(received.body) == answer
+
+
+def test_send_answer_when_delivering_uses_put_with_empty_content_type(
+    recording_server: StartServer,
+) -> None:
+    server = recording_server(200)
+
+    send_answer(server.url, body(), 5.0)
+
+    (received,) = server.requests
+    assert received.method == "PUT"
+    assert received.headers.get("content-type") == ""
+    assert int(received.headers["content-length"]) == len(received.body)
+
+
+def test_send_answer_when_url_is_presigned_keeps_path_and_query(
+    recording_server: StartServer,
+) -> None:
+    server = recording_server(200)
+
+    send_answer(server.url, body(), 5.0)
+
+    assert server.requests[0].path == "/responses/abc?X-Amz-Signature=topsecret"
+
+
+def test_send_answer_when_body_too_large_sends_at_most_4096_bytes(
+    recording_server: StartServer,
+) -> None:
+    server = recording_server(200)
+
+    send_answer(server.url, body(Reason="r" * 9000, Data={"Arn": ARN, "X": "x" * 9000}), 5.0)
+
+    assert len(server.requests[0].body) <= MAX_BODY_BYTES
+
+
+@pytest.mark.parametrize("status", [200, 201, 204])
+def test_send_answer_when_status_is_2xx_counts_as_delivered(
+    recording_server: StartServer, fake_clock: FakeClock, status: int
+) -> None:
+    server = recording_server(status)
+
+    send_answer(server.url, body(), 5.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert len(server.requests) == 1
+    assert fake_clock.sleeps == []
+
+
+def test_send_answer_when_first_attempt_gets_503_retries_and_delivers(
+    recording_server: StartServer, fake_clock: FakeClock
+) -> None:
+    server = recording_server(503, 200)
+
+    send_answer(server.url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert len(server.requests) == 2
+    assert server.requests[0].body == server.requests[1].body
+    assert len(fake_clock.sleeps) == 1
+
+
+@pytest.mark.parametrize("status", [500, 403, 404])
+def test_send_answer_when_every_attempt_fails_gives_up_within_budget(
+    recording_server: StartServer, fake_clock: FakeClock, status: int
+) -> None:
+    server = recording_server(status)
+    started = fake_clock.now
+
+    with pytest.raises(AnswerNotDeliveredError, match=f"HTTP {status}"):
+        send_answer(
+            server.url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic
+        )
+
+    assert fake_clock.now - started <= 60.0
+    assert 2 <= len(server.requests) <= 20
+    assert fake_clock.sleeps == sorted(fake_clock.sleeps)  # backoff never shrinks
+
+
+def test_send_answer_when_nothing_listens_gives_up_within_budget(
+    unused_port_url: str, fake_clock: FakeClock
+) -> None:
+    with pytest.raises(AnswerNotDeliveredError):
+        send_answer(
+            unused_port_url, body(), 10.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic
+        )
+
+    assert fake_clock.now - 1000.0 <= 10.0
+
+
+def test_send_answer_when_https_url_points_at_plain_http_server_does_not_deliver(
+    recording_server: StartServer, fake_clock: FakeClock
+) -> None:
+    server = recording_server(200)
+    https_url = server.url.replace("http://", "https://", 1)
+
+    with pytest.raises(AnswerNotDeliveredError):
+        send_answer(https_url, body(), 3.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert all(received.method != "PUT" for received in server.requests)
+
+
+def test_send_answer_when_server_never_answers_times_out_each_attempt(
+    silent_server: SilentServer,
+) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(AnswerNotDeliveredError, match=r"[Tt]imeout"):
+        send_answer(silent_server.url, body(), 0.6, attempt_timeout=0.2, sleep=lambda _: None)
+
+    assert time.monotonic() - started < 0.9
+
+
+def test_send_answer_when_not_delivered_never_reveals_the_url(
+    recording_server: StartServer, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = recording_server(403)
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(AnswerNotDeliveredError) as caught:
+        send_answer(server.url, body(), 5.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert "topsecret" not in str(caught.value)
+    assert "/responses/" not in str(caught.value)
+    assert "Answer not delivered" in caplog.messages  # the log was captured...
+    assert "topsecret" not in caplog.text  # ...and does not hold the URL's signature

@@ -1,0 +1,208 @@
+"""The continuation: state carried from one invocation to the next inside the event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dns_certificate.continuation import (
+    CONTINUATION_KEY,
+    DELETING,
+    MAX_HOPS,
+    RECORDS_WRITTEN,
+    REQUESTED,
+    Continuation,
+    lambda_self_invoke,
+    next_event,
+)
+from dns_certificate.errors import ContinuationError
+
+from .strategies import FAST
+
+ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+EVENT: dict[str, Any] = {
+    "RequestType": "Create",
+    "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:dns-certificate",
+    "ResponseURL": "https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/x",
+    "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/web/0a1b",
+    "RequestId": "5a3c4e2b-1111-2222-3333-444455556666",
+    "LogicalResourceId": "Certificate",
+    "ResourceType": "Custom::DnsValidatedCertificate",
+    "ResourceProperties": {"DomainName": "example.com", "SubjectAlternativeNames": ["a.b.co"]},
+}
+
+times = st.floats(min_value=0, max_value=4e9, allow_nan=False, allow_infinity=False)
+states = st.builds(
+    Continuation,
+    action=st.sampled_from(["create", "replace", "in_place", "delete"]),
+    started_at=times,
+    deadline=times,
+    hop=st.integers(min_value=0, max_value=MAX_HOPS - 1),
+    phase=st.sampled_from([REQUESTED, RECORDS_WRITTEN, DELETING]),
+    certificate_arn=st.none() | st.just(ARN),
+)
+
+
+def over_the_wire(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What the next invocation receives: the payload as Lambda's JSON."""
+    return cast(dict[str, Any], json.loads(json.dumps(payload)))
+
+
+# ---- round trip -------------------------------------------------------------------------------
+
+
+@FAST
+@given(states)
+def test_continuation_when_sent_through_json_comes_back_equal_with_next_hop(
+    state: Continuation,
+) -> None:
+    received = Continuation.from_event(over_the_wire(next_event(EVENT, state)))
+
+    assert received == state.advanced(hop=state.hop + 1)
+
+
+@FAST
+@given(states)
+def test_continuation_to_json_when_read_back_is_equal(state: Continuation) -> None:
+    assert Continuation.from_event({CONTINUATION_KEY: state.to_json()}) == state
+
+
+def test_continuation_from_event_when_first_invocation_is_none() -> None:
+    assert Continuation.from_event(EVENT) is None
+
+
+def test_continuation_from_event_when_optional_fields_absent_uses_defaults() -> None:
+    state = Continuation.from_event(
+        {CONTINUATION_KEY: {"action": "create", "started_at": 1.0, "deadline": 2.0}}
+    )
+
+    assert state == Continuation("create", 1.0, 2.0, hop=0, phase=REQUESTED, certificate_arn=None)
+
+
+# ---- malformed state --------------------------------------------------------------------------
+
+VALID: dict[str, Any] = {"action": "create", "started_at": 1.0, "deadline": 2.0, "hop": 1}
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {k: v for k, v in VALID.items() if k != "action"},
+        {k: v for k, v in VALID.items() if k != "started_at"},
+        {k: v for k, v in VALID.items() if k != "deadline"},
+        {**VALID, "started_at": "yesterday"},
+        {**VALID, "deadline": None},
+        {**VALID, "deadline": [1]},
+        {**VALID, "hop": "second"},
+        {**VALID, "hop": None},
+    ],
+    ids=["no-action", "no-start", "no-deadline", "start-not-a-number", "deadline-null",
+         "deadline-a-list", "hop-not-a-number", "hop-null"],
+)  # fmt: skip
+def test_continuation_from_event_when_fields_missing_or_mistyped_raises(
+    state: dict[str, Any],
+) -> None:
+    with pytest.raises(ContinuationError, match="malformed"):
+        Continuation.from_event({**EVENT, CONTINUATION_KEY: state})
+
+
+@pytest.mark.parametrize("state", ["create", ["create", 1.0, 2.0], 42])
+def test_continuation_from_event_when_state_is_not_an_object_raises(state: object) -> None:
+    # Treating it as a first invocation would restart the clock and the hop count.
+    with pytest.raises(ContinuationError, match="malformed"):
+        Continuation.from_event({**EVENT, CONTINUATION_KEY: state})
+
+
+# ---- next_event -------------------------------------------------------------------------------
+
+
+def test_next_event_when_below_max_hops_increments_hop() -> None:
+    state = Continuation("create", 1.0, 2.0, hop=MAX_HOPS - 1)
+
+    payload = next_event(EVENT, state)
+
+    assert payload[CONTINUATION_KEY]["hop"] == MAX_HOPS
+
+
+def test_next_event_when_max_hops_reached_raises() -> None:
+    with pytest.raises(ContinuationError, match=str(MAX_HOPS)):
+        next_event(EVENT, Continuation("create", 1.0, 2.0, hop=MAX_HOPS))
+
+
+def test_max_hops_when_waiting_an_hour_on_short_invocations_is_enough() -> None:
+    # An hour of waiting in invocations of 60 s (30 s usable each) needs 120 hops.
+    assert MAX_HOPS >= 3600 // 30
+
+
+@FAST
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=20).filter(lambda key: key != CONTINUATION_KEY),
+        st.text(max_size=20) | st.integers() | st.lists(st.text(max_size=5), max_size=3),
+        max_size=8,
+    ),
+    states,
+)
+def test_next_event_when_any_event_keeps_every_original_key_and_value(
+    extra: dict[str, Any], state: Continuation
+) -> None:
+    event = {**EVENT, **extra}
+
+    payload = next_event(event, state)
+
+    assert {key: value for key, value in payload.items() if key != CONTINUATION_KEY} == event
+
+
+def test_next_event_when_event_already_continued_replaces_the_old_state() -> None:
+    first = next_event(EVENT, Continuation("create", 1.0, 2.0, hop=0))
+
+    second = next_event(first, Continuation("create", 1.0, 2.0, hop=1, phase=RECORDS_WRITTEN))
+
+    assert second[CONTINUATION_KEY]["hop"] == 2
+    assert second[CONTINUATION_KEY]["phase"] == RECORDS_WRITTEN
+    assert CONTINUATION_KEY not in second[CONTINUATION_KEY]
+
+
+def test_next_event_when_called_leaves_the_original_event_untouched() -> None:
+    event = dict(EVENT)
+
+    next_event(event, Continuation("create", 1.0, 2.0))
+
+    assert event == EVENT
+
+
+# ---- the self-invoke --------------------------------------------------------------------------
+
+
+class FakeLambda:
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **arguments: Any) -> dict[str, Any]:
+        self.calls.append(arguments)
+        return {"StatusCode": self.status}
+
+
+def test_lambda_self_invoke_when_called_invokes_asynchronously_with_the_event() -> None:
+    client = FakeLambda(202)
+    payload = next_event(EVENT, Continuation("create", 1.0, 2.0))
+
+    lambda_self_invoke(cast(Any, client))("arn:aws:lambda:eu-west-1:1:function:f", payload)
+
+    (call,) = client.calls
+    assert call["FunctionName"] == "arn:aws:lambda:eu-west-1:1:function:f"
+    assert call["InvocationType"] == "Event"
+    assert json.loads(call["Payload"]) == payload
+
+
+def test_lambda_self_invoke_when_lambda_does_not_accept_raises() -> None:
+    invoke = lambda_self_invoke(cast(Any, FakeLambda(200)))
+
+    with pytest.raises(ContinuationError, match="200"):
+        invoke("arn:aws:lambda:eu-west-1:1:function:f", dict(EVENT))
