@@ -54,7 +54,6 @@ import threading
 import time
 import urllib.request
 import uuid
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ import boto3
 from botocore.config import Config
 from moto.acm.models import AWSCertificateManagerBackend, CertBundle, acm_backends
 from moto.acm.responses import AWSCertificateManagerResponse
+from moto.core import errors as moto_errors
 from moto.core.exceptions import AWSError
 from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.route53.exceptions import Route53ClientError
@@ -91,12 +91,6 @@ _UNSET_VARIABLES = (
 )
 _TOKEN_PATTERN = re.compile(r"^\w{1,32}$")
 _MAX_COMMON_NAME = 64
-
-# A throttling or injected error code that Route 53's model does not list (its `Throttling`)
-# makes moto's serializer warn on every such response; the code is deliberate here.
-warnings.filterwarnings(
-    "ignore", message=r".*does not match an error shape", category=UserWarning, module=r"moto\."
-)
 
 
 # ---- validation records ---------------------------------------------------------------------
@@ -727,12 +721,19 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
 
         return strict_list
 
+    # Codes this emulator answers that a service model does not list (Route 53's `Throttling`,
+    # injected faults) would make moto's serializer warn on every such response.
+    common_codes: list[str] = moto_errors.COMMON_ERROR_CODES
+    saved_common_codes = list(common_codes)
+
     def call_action(service: str) -> Callable[[Any], Any]:
         def make(original: Callable[[Any], Any]) -> Any:
             def strict_call_action(response: Any) -> Any:
                 action = response._get_action()
                 fault, after_effect = rules.intercept(f"{service}:{action}")
                 if fault is not None:
+                    if fault.code not in common_codes:
+                        common_codes.append(fault.code)
                     method_name = camelcase_to_underscores(action)
                     method = getattr(response, method_name, None)
                     error = _service_error(service, fault)
@@ -761,6 +762,7 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
         patch(Route53, "call_action", call_action("route53"))
         yield rules
     finally:
+        common_codes[:] = saved_common_codes
         for owner, name, original in reversed(originals):
             if original is _INHERITED:
                 delattr(owner, name)
