@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 MAX_REASON_LENGTH = 255
+#: The longest reason any error may carry (one that must list every accepted property).
+MAX_LONG_REASON_LENGTH = 512
 
 
 def shorten(text: str, limit: int = MAX_REASON_LENGTH) -> str:
@@ -30,8 +32,11 @@ def quote_list(values: Iterable[str], limit: int = 5) -> str:
 class CertificateResourceError(Exception):
     """Base class: the message is the CloudFormation reason."""
 
+    #: Reasons are kept short; a subclass that must list choices may allow more.
+    max_length = MAX_REASON_LENGTH
+
     def __init__(self, reason: str) -> None:
-        super().__init__(shorten(reason))
+        super().__init__(shorten(reason, self.max_length))
 
     @property
     def reason(self) -> str:
@@ -40,6 +45,12 @@ class CertificateResourceError(Exception):
 
 class InvalidPropertyError(CertificateResourceError):
     """A resource property is missing, malformed or out of ACM's limits."""
+
+
+class UnknownPropertyError(InvalidPropertyError):
+    """A property the resource does not know, usually a typo; the reason lists the right names."""
+
+    max_length = MAX_LONG_REASON_LENGTH
 
 
 class HostedZoneNotFoundError(CertificateResourceError):

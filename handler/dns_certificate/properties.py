@@ -9,11 +9,12 @@ property, instead of minutes later with ACM's or Route 53's.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .errors import InvalidPropertyError, quote_list
+from .errors import InvalidPropertyError, UnknownPropertyError, quote_list
 from .names import (
     MAX_COMMON_NAME_LENGTH,
     MAX_NAME_LENGTH,
@@ -226,9 +227,11 @@ def _refuse_unknown(raw: Mapping[str, object]) -> None:
         )
     unknown = sorted(key for key in raw if key not in ACCEPTED_PROPERTIES)
     if unknown:
-        raise InvalidPropertyError(
-            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {quote_list(unknown, 3)}; "
-            f"accepted: {', '.join(ACCEPTED_PROPERTIES[1:])}"
+        guesses = difflib.get_close_matches(unknown[0], ACCEPTED_PROPERTIES, n=1, cutoff=0.75)
+        hint = f" (did you mean '{guesses[0]}'?)" if guesses else ""
+        raise UnknownPropertyError(
+            f"Unknown propert{'y' if len(unknown) == 1 else 'ies'} {quote_list(unknown, 3)}"
+            f"{hint}; accepted: {', '.join(ACCEPTED_PROPERTIES[1:])}"
         )
 
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from crhelper import CfnResource
 
 from .answer import AnswerNotDeliveredError, Sender, send_answer
-from .errors import CertificateResourceError, shorten
+from .errors import MAX_LONG_REASON_LENGTH, CertificateResourceError, shorten
 from .lifecycle import HandedOff
 
 logger = Logger(child=True)
@@ -157,12 +157,12 @@ class CertificateResource(CfnResource):
             "StackId": self.StackId,
             "RequestId": self.RequestId,
             "LogicalResourceId": self.LogicalResourceId,
-            "Reason": shorten(str(self.Reason)),
+            "Reason": shorten(str(self.Reason), MAX_LONG_REASON_LENGTH),
             "Data": self.Data,
             "NoEcho": self.NoEcho,
         }
         if status:
-            body.update({"Status": status, "Reason": shorten(reason)})
+            body.update({"Status": status, "Reason": shorten(reason, MAX_LONG_REASON_LENGTH)})
         try:
             self._sender(self._response_url, body, budget)
         except AnswerNotDeliveredError:
