@@ -83,6 +83,9 @@ class Responder(Protocol):
 
     def set_timeout_cleanup(self, cleanup: Callable[[], None] | None) -> None: ...
 
+    @property
+    def answered(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -215,11 +218,16 @@ class Lifecycle:
         try:
             self._converge(properties, state)
         except HandedOff:
+            if self._responder.answered:  # the timer answered FAILED: nobody waits for it
+                discard_new_certificate()
             raise
         except Exception:
             discard_new_certificate()
             raise
         self._responder.set_timeout_cleanup(None)
+        if self._responder.answered:  # issued, but too late: CloudFormation was told FAILED
+            discard_new_certificate()
+            return old_physical_id
         self._responder.set_physical_id(arn)
         self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
         return arn
@@ -301,7 +309,11 @@ class Lifecycle:
             if view.status == ISSUED:
                 logger.info("Certificate issued", extra={"certificate_arn": arn})
                 return view
-            waits = properties.wait_for_issuance and properties.manage_dns_records
+            # ManageDnsRecords "false" hands DNS records over instead of waiting; EMAIL and
+            # private certificates have none to hand over, so they wait like any other.
+            waits = properties.wait_for_issuance and (
+                properties.manage_dns_records or not properties.uses_dns_validation
+            )
             if not waits and not records_needed:
                 logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
                 return view
@@ -440,6 +452,11 @@ class Lifecycle:
         self._clock.sleep(budget.sleep_for(backoff.delay(attempt)))
 
     def _hand_off(self, state: Continuation) -> None:
+        if self._responder.answered:
+            # The timeout timer answered FAILED while a call hung: a next invocation would
+            # answer the same request a second time.
+            logger.warning("Not handing off: this request was already answered")
+            raise HandedOff()
         payload = cont.next_event(self._event, state)
         try:
             self._runtime.invoke_self(self._function_arn, payload)
@@ -518,7 +535,10 @@ class Lifecycle:
     def _role_session_name(self) -> str:
         """Identifies the stack's resource in the DNS account's CloudTrail (≤ 64 characters)."""
         stack_name = self._request.stack_id.split("/")[1] if "/" in self._request.stack_id else ""
-        raw = f"dnscert-{stack_name}-{self._request.logical_id}"
+        logical_id = self._request.logical_id
+        # A stack name may have 128 characters: shorten it, never the logical id.
+        stack_name = stack_name[: max(0, 64 - len(f"dnscert--{logical_id}"))]
+        raw = f"dnscert-{stack_name}-{logical_id}"
         return "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in raw)[:64]
 
     @staticmethod

@@ -84,6 +84,11 @@ class CertificateResource(CfnResource):
     def handed_off(self) -> bool:
         return self._handed_off
 
+    @property
+    def answered(self) -> bool:
+        with self._answer_lock:
+            return self._answered
+
     # ---- crhelper overrides -------------------------------------------------------------
 
     def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
