@@ -96,15 +96,24 @@ class Call:
     params: Mapping[str, Any]
 
 
+class RunawayError(Exception):
+    """The handler made far more calls than any scenario needs (a wait that never ends)."""
+
+
 class CallLog:
     """Every API call the handler's clients made, in order (injected failures included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 3000) -> None:
         self._calls: list[Call] = []
         self._lock = threading.Lock()
+        self._limit = limit
+        self.runaway = False
 
     def add(self, call: Call) -> None:
         with self._lock:
+            if len(self._calls) >= self._limit:
+                self.runaway = True
+                raise RunawayError(f"more than {self._limit} API calls")
             self._calls.append(call)
 
     @property
@@ -180,6 +189,8 @@ class AcmFaults:
     in_use_by: tuple[str, ...] = ()
     #: RequestCertificate reaches ACM, then the connection dies before the answer arrives.
     lose_request_response: bool = False
+    #: operation -> real seconds each of its next calls hangs (for crhelper's real-time timer).
+    stalls: dict[str, list[float]] = field(default_factory=dict)
 
     describes: dict[str, int] = field(default_factory=dict)
     failing: dict[str, tuple[str, str, int]] = field(default_factory=dict)
@@ -193,6 +204,11 @@ class AcmFaults:
         return self.in_use_times is None or self.delete_refusals < self.in_use_times
 
     # -- hooks --
+
+    def before_any(self, model: Any, **_: Any) -> None:
+        stalls = self.stalls.get(model.name)
+        if stalls:
+            time.sleep(stalls.pop(0))
 
     def after_request(self, http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
         if http_response.status_code >= 300:
@@ -277,6 +293,7 @@ class InstrumentedClients(AwsClients):
             self._record(client, "acm")
             acm_looking_like_aws(client)
             events = client.meta.events
+            events.register("before-call.acm", self.faults.before_any)
             events.register("after-call.acm.RequestCertificate", self.faults.after_request)
             events.register("after-call.acm.DescribeCertificate", self.faults.after_describe)
             events.register("before-call.acm.DeleteCertificate", self.faults.before_delete)
@@ -393,11 +410,12 @@ class Harness:
         """One invocation; its answer, or None when it handed the wait to a next invocation."""
         before = len(self.answers_for(event))
         app.lambda_handler(copy.deepcopy(event), context or self.context())
+        assert not self.calls.runaway, "the handler kept calling AWS: a wait that never ends"
         answers = self.answers_for(event)
         assert len(answers) - before <= 1, "one invocation answered more than once"
         return answers[-1] if len(answers) > before else None
 
-    def run(self, event: dict[str, Any], max_invocations: int = 50) -> Answer:
+    def run(self, event: dict[str, Any], max_invocations: int = 10) -> Answer:
         """Invoke, then follow every hand-off as Lambda would, until CloudFormation is answered."""
         handed_off = len(self.self_invokes)
         answer = self.invoke(event)

@@ -1,0 +1,77 @@
+"""Issue 2/3: exactly one answer, and no orphan, when the invocation times out mid-call.
+
+crhelper's timer runs on real time: with a context that has TIMER_MARGIN_SECONDS plus a little
+left, it fires after that little; an AWS call made to hang longer is still running when it does.
+"""
+
+from __future__ import annotations
+
+from dns_certificate.protocol import TIMER_MARGIN_SECONDS
+from local.context import LambdaContext
+from tests.integration.harness import Harness
+
+TIMER_FIRES_AFTER = 0.3
+HANG = TIMER_FIRES_AFTER + 0.4
+
+
+def about_to_time_out(harness: Harness) -> LambdaContext:
+    return harness.context(timeout_seconds=TIMER_MARGIN_SECONDS + TIMER_FIRES_AFTER)
+
+
+def replacement(harness: Harness, old_arn: str) -> dict:
+    old = harness.event("create-two-zones.json")["ResourceProperties"]
+    return harness.event("update-replace.json", physical_id=old_arn, old_properties=old)
+
+
+def run_what_was_handed_on(harness: Harness) -> None:
+    for _, payload in harness.self_invokes.payloads:
+        harness.invoke(payload)
+
+
+def test_create_when_timer_fires_during_a_hung_call_answers_once_with_the_arn(
+    harness: Harness,
+) -> None:
+    harness.faults.stalls = {"DescribeCertificate": [HANG]}
+    event = harness.event("create-two-zones.json")
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert answer.physical_id == harness.certificates()[0]
+    assert len(harness.answers_for(event)) == 1
+
+
+def test_replacement_when_timer_fires_while_waiting_discards_the_new_certificate(
+    harness: Harness,
+) -> None:
+    old_arn = harness.create(name="create-two-zones.json")
+    harness.faults.stalls = {"DescribeCertificate": [0.0, HANG]}  # the new certificate's
+    event = replacement(harness, old_arn)
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert answer.physical_id == old_arn
+    assert len(harness.answers_for(event)) == 1
+    assert harness.certificates() == [old_arn]
+
+
+def test_replacement_when_timer_fires_before_the_request_leaves_no_new_certificate(
+    harness: Harness,
+) -> None:
+    old_arn = harness.create(name="create-two-zones.json")
+    harness.faults.stalls = {"DescribeCertificate": [HANG]}  # the old one's, while deciding
+    event = replacement(harness, old_arn)
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert answer.physical_id == old_arn
+    assert len(harness.answers_for(event)) == 1
+    assert harness.certificates() == [old_arn]
