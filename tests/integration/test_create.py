@@ -218,7 +218,7 @@ def test_create_when_continued_in_next_invocation_answers_once_with_same_arn(
 # ---- ACM gives up, or the deadline passes -------------------------------------------------
 
 
-@pytest.mark.parametrize("status", ["FAILED", "VALIDATION_TIMED_OUT"])
+@pytest.mark.parametrize("status", ["FAILED", "VALIDATION_TIMED_OUT", "REVOKED"])
 def test_create_when_acm_ends_in_failure_status_answers_failed_with_its_reason(
     harness: Harness, status: str
 ) -> None:
@@ -270,3 +270,16 @@ def test_create_when_records_never_appear_fails_naming_only_the_missing_names(
     assert "'www.example.org'" in answer.reason
     assert "'example.com'" not in answer.reason
     assert harness.change_batches() == []
+
+
+def test_create_when_wait_for_issuance_is_false_answers_once_records_are_written(
+    harness: Harness,
+) -> None:
+    harness.faults.pending_describes = 10**6
+    properties = {"DomainName": "example.com", "WaitForIssuance": "false"}
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.calls.count("acm", "DescribeCertificate") == 1  # pending, records known
+    assert len(harness.change_batches()) == 1

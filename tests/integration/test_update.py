@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dns_certificate.certificates import IDENTITY_TAG, LOGICAL_ID_TAG, STACK_TAG
-from tests.integration.harness import Harness, expected_records
+from tests.integration.harness import OTHER_REGION, REGION, Harness, expected_records
 
 
 def created(harness: Harness, properties: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -150,6 +150,64 @@ def test_update_when_service_timeout_changes_keeps_the_arn(harness: Harness) -> 
     answer = harness.run(
         update(harness, arn, old, {**old, "ServiceTimeout": "600"}, "update-tags.json")
     )
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == arn
+    assert harness.calls.since(mark, "acm", "RequestCertificate") == []
+
+
+def test_update_when_replacement_event_is_delivered_twice_requests_one_new_certificate(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+    event = harness.event("update-replace.json", physical_id=arn, old_properties=old)
+
+    first = harness.run(event)
+    second = harness.invoke(event)
+
+    assert second is not None
+    assert second.physical_id == first.physical_id != arn
+    assert harness.certificates() == sorted([arn, first.physical_id])
+
+
+def test_update_when_replacement_waits_across_invocations_answers_new_arn_once(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+    event = harness.event("update-replace.json", physical_id=arn, old_properties=old)
+    assert harness.invoke(event, harness.context(timeout_seconds=25)) is None
+    ((_, payload),) = harness.self_invokes.payloads
+
+    answer = harness.invoke(payload)
+
+    assert answer is not None
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == payload["Continuation"]["certificate_arn"] != arn
+    assert len(harness.answers_for(event)) == 1
+    assert harness.certificates() == sorted([arn, answer.physical_id])
+
+
+def test_update_when_region_changes_requests_the_new_certificate_in_that_region(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+
+    answer = harness.run(
+        update(harness, arn, old, {**old, "Region": OTHER_REGION}, "update-replace.json")
+    )
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates(OTHER_REGION) == [answer.physical_id]
+    assert harness.certificates() == [arn]
+
+
+def test_update_when_region_is_spelled_out_as_the_default_keeps_the_arn(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+    mark = harness.calls.mark()
+
+    answer = harness.run(update(harness, arn, old, {**old, "Region": REGION}, "update-tags.json"))
 
     assert answer.status == "SUCCESS", answer.reason
     assert answer.physical_id == arn
