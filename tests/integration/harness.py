@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 import app
 from dns_certificate.clients import AwsClients
@@ -159,7 +159,7 @@ def acm_like_record(domain_name: str) -> dict[str, str]:
 
 
 def _error_response(code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    http = AWSResponse("https://acm.amazonaws.com/", 400, {}, None)
+    http = AWSResponse("https://acm.amazonaws.com/", 400, HTTPHeaders(), None)
     return http, {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": 400},
@@ -167,7 +167,7 @@ def _error_response(code: str, message: str) -> tuple[AWSResponse, dict[str, Any
 
 
 def _ok_response() -> tuple[AWSResponse, dict[str, Any]]:
-    http = AWSResponse("https://acm.amazonaws.com/", 200, {}, None)
+    http = AWSResponse("https://acm.amazonaws.com/", 200, HTTPHeaders(), None)
     return http, {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
 

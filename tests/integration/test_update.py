@@ -212,3 +212,39 @@ def test_update_when_region_is_spelled_out_as_the_default_keeps_the_arn(
     assert answer.status == "SUCCESS", answer.reason
     assert answer.physical_id == arn
     assert harness.calls.since(mark, "acm", "RequestCertificate") == []
+
+
+def test_update_when_new_properties_are_invalid_fails_with_old_id_without_aws_call(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+    mark = harness.calls.mark()
+
+    answer = harness.run(
+        update(
+            harness,
+            arn,
+            old,
+            {**old, "SubjectAlternativeNames": ["-bad-.example.com"]},
+            "update-replace.json",
+        )
+    )
+
+    assert answer.status == "FAILED"
+    assert "SubjectAlternativeNames[0]" in answer.reason
+    assert answer.physical_id == arn
+    assert harness.calls.calls[mark:] == []
+    assert harness.certificates() == [arn]
+
+
+def test_update_when_certificate_was_deleted_out_of_band_requests_a_new_one(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+    harness.acm().delete_certificate(CertificateArn=arn)
+
+    answer = harness.run(harness.event("update-tags.json", physical_id=arn, old_properties=old))
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id != arn
+    assert harness.certificates() == [answer.physical_id]
