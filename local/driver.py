@@ -289,6 +289,7 @@ class LocalCloudFormation:
         lambda_retries: int = 2,
         retry_delay: float = 0.5,
         max_workers: int = 32,
+        answers: AnswerServer | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -299,7 +300,8 @@ class LocalCloudFormation:
         self.retry_delay = retry_delay
         self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{FUNCTION_NAME}"
         self._max_workers = max_workers
-        self._answers: AnswerServer | None = None
+        self._answers: AnswerServer | None = answers
+        self._owns_answers = answers is None
         self._pool: _WorkerPool | None = None
         self._app: ModuleType | None = None
         self._lock = threading.Condition()
@@ -322,7 +324,8 @@ class LocalCloudFormation:
         from dns_certificate.lifecycle import Runtime
 
         self._app = app
-        self._answers = AnswerServer().__enter__()
+        if self._owns_answers:
+            self._answers = AnswerServer().__enter__()
         self._pool = _WorkerPool(self._max_workers, self._warm)
         clients = _locked_clients(self.region)
         app.use_runtime(Runtime(clients=clients, invoke_self=self.invoke_self, clock=SystemClock()))
@@ -339,8 +342,9 @@ class LocalCloudFormation:
             self._pool.close()
         if self._app is not None:
             self._app.use_runtime(None)
-        if self._answers is not None:
+        if self._answers is not None and self._owns_answers:
             self._answers.close()
+            self._answers = None
 
     def _warm(self) -> None:
         """Build this worker's crhelper resource (it makes boto3 clients) one worker at a time."""
@@ -617,7 +621,8 @@ class Stack:
     def physical_id(self, logical_id: str) -> str:
         return self.resources[logical_id].physical_id
 
-    def _properties(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+    def request_properties(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """`properties` as this stack's requests carry them: strings, ServiceToken included."""
         strings: dict[str, Any] = cfn_strings(dict(properties))
         return {"ServiceToken": self.cfn.function_arn, **strings}
 
@@ -682,7 +687,7 @@ class Stack:
         if self.resources:
             raise RuntimeError("the stack exists; update or delete it")
         started = time.monotonic()
-        wanted = {lid: self._properties(props) for lid, props in template.items()}
+        wanted = {lid: self.request_properties(props) for lid, props in template.items()}
         steps = self._parallel(
             self._request("create", "Create", lid, props) for lid, props in wanted.items()
         )
@@ -712,7 +717,7 @@ class Stack:
         physical id for every changed resource, a Delete for every new resource, then a
         Delete for the new physical id of every replacement."""
         started = time.monotonic()
-        wanted = {lid: self._properties(props) for lid, props in template.items()}
+        wanted = {lid: self.request_properties(props) for lid, props in template.items()}
         old = dict(self.resources)
         added = [lid for lid in wanted if lid not in old]
         changed = [lid for lid in wanted if lid in old and wanted[lid] != old[lid].properties]

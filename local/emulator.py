@@ -67,10 +67,16 @@ from moto.acm.responses import AWSCertificateManagerResponse
 from moto.core import errors as moto_errors
 from moto.core.exceptions import AWSError
 from moto.core.utils import camelcase_to_underscores, utcnow
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.route53.exceptions import Route53ClientError
 from moto.route53.models import FakeZone, Route53Backend, route53_backends
 from moto.route53.responses import Route53
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
@@ -790,6 +796,19 @@ def moto_is_patched() -> bool:
 # ---- the emulator ---------------------------------------------------------------------------
 
 
+class _MotoServer(ThreadedMotoServer):
+    """moto's threaded server, polling for shutdown every 50 ms instead of every 500 ms (tests
+    start and stop one per test)."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever(poll_interval=0.05)
+
+
 class Emulator:
     """moto's server on 127.0.0.1 (a free port), strict rules, and boto3 pointed at it.
 
@@ -808,9 +827,11 @@ class Emulator:
         self.region = region
         self.rules = StrictRules(settings)
         self.strict = strict
-        self._server: ThreadedMotoServer | None = None
+        self._server: _MotoServer | None = None
         self._exit = contextlib.ExitStack()
         self.endpoint_url = ""
+        self._clients: dict[tuple[str, str, int, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -827,7 +848,7 @@ class Emulator:
                 stack.enter_context(strict_moto(self.rules))
             stack.enter_context(_quiet_logger("werkzeug", logging.ERROR))
             stack.enter_context(_quiet_logger("moto", logging.ERROR))
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server = _MotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()
             self._server = server
             stack.callback(server.stop)
@@ -869,9 +890,16 @@ class Emulator:
 
     def client(self, service: str, *, region: str | None = None, retries: int = 1) -> Any:
         """A boto3 client for the emulator; by default without retries, to see every error."""
+        key = (service, region or self.region, retries, self.endpoint_url)
+        with self._clients_lock:
+            if key not in self._clients:
+                self._clients[key] = self._new_client(service, key[1], retries)
+            return self._clients[key]
+
+    def _new_client(self, service: str, region: str, retries: int) -> Any:
         return boto3.Session().client(
             service,  # type: ignore[call-overload]
-            region_name=region or self.region,
+            region_name=region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from local.answers import AnswerServer
 from local.demo import create_zones
 from local.driver import LocalCloudFormation
 from local.emulator import Emulator, StrictSettings, moto_is_patched
 
-#: Fast but not instantaneous: the handler has to poll, and records show up late.
+#: Fast but not instantaneous: the handler has to poll. Validation records show at once
+#: (tests about late records set `emulator.rules.settings.records_delay`).
 ISSUE_DELAY = 0.5
-RECORDS_DELAY = 0.3
+RECORDS_DELAY = 0.0
 #: A function timeout with enough room that no test hands off unless it means to.
 FUNCTION_TIMEOUT = 45.0
 
@@ -39,10 +41,21 @@ def hosted_zones(emulator: Emulator) -> dict[str, str]:
     return create_zones(emulator)
 
 
+@pytest.fixture(scope="package")
+def answer_server() -> Iterator[AnswerServer]:
+    """One ResponseURL server for the package (each request still gets its own URL)."""
+    with AnswerServer() as server:
+        yield server
+
+
 @pytest.fixture
-def cfn(emulator: Emulator) -> Iterator[LocalCloudFormation]:
+def cfn(emulator: Emulator, answer_server: AnswerServer) -> Iterator[LocalCloudFormation]:
     """The local CloudFormation; the handler's runtime is restored after."""
     with LocalCloudFormation(
-        function_timeout=FUNCTION_TIMEOUT, answer_timeout=60.0, grace=0.3, retry_delay=0.2
+        function_timeout=FUNCTION_TIMEOUT,
+        answer_timeout=60.0,
+        grace=0.3,
+        retry_delay=0.2,
+        answers=answer_server,
     ) as driver:
         yield driver

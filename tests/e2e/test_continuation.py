@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from local.answers import AnswerServer
 from local.driver import LocalCloudFormation
 from local.emulator import Emulator
 
@@ -10,10 +11,13 @@ SHORT_FUNCTION_TIMEOUT = 31.0
 
 
 def test_issuance_that_needs_continuations(
-    emulator: Emulator, hosted_zones: dict[str, str]
+    emulator: Emulator, hosted_zones: dict[str, str], answer_server: AnswerServer
 ) -> None:
-    emulator.rules.settings.issue_delay = 2.5
-    with LocalCloudFormation(function_timeout=SHORT_FUNCTION_TIMEOUT, grace=0.3) as cfn:
+    emulator.rules.settings.issue_delay = 2.0
+    emulator.rules.settings.records_delay = 0.5
+    with LocalCloudFormation(
+        function_timeout=SHORT_FUNCTION_TIMEOUT, grace=0.3, answers=answer_server
+    ) as cfn:
         stack = cfn.stack("continued")
 
         operation = stack.create({"Certificate": {"DomainName": "www.example.org"}})
@@ -39,17 +43,19 @@ def test_issuance_that_needs_continuations(
 
 
 def test_validation_that_never_completes_fails_before_the_service_timeout(
-    emulator: Emulator, hosted_zones: dict[str, str]
+    emulator: Emulator, hosted_zones: dict[str, str], answer_server: AnswerServer
 ) -> None:
     """ACM never validates: across continuations the handler answers FAILED before
     CloudFormation's ServiceTimeout (the driver waits no longer than that), and the rollback
     Delete removes the pending certificate."""
     emulator.rules.settings.issue_delay = 3600.0
-    with LocalCloudFormation(function_timeout=SHORT_FUNCTION_TIMEOUT, grace=0.3) as cfn:
+    with LocalCloudFormation(
+        function_timeout=SHORT_FUNCTION_TIMEOUT, grace=0.3, answers=answer_server
+    ) as cfn:
         stack = cfn.stack("never-validated")
 
         operation = stack.create(
-            {"Certificate": {"DomainName": "example.com", "ServiceTimeout": 8}}
+            {"Certificate": {"DomainName": "example.com", "ServiceTimeout": 5}}
         )
 
     assert operation.status == "ROLLBACK_COMPLETE"
@@ -57,7 +63,7 @@ def test_validation_that_never_completes_fails_before_the_service_timeout(
     create = operation.step("Certificate", "create")
     assert create.status == "FAILED"
     assert "PENDING_VALIDATION" in create.reason
-    assert create.seconds < 8
+    assert create.seconds < 5  # CloudFormation would have given up at 5 s
     assert create.hops >= 2
     assert operation.step("Certificate", "rollback").status == "SUCCESS"
     assert emulator.certificate_arns() == []

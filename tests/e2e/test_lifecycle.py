@@ -19,7 +19,7 @@ def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_
     code = demo.main(
         [
             "--issue-delay",
-            "1.2",
+            "0.8",
             "--records-delay",
             "0.3",
             "--function-timeout",

@@ -23,7 +23,8 @@ def test_three_certificates_created_concurrently(
     emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
 ) -> None:
     """Three resources in one stack, requested at once; two of them share a validation CNAME
-    (example.com), so their record writes race in the same zone."""
+    (example.com), so their record writes race in the same zone. ACM shows the records late."""
+    emulator.rules.settings.records_delay = 0.3
     stack = cfn.stack("three")
     template = {
         "Apex": _certificate("example.com", "*.example.com"),
@@ -137,25 +138,27 @@ def test_delete_waits_while_the_certificate_is_in_use(
     emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
 ) -> None:
     """A load balancer still holds the certificate for the first delete attempt (ACM answers
-    ResourceInUseException, as it does for a while after the listener is gone)."""
-    stack = cfn.stack("in-use")
-    assert stack.create({"Certificate": _certificate("example.com")}).status == "CREATE_COMPLETE"
-    arn = stack.physical_id("Certificate")
+    ResourceInUseException, as it does for a while after the listener is gone): the Delete
+    waits and retries instead of failing the stack."""
+    arn = emulator.acm().request_certificate(DomainName="example.com")["CertificateArn"]
     emulator.rules.mark_in_use(arn, LOAD_BALANCER, refuse_deletes=1)
+    stack = cfn.stack("in-use")
+    properties = stack.request_properties({"DomainName": "example.com"})
 
-    deleted = stack.delete()
+    deleted = cfn.send(
+        "delete", "Delete", stack.stack_id, "Certificate", properties, physical_id=arn
+    )
 
-    assert deleted.status == "DELETE_COMPLETE"
+    assert deleted.status == "SUCCESS", deleted.reason
     assert deleted.problems == []
-    assert emulator.rules.delete_refusals(arn) == 0  # the rule was used up and removed
-    assert emulator.rules.calls["acm:DeleteCertificate"] == 2
+    assert emulator.rules.calls["acm:DeleteCertificate"] == 2  # refused once, then deleted
     assert emulator.describe(arn) is None
 
 
 def test_throttled_apis_slow_the_lifecycle_down_but_do_not_break_it(
     emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
 ) -> None:
-    emulator.rules.throttle(1.0)  # one request per second per API, ACM and Route 53
+    emulator.rules.throttle(2.0)  # two requests per second per API, ACM and Route 53
     stack = cfn.stack("throttled")
 
     created = stack.create({"Certificate": _certificate("example.com", "www.example.org")})
