@@ -238,14 +238,15 @@ class _WorkerPool:
 
     def submit(self, task: Callable[[], None]) -> None:
         with self._lock:
-            if self._idle == 0 and len(self._workers) < self._max:
+            if self._idle > 0:
+                self._idle -= 1  # an idle worker takes this task
+            elif len(self._workers) < self._max:
                 worker = threading.Thread(
                     target=self._work, name=f"lambda-{len(self._workers)}", daemon=True
                 )
                 self._workers.append(worker)
                 worker.start()
-            else:
-                self._idle -= 1  # this task will wake an idle worker
+            # else: the task waits for the first worker to finish (Lambda's concurrency limit)
         self._queue.put(task)
 
     def _work(self) -> None:
