@@ -40,7 +40,7 @@ def _apply(emulator: Emulator, zone_id: str, *changes: dict[str, Any]) -> None:
 def _error(call: Any) -> dict[str, str]:
     with pytest.raises(ClientError) as raised:
         call()
-    return dict(raised.value.response["Error"])
+    return {key: str(value) for key, value in raised.value.response["Error"].items()}
 
 
 def _status(emulator: Emulator, arn: str) -> str:
