@@ -291,7 +291,10 @@ class LocalCloudFormation:
         retry_delay: float = 0.5,
         max_workers: int = 32,
         answers: AnswerServer | None = None,
+        function: Any = None,
     ) -> None:
+        """`function`: what Lambda runs, anything with `lambda_handler(event, context)`;
+        by default the handler (`handler/app.py`), wired to this driver."""
         self.region = region
         self.account_id = account_id
         self.function_timeout = function_timeout
@@ -304,7 +307,8 @@ class LocalCloudFormation:
         self._answers: AnswerServer | None = answers
         self._owns_answers = answers is None
         self._pool: _WorkerPool | None = None
-        self._app: ModuleType | None = None
+        self._app: Any = function
+        self._wires_handler = function is None
         self._lock = threading.Condition()
         self._tracked: dict[str, _Tracked] = {}
         self._listeners: list[DriverListener] = []
@@ -320,16 +324,17 @@ class LocalCloudFormation:
         self.close()
 
     def start(self) -> LocalCloudFormation:
-        app = load_app()
-        from dns_certificate.deadline import SystemClock
-        from dns_certificate.lifecycle import Runtime
-
-        self._app = app
         if self._owns_answers:
             self._answers = AnswerServer().__enter__()
         self._pool = _WorkerPool(self._max_workers, self._warm)
-        clients = _locked_clients(self.region)
-        app.use_runtime(Runtime(clients=clients, invoke_self=self.invoke_self, clock=SystemClock()))
+        if self._wires_handler:
+            app = self._app = load_app()
+            from dns_certificate.deadline import SystemClock
+            from dns_certificate.lifecycle import Runtime
+
+            clients = _locked_clients(self.region)
+            runtime = Runtime(clients=clients, invoke_self=self.invoke_self, clock=SystemClock())
+            app.use_runtime(runtime)
         self._closed = False
         return self
 
@@ -341,7 +346,7 @@ class LocalCloudFormation:
         self.wait_idle(self.function_timeout if wait is None else wait)
         if self._pool is not None:
             self._pool.close()
-        if self._app is not None:
+        if self._wires_handler and self._app is not None:
             self._app.use_runtime(None)
         if self._answers is not None and self._owns_answers:
             self._answers.close()
@@ -349,7 +354,8 @@ class LocalCloudFormation:
 
     def _warm(self) -> None:
         """Build this worker's crhelper resource (it makes boto3 clients) one worker at a time."""
-        assert self._app is not None
+        if not self._wires_handler:
+            return
         with self._warm_lock:
             self._app._resource()
 
