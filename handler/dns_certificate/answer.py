@@ -10,6 +10,7 @@ never logged, not even in part.
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -38,17 +39,43 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     encoded = json.dumps({**fitted, "Data": data}).encode()
     protected = {"Arn"}
     while len(encoded) > MAX_BODY_BYTES and set(data) - protected:
-        largest = max(set(data) - protected, key=lambda key: len(json.dumps(data[key])))
-        logger.warning(
-            "Attribute dropped to keep the answer within 4096 bytes", extra={"attribute": largest}
+        units: dict[str, list[str]] = {}
+        for key in sorted(set(data) - protected, key=_natural_order):
+            units.setdefault(_drop_unit(key), []).append(key)
+        # The largest first; among equals the later one, so the same attributes always go.
+        largest = max(
+            units,
+            key=lambda unit: (
+                sum(len(json.dumps(data[key])) for key in units[unit]),
+                _natural_order(unit),
+            ),
         )
-        del data[largest]
+        for key in units[largest]:
+            logger.warning(
+                "Attribute dropped to keep the answer within 4096 bytes", extra={"attribute": key}
+            )
+            del data[key]
         encoded = json.dumps({**fitted, "Data": data}).encode()
     if len(encoded) > MAX_BODY_BYTES:
         overflow = len(encoded) - MAX_BODY_BYTES
         fitted["Reason"] = fitted["Reason"][: max(0, len(fitted["Reason"]) - overflow - 3)] + "..."
         encoded = json.dumps({**fitted, "Data": data}).encode()
     return encoded
+
+
+_RECORD_ATTRIBUTE = re.compile(r"^(ValidationRecord\d+)(?:Name|Value)$")
+
+
+def _drop_unit(key: str) -> str:
+    """A record's Name and Value are dropped together: one without the other is no record."""
+    match = _RECORD_ATTRIBUTE.match(key)
+    return match.group(1) if match else key
+
+
+def _natural_order(key: str) -> tuple[tuple[int, str], ...]:
+    """ValidationRecord9 before ValidationRecord10."""
+    parts = re.split(r"(\d+)", key)  # text, number, text, ...: the numbers at odd positions
+    return tuple((int(part), "") if i % 2 else (-1, part) for i, part in enumerate(parts))
 
 
 def send_answer(
