@@ -10,8 +10,10 @@ from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from local.context import LambdaContext
 from tests.integration.harness import Harness
 
-TIMER_FIRES_AFTER = 0.3
-HANG = TIMER_FIRES_AFTER + 0.4
+# Generous on purpose: the timer runs on real time, and on a loaded machine the calls before the
+# hang (RequestCertificate, zone lookups) must finish before it fires.
+TIMER_FIRES_AFTER = 1.5
+HANG = TIMER_FIRES_AFTER + 1.5
 
 
 def about_to_time_out(harness: Harness) -> LambdaContext:
