@@ -7,6 +7,7 @@ hanging call can never eat the margin the function keeps to hand off or answer.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
@@ -50,21 +51,26 @@ class AwsClients:
         self._acm: dict[str, ACMClient] = {}
         self._route53: Route53Client | None = None
         self._lambda: LambdaClient | None = None
+        # boto3 sessions are not thread-safe when creating clients; Lambda runs one request at a
+        # time, but the local driver runs several stacks in threads of one process.
+        self._lock = threading.Lock()
 
     def acm(self, region: str | None = None) -> ACMClient:
         region = region or self.default_region
-        if region not in self._acm:
-            self._acm[region] = self._session.client(
-                "acm", region_name=region, config=CLIENT_CONFIG
-            )
-        return self._acm[region]
+        with self._lock:
+            if region not in self._acm:
+                self._acm[region] = self._session.client(
+                    "acm", region_name=region, config=CLIENT_CONFIG
+                )
+            return self._acm[region]
 
     def route53(self) -> Route53Client:
-        if self._route53 is None:
-            self._route53 = self._session.client(
-                "route53", region_name=self.default_region, config=CLIENT_CONFIG
-            )
-        return self._route53
+        with self._lock:
+            if self._route53 is None:
+                self._route53 = self._session.client(
+                    "route53", region_name=self.default_region, config=CLIENT_CONFIG
+                )
+            return self._route53
 
     def route53_as(self, access: Route53Access, session_name: str) -> Route53Client:
         """Route 53 of the account behind `access.role_arn`, with fresh credentials.
@@ -77,7 +83,8 @@ class AwsClients:
         arguments: dict[str, Any] = {"RoleArn": access.role_arn, "RoleSessionName": session_name}
         if access.external_id:
             arguments["ExternalId"] = access.external_id
-        sts = self._session.client("sts", region_name=self.default_region, config=CLIENT_CONFIG)
+        with self._lock:
+            sts = self._session.client("sts", region_name=self.default_region, config=CLIENT_CONFIG)
         try:
             credentials = sts.assume_role(**arguments)["Credentials"]
         except ClientError as error:
@@ -93,8 +100,9 @@ class AwsClients:
         ).client("route53", region_name=self.default_region, config=CLIENT_CONFIG)
 
     def lambda_(self) -> LambdaClient:
-        if self._lambda is None:
-            self._lambda = self._session.client(
-                "lambda", region_name=self.default_region, config=CLIENT_CONFIG
-            )
-        return self._lambda
+        with self._lock:
+            if self._lambda is None:
+                self._lambda = self._session.client(
+                    "lambda", region_name=self.default_region, config=CLIENT_CONFIG
+                )
+            return self._lambda

@@ -306,6 +306,7 @@ class Lifecycle:
                 self._handle_records(properties, view)
                 state = state.advanced(phase=cont.RECORDS_WRITTEN)
                 records_needed = False
+                attempt = 0  # the wait for issuance starts its own backoff
             if view.status == ISSUED:
                 logger.info("Certificate issued", extra={"certificate_arn": arn})
                 return view
