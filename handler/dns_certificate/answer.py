@@ -38,6 +38,7 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     data = dict(fitted.get("Data") or {})
     encoded = json.dumps({**fitted, "Data": data}).encode()
     protected = {"Arn"}
+    dropped: list[str] = []
     while len(encoded) > MAX_BODY_BYTES and set(data) - protected:
         units: dict[str, list[str]] = {}
         for key in sorted(set(data) - protected, key=_natural_order):
@@ -51,11 +52,14 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
             ),
         )
         for key in units[largest]:
-            logger.warning(
-                "Attribute dropped to keep the answer within 4096 bytes", extra={"attribute": key}
-            )
+            dropped.append(key)
             del data[key]
         encoded = json.dumps({**fitted, "Data": data}).encode()
+    if dropped:
+        logger.warning(
+            "Attributes dropped to keep the answer within 4096 bytes",
+            extra={"dropped": len(dropped), "kept": len(data), "attributes": dropped},
+        )
     if len(encoded) > MAX_BODY_BYTES:
         overflow = len(encoded) - MAX_BODY_BYTES
         fitted["Reason"] = fitted["Reason"][: max(0, len(fitted["Reason"]) - overflow - 3)] + "..."

@@ -21,9 +21,42 @@ RECORD_TTL = 300
 
 
 class HostedZoneService:
-    def __init__(self, route53: Route53Client) -> None:
+    def __init__(self, route53: Route53Client, account: str = "this account") -> None:
+        """`account` names whose Route 53 this is, for reasons ("the account of role ...")."""
         self._route53 = route53
+        self._account = account
         self._public_zones_by_name: dict[str, list[str]] = {}
+        self._checked_zones: dict[str, str] = {}
+
+    def check_zone(self, zone_id: str, name: str, *, field: str) -> str:
+        """A zone the user named must exist, be public and be able to hold `name`'s record.
+
+        Checked before the certificate is requested: a typo in HostedZoneId then fails in
+        seconds and requests nothing, instead of failing at the write with a certificate to
+        clean up.
+        """
+        if zone_id not in self._checked_zones:
+            try:
+                zone = self._route53.get_hosted_zone(Id=zone_id)["HostedZone"]
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "NoSuchHostedZone":
+                    raise HostedZoneNotFoundError(
+                        f"{field} '{zone_id}' is not a hosted zone in {self._account}"
+                    ) from error
+                raise
+            if zone.get("Config", {}).get("PrivateZone", False):
+                raise HostedZoneNotFoundError(
+                    f"{field} '{zone_id}' is a private zone; ACM reads validation records from "
+                    "public DNS, so name a public zone"
+                )
+            self._checked_zones[zone_id] = normalize_name(zone["Name"])
+        zone_name = self._checked_zones[zone_id]
+        if zone_name not in zone_candidates(name):
+            raise HostedZoneNotFoundError(
+                f"{field} '{zone_id}' is the zone of '{zone_name}', which cannot hold the "
+                f"validation record of '{name}'"
+            )
+        return zone_id
 
     def find_public_zone(self, name: str, *, field: str = "") -> str:
         """The public zone with the longest name that is a suffix of `name`.
@@ -44,7 +77,7 @@ class HostedZoneService:
                 return zones[0]
         where = f" ({field})" if field else ""
         raise HostedZoneNotFoundError(
-            f"No public hosted zone in this account matches '{name}'{where}; create one or set "
+            f"No public hosted zone in {self._account} matches '{name}'{where}; create one or set "
             "HostedZoneId or DomainValidationOptions[].HostedZoneId"
         )
 
@@ -96,15 +129,15 @@ class HostedZoneService:
                 },
             )
         except ClientError as error:
-            raise DnsChangeError(_change_reason(zone_id, error)) from error
+            raise DnsChangeError(_change_reason(zone_id, error, self._account)) from error
         return response["ChangeInfo"]["Id"]
 
 
-def _change_reason(zone_id: str, error: ClientError) -> str:
+def _change_reason(zone_id: str, error: ClientError, account: str) -> str:
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "")
     if code == "NoSuchHostedZone":
-        return f"Hosted zone '{zone_id}' does not exist in this account; check HostedZoneId"
+        return f"Hosted zone '{zone_id}' does not exist in {account}; check HostedZoneId"
     if code == "AccessDenied":
         return shorten(
             f"Not allowed to write validation records in hosted zone '{zone_id}': {message}"

@@ -70,6 +70,14 @@ logger = Logger(child=True)
 DEFAULT_TRANSPARENCY = "ENABLED"
 
 
+def _zone_field(properties: CertificateProperties, name: str) -> str:
+    """The property a configured zone came from, for the reason when it is wrong."""
+    for index, option in enumerate(properties.validation_options):
+        if option.domain_name == name and option.hosted_zone_id:
+            return f"DomainValidationOptions[{index}].HostedZoneId"
+    return "HostedZoneId"
+
+
 class HandedOff(Exception):  # noqa: N818 - it is an outcome, not an error
     """The wait continues in a new invocation, which will answer CloudFormation."""
 
@@ -387,7 +395,14 @@ class Lifecycle:
             access = properties.route53_for(name)
             zone = configured_zone(properties, name)
             field = "DomainName" if index == 0 else f"SubjectAlternativeNames '{name}'"
-            zones[name] = (access, zone or self._dns(access).find_public_zone(name, field=field))
+            dns = self._dns(access)
+            if zone:
+                zones[name] = (
+                    access,
+                    dns.check_zone(zone, name, field=_zone_field(properties, name)),
+                )
+            else:
+                zones[name] = (access, dns.find_public_zone(name, field=field))
         return zones
 
     # ---- delete -------------------------------------------------------------------------
@@ -530,7 +545,10 @@ class Lifecycle:
                 client = clients.route53_as(access, self._role_session_name())
             else:
                 client = clients.route53()
-            self._zones[access] = HostedZoneService(client)
+            account = (
+                f"the account of role {access.role_arn}" if access.role_arn else "this account"
+            )
+            self._zones[access] = HostedZoneService(client, account)
         return self._zones[access]
 
     def _role_session_name(self) -> str:

@@ -712,13 +712,14 @@ def test_answer_with_100_long_names_and_records_as_attributes_stays_within_4096_
     kept, dropped = answer.data, set(full) - set(answer.data)
     assert dropped
     assert all(full[key] == value for key, value in kept.items())
-    warnings = [
+    (warning,) = [
         json.loads(line)
         for line in log_output.getvalue().splitlines()
-        if '"Attribute dropped' in line
+        if '"Attributes dropped' in line
     ]
-    assert {w["attribute"] for w in warnings} == dropped
-    assert all(w["level"] == "WARNING" for w in warnings)
+    assert set(warning["attributes"]) == dropped
+    assert warning["dropped"] == len(dropped)
+    assert warning["level"] == "WARNING"
     # What is kept is usable and predictable: whole records (a Name without its Value makes
     # no record), those of the first names, and the common name.
     assert "ValidationRecords" in dropped

@@ -125,3 +125,50 @@ def test_create_when_a_name_has_no_zone_fails_naming_it_before_requesting(
     assert "'shop.example.net'" in answer.reason
     assert harness.calls.count("acm") == 0
     assert harness.certificates() == []
+
+
+def test_create_when_hosted_zone_id_does_not_exist_fails_before_requesting(
+    harness: Harness,
+) -> None:
+    properties = {"DomainName": "example.com", "HostedZoneId": "Z0000000000000NOSUCH"}
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "HostedZoneId 'Z0000000000000NOSUCH' is not a hosted zone" in answer.reason
+    assert harness.calls.count("acm") == 0
+    assert harness.certificates() == []
+
+
+def test_create_when_hosted_zone_id_is_a_private_zone_fails_before_requesting(
+    harness: Harness,
+) -> None:
+    private = harness.create_zone("example.com", private=True)
+    properties = {"DomainName": "example.com", "HostedZoneId": private}
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "private zone" in answer.reason
+    assert harness.calls.count("acm") == 0
+    assert harness.records(private) == {}
+
+
+def test_create_when_per_name_zone_cannot_hold_the_name_fails_naming_the_option(
+    harness: Harness,
+) -> None:
+    properties = {
+        "DomainName": "example.com",
+        "SubjectAlternativeNames": ["www.example.org"],
+        "DomainValidationOptions": [
+            {"DomainName": "www.example.org", "HostedZoneId": harness.zones["example.com"]}
+        ],
+    }
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "DomainValidationOptions[0].HostedZoneId" in answer.reason
+    assert "'www.example.org'" in answer.reason
+    assert harness.calls.count("acm") == 0
+    assert harness.certificates() == []
