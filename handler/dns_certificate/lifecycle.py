@@ -161,8 +161,9 @@ class Lifecycle:
         properties = parse_properties(self._request.properties)
         state = Continuation.from_event(self._event)
         if state is None:
-            if self._needs_replacement(properties):
-                self._resolve_zones(properties)
+            replace = self._needs_replacement(properties)
+            self._resolve_zones(properties)  # a wrong zone fails before anything changes
+            if replace:
                 state = self._start("replace", properties)
             else:
                 state = self._start_in_place(properties)

@@ -248,3 +248,24 @@ def test_update_when_certificate_was_deleted_out_of_band_requests_a_new_one(
     assert answer.status == "SUCCESS", answer.reason
     assert answer.physical_id != arn
     assert harness.certificates() == [answer.physical_id]
+
+
+def test_update_when_new_hosted_zone_id_is_wrong_fails_before_changing_anything(
+    harness: Harness,
+) -> None:
+    arn, old = created(harness)
+    new = {
+        **old,
+        "HostedZoneId": "Z0000000000000NOSUCH",
+        "Tags": [{"Key": "team", "Value": "web"}],
+    }
+    mark = harness.calls.mark()
+
+    answer = harness.run(update(harness, arn, old, new, "update-tags.json"))
+
+    assert answer.status == "FAILED"
+    assert answer.physical_id == arn
+    assert "Z0000000000000NOSUCH" in answer.reason
+    assert harness.calls.since(mark, "acm", "AddTagsToCertificate") == []
+    assert harness.calls.since(mark, "acm", "RequestCertificate") == []
+    assert harness.tags(arn)["team"] == "platform"
