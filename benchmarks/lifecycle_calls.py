@@ -32,7 +32,7 @@ import boto3  # noqa: E402
 import moto.settings  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-ISSUE_AFTER_SECONDS = 3.0
+ISSUE_AFTER_SECONDS = 3
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/" + str(uuid.uuid4())
 
 

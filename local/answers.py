@@ -117,7 +117,8 @@ class AnswerServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        host_text = host.decode() if isinstance(host, bytes) else host
+        return f"http://{host_text}:{port}"
 
     def new_url(self) -> str:
         """A presigned-looking URL: the signature makes it a credential, like the real one."""
