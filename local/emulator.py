@@ -29,8 +29,8 @@ Route 53
   * `ListHostedZonesByName` lists zones in order *starting at* the name, like the real API.
 
 Both
-  * optional throttling: at most N requests per second per API (`ThrottlingException` for
-    ACM, `Throttling` for Route 53);
+  * optional throttling: at most N requests per second per API, or a rate of its own for
+    each API (`ThrottlingException` for ACM, `Throttling` for Route 53);
   * injected faults: the next calls to an API answer an error, optionally after the call
     took effect (a response lost on the way back).
 
@@ -210,6 +210,7 @@ class StrictRules:
         self._in_use: dict[str, _InUse] = {}
         self._throttle_rate: float | None = None
         self._throttle_apis: frozenset[str] | None = None
+        self._throttle_rates: dict[str, float] = {}  # API or "service:*" -> requests/s
         self._buckets: dict[str, _TokenBucket] = {}
         self._faults: list[_Fault] = []
         self.calls: Counter[str] = Counter()
@@ -274,13 +275,43 @@ class StrictRules:
             rule = self._in_use.get(arn)
             return rule.refused if rule else 0
 
-    def throttle(self, rate: float | None, apis: Sequence[str] | None = None) -> None:
+    def throttle(
+        self, rate: float | Mapping[str, float] | None, apis: Sequence[str] | None = None
+    ) -> None:
         """At most `rate` requests per second per API ("acm:DescribeCertificate", ...; all ACM
-        and Route 53 APIs when `apis` is None). None switches throttling off."""
+        and Route 53 APIs when `apis` is None). None switches throttling off.
+
+        `rate` may instead give each API its own rate, as AWS's quotas do:
+        `{"acm:RequestCertificate": 5, "acm:DescribeCertificate": 10, "route53:*": 5}`. An API
+        named there has its own bucket; `service:*` is one bucket shared by every other API of
+        the service (Route 53's quota is per account, not per API); other APIs are not
+        throttled. `apis` must then be None.
+        """
         with self._lock:
-            self._throttle_rate = rate
-            self._throttle_apis = frozenset(apis) if apis is not None else None
+            if isinstance(rate, Mapping):
+                if apis is not None:
+                    raise ValueError("give per-API rates or `apis`, not both")
+                self._throttle_rate, self._throttle_apis = None, None
+                self._throttle_rates = {str(api): float(r) for api, r in rate.items()}
+            else:
+                self._throttle_rate = rate
+                self._throttle_apis = frozenset(apis) if apis is not None else None
+                self._throttle_rates = {}
             self._buckets.clear()
+
+    def _throttle_bucket(self, api: str) -> tuple[str, float] | None:
+        """(bucket key, rate) limiting `api`, or None. Call with the lock held."""
+        if self._throttle_rates:
+            if api in self._throttle_rates:
+                return api, self._throttle_rates[api]
+            shared = api.split(":", 1)[0] + ":*"
+            if shared in self._throttle_rates:
+                return shared, self._throttle_rates[shared]
+            return None
+        rate = self._throttle_rate
+        if rate is not None and (self._throttle_apis is None or api in self._throttle_apis):
+            return api, rate
+        return None
 
     def inject_fault(
         self,
@@ -554,12 +585,13 @@ class StrictRules:
         throttled = False
         with self._lock:
             self.calls[api] += 1
-            rate = self._throttle_rate
-            if rate is not None and (self._throttle_apis is None or api in self._throttle_apis):
-                bucket = self._buckets.get(api)
+            limit = self._throttle_bucket(api)
+            if limit is not None:
+                key, rate = limit
+                bucket = self._buckets.get(key)
                 if bucket is None:
                     burst = max(1.0, rate)
-                    bucket = self._buckets[api] = _TokenBucket(rate, burst, burst, now)
+                    bucket = self._buckets[key] = _TokenBucket(rate, burst, burst, now)
                 throttled = not bucket.take(now)
             if throttled:
                 self.throttled[api] += 1

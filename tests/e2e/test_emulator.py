@@ -259,6 +259,30 @@ def test_throttling_answers_each_service_own_error(
     acm.list_certificates()
 
 
+def test_throttling_with_a_rate_per_api(emulator: Emulator, hosted_zones: dict[str, str]) -> None:
+    """AWS's quotas differ per API; `route53:*` is one budget for every Route 53 API."""
+    emulator.rules.throttle({"acm:ListCertificates": 2.0, "route53:*": 1.0})
+    acm, route53 = emulator.acm(), emulator.route53()
+
+    acm.list_certificates()
+    acm.list_certificates()  # a burst of two
+    listing = _error(acm.list_certificates)
+    route53.list_hosted_zones()
+    by_name = _error(lambda: route53.list_hosted_zones_by_name(DNSName="example.com"))
+    emulator.acm().get_account_configuration()  # not named: never throttled
+
+    assert listing["Code"] == "ThrottlingException"
+    assert by_name["Code"] == "Throttling"  # the same bucket as ListHostedZones
+    assert emulator.rules.throttled == {
+        "acm:ListCertificates": 1,
+        "route53:ListHostedZonesByName": 1,
+    }
+    with pytest.raises(ValueError):
+        emulator.rules.throttle({"route53:*": 1.0}, apis=["route53:GetChange"])
+    emulator.rules.throttle(None)
+    route53.list_hosted_zones_by_name(DNSName="example.com")
+
+
 def test_a_fault_after_the_effect(emulator: Emulator) -> None:
     emulator.rules.inject_fault(
         "acm:RequestCertificate", "InternalFailure", after_effect=True, status=500
