@@ -184,7 +184,18 @@ class Lifecycle:
 
     # ---- create and replacement ---------------------------------------------------------
 
+    def _stop_if_answered(self, step: str) -> None:
+        """Change nothing once the timeout timer has answered FAILED (an earlier call, such as
+        a throttled zone lookup, outlasted the invocation): CloudFormation has moved on to its
+        rollback. A certificate requested now would be left behind if the rollback Delete
+        already searched for it by its tags; a tag change could overtake the rollback Update.
+        """
+        if self._responder.answered:
+            logger.warning(f"Not {step}: this request was already answered")
+            raise HandedOff()
+
     def _start(self, action: str, properties: CertificateProperties) -> Continuation:
+        self._stop_if_answered("requesting a certificate")
         state = self._new_state(action, properties.service_timeout)
         arn = self._certificates(properties).request(
             properties,
@@ -269,6 +280,7 @@ class Lifecycle:
         return plan.replace
 
     def _start_in_place(self, properties: CertificateProperties) -> Continuation:
+        self._stop_if_answered("updating in place")
         arn = self._request.physical_id
         assert arn is not None
         service = self._certificates(properties)

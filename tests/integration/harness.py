@@ -307,6 +307,8 @@ class InstrumentedClients(AwsClients):
         client = super().route53()
         if self._first_time(client):
             self._record(client, "route53")
+            # Stalls only: a Route 53 call that hangs (a throttled zone lookup, retried).
+            client.meta.events.register("before-call.route53", self.faults.before_any)
         return client
 
     def _first_time(self, client: Any) -> bool:

@@ -77,3 +77,51 @@ def test_replacement_when_timer_fires_before_the_request_leaves_no_new_certifica
     assert answer.physical_id == old_arn
     assert len(harness.answers_for(event)) == 1
     assert harness.certificates() == [old_arn]
+
+
+def test_create_when_timer_fires_during_the_zone_lookups_requests_no_certificate(
+    harness: Harness,
+) -> None:
+    """Found by benchmarks/throttling.py: a throttled zone lookup outlasted the invocation, the
+    timer answered FAILED without an ARN, and the Create then requested a certificate anyway.
+    CloudFormation's rollback Delete (a physical id that is not an ARN) had already searched
+    for it by its tags, so it was left behind."""
+    harness.faults.stalls = {"ListHostedZonesByName": [HANG]}
+    event = harness.event("create-two-zones.json")
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert not answer.physical_id.startswith("arn:")
+    assert len(harness.answers_for(event)) == 1
+    assert harness.calls.count("acm", "RequestCertificate") == 0
+    assert harness.certificates() == []
+
+
+def test_in_place_update_when_timer_fires_during_the_zone_lookups_changes_no_tags(
+    harness: Harness,
+) -> None:
+    """The same for an in-place Update: CloudFormation rolls it back with an Update to the old
+    properties, which a late tag change could overtake."""
+    old_arn = harness.create(name="create-two-zones.json")
+    old = harness.event("create-two-zones.json")["ResourceProperties"]
+    new = {**old, "Tags": [{"Key": "team", "Value": "web"}]}
+    event = harness.event(
+        "create-two-zones.json",
+        properties=new,
+        physical_id=old_arn,
+        old_properties=old,
+        RequestType="Update",
+    )
+    harness.faults.stalls = {"ListHostedZonesByName": [HANG]}
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert answer.physical_id == old_arn
+    assert len(harness.answers_for(event)) == 1
+    assert harness.tags(old_arn)["team"] == "platform"
