@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from .clients import is_throttling
 from .errors import CertificateRequestError, shorten
 from .names import normalize_name
 from .planning import ValidationRecord
@@ -125,6 +126,8 @@ class CertificateService:
         try:
             response = self._acm.request_certificate(**arguments)
         except ClientError as error:
+            if is_throttling(error):
+                raise  # worth waiting for, not a refusal
             raise CertificateRequestError(_request_reason(error)) from error
         return response["CertificateArn"]
 

@@ -22,12 +22,34 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_route53 import Route53Client
 
+#: Few attempts on purpose: standard mode backs off up to 20 s between them, and a call must
+#: not outlast the margin the function keeps to hand off or answer. Throttling that outlasts
+#: these retries is retried by the lifecycle, which can wait across invocations.
 CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=15,
-    retries={"mode": "standard", "max_attempts": 8},
+    retries={"mode": "standard", "max_attempts": 4},
     user_agent_extra="dns-certificate",
 )
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "PriorRequestNotComplete",
+        "SlowDown",
+    }
+)
+
+
+def is_throttling(error: BaseException) -> bool:
+    """AWS said "not so fast": the same call will work later, so it is worth waiting for."""
+    if not isinstance(error, ClientError):
+        return False
+    return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
 
 
 class ClientFactory(Protocol):
@@ -88,6 +110,8 @@ class AwsClients:
         try:
             credentials = sts.assume_role(**arguments)["Credentials"]
         except ClientError as error:
+            if is_throttling(error):
+                raise
             message = error.response.get("Error", {}).get("Message", str(error))
             raise DnsChangeError(
                 f"Cannot assume Route53RoleArn '{access.role_arn}': {message}. Check the role's "

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from .clients import is_throttling
 from .errors import AmbiguousHostedZoneError, DnsChangeError, HostedZoneNotFoundError, shorten
 from .names import normalize_name
 from .planning import ValidationRecord, zone_candidates
@@ -129,6 +130,8 @@ class HostedZoneService:
                 },
             )
         except ClientError as error:
+            if is_throttling(error):
+                raise  # worth waiting for, not a refusal
             raise DnsChangeError(_change_reason(zone_id, error, self._account)) from error
         return response["ChangeInfo"]["Id"]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from . import continuation as cont
 from .certificates import (
@@ -25,12 +26,13 @@ from .certificates import (
     ownership_tags,
     region_of,
 )
-from .clients import ClientFactory
+from .clients import ClientFactory, is_throttling
 from .continuation import Continuation, SelfInvoke
 from .deadline import (
     IN_USE_BACKOFF,
     ISSUANCE_BACKOFF,
     RECORDS_BACKOFF,
+    THROTTLED_BACKOFF,
     Backoff,
     Budget,
     Clock,
@@ -76,6 +78,10 @@ def _zone_field(properties: CertificateProperties, name: str) -> str:
         if option.domain_name == name and option.hosted_zone_id:
             return f"DomainValidationOptions[{index}].HostedZoneId"
     return "HostedZoneId"
+
+
+#: An Update's state before it has decided between replacement and in place.
+UNDECIDED = "update"
 
 
 class HandedOff(Exception):  # noqa: N818 - it is an outcome, not an error
@@ -151,36 +157,71 @@ class Lifecycle:
 
     def create(self) -> str:
         properties = parse_properties(self._request.properties)
-        state = Continuation.from_event(self._event)
-        if state is None:
-            self._resolve_zones(properties)
-            state = self._start("create", properties)
+        state = self._state_or_new("create", properties.service_timeout)
+        if not state.certificate_arn:
+            state = self._persevering(
+                state, "requesting the certificate", lambda s: self._request_new(properties, s)
+            )
         return self._complete_new_certificate(properties, state)
 
     def update(self) -> str:
         properties = parse_properties(self._request.properties)
-        state = Continuation.from_event(self._event)
-        if state is None:
-            replace = self._needs_replacement(properties)
-            self._resolve_zones(properties)  # a wrong zone fails before anything changes
-            if replace:
-                state = self._start("replace", properties)
-            else:
-                state = self._start_in_place(properties)
+        state = self._state_or_new(UNDECIDED, properties.service_timeout)
+        if state.action == UNDECIDED:
+            state = self._persevering(
+                state, "updating the certificate", lambda s: self._decide(properties, s)
+            )
+        elif state.action == "replace" and not state.certificate_arn:
+            state = self._persevering(
+                state, "requesting the replacement", lambda s: self._request_new(properties, s)
+            )
         if state.action == "replace":
             return self._complete_replacement(properties, state)
         return self._complete_in_place(properties, state)
 
     def delete(self) -> str:
         physical_id = self._request.physical_id or ""
+        state = self._state_or_new("delete", self._lenient_timeout())
         if not is_certificate_arn(physical_id):
-            self._delete_unanswered_certificates()
+            self._persevering(
+                state, "looking for unreported certificates", self._delete_unanswered_certificates
+            )
             return physical_id
-        state = Continuation.from_event(self._event) or self._new_state(
-            "delete", self._lenient_timeout()
-        )
         self._delete_until_gone(physical_id, state)
         return physical_id
+
+    def _state_or_new(self, action: str, service_timeout: int) -> Continuation:
+        return Continuation.from_event(self._event) or self._new_state(action, service_timeout)
+
+    def _persevering(
+        self, state: Continuation, what: str, step: Callable[[Continuation], Continuation]
+    ) -> Continuation:
+        """Run a step that changes nothing until its last call, again while AWS throttles it.
+
+        A throttled step is retried from its start (every call in it is idempotent), waiting
+        with backoff and handing off to a new invocation like any other wait.
+        """
+        attempt = 0
+        while True:
+            try:
+                return step(state)
+            except ClientError as error:
+                if not is_throttling(error):
+                    raise
+                self._note_throttling(what, error)
+            self._wait_or_hand_off(
+                state, THROTTLED_BACKOFF, attempt, f"AWS throttled {what} until the deadline"
+            )
+            attempt += 1
+
+    @staticmethod
+    def _note_throttling(what: str, error: ClientError) -> None:
+        code = error.response.get("Error", {}).get("Code")
+        operation = getattr(error, "operation_name", "")
+        logger.warning(
+            "Throttled beyond the client's retries; waiting",
+            extra={"step": what, "code": code, "operation": operation},
+        )
 
     # ---- create and replacement ---------------------------------------------------------
 
@@ -194,9 +235,9 @@ class Lifecycle:
             logger.warning(f"Not {step}: this request was already answered")
             raise HandedOff()
 
-    def _start(self, action: str, properties: CertificateProperties) -> Continuation:
+    def _request_new(self, properties: CertificateProperties, state: Continuation) -> Continuation:
+        self._resolve_zones(properties)  # a name without a zone fails before any request
         self._stop_if_answered("requesting a certificate")
-        state = self._new_state(action, properties.service_timeout)
         arn = self._certificates(properties).request(
             properties,
             idempotency_token(
@@ -204,8 +245,16 @@ class Lifecycle:
             ),
             [*properties.tags, *self._ownership_tags(properties)],
         )
-        logger.info("Certificate requested", extra={"certificate_arn": arn, "action": action})
+        logger.info("Certificate requested", extra={"certificate_arn": arn, "action": state.action})
         return state.advanced(certificate_arn=arn)
+
+    def _decide(self, properties: CertificateProperties, state: Continuation) -> Continuation:
+        """Replacement or in place; either way nothing changes before the zones are known."""
+        replace = self._needs_replacement(properties)
+        if replace:
+            return self._request_new(properties, state.advanced(action="replace"))
+        self._resolve_zones(properties)
+        return self._start_in_place(properties, state.advanced(action="in_place"))
 
     def _complete_new_certificate(
         self, properties: CertificateProperties, state: Continuation
@@ -279,7 +328,9 @@ class Lifecycle:
         logger.info("Update decided", extra={"replace": plan.replace, "why": plan.why})
         return plan.replace
 
-    def _start_in_place(self, properties: CertificateProperties) -> Continuation:
+    def _start_in_place(
+        self, properties: CertificateProperties, state: Continuation
+    ) -> Continuation:
         self._stop_if_answered("updating in place")
         arn = self._request.physical_id
         assert arn is not None
@@ -298,7 +349,7 @@ class Lifecycle:
             "Updated in place",
             extra={"certificate_arn": arn, "tags_set": sorted(to_add), "tags_removed": to_remove},
         )
-        return self._new_state("in_place", properties.service_timeout).advanced(certificate_arn=arn)
+        return state.advanced(certificate_arn=arn)
 
     def _complete_in_place(self, properties: CertificateProperties, state: Continuation) -> str:
         arn = self._arn_of(state)
@@ -315,7 +366,17 @@ class Lifecycle:
         arn = self._arn_of(state)
         attempt = 0
         while True:
-            view = service.describe(arn)
+            try:
+                view = service.describe(arn)
+            except ClientError as error:
+                if not is_throttling(error):
+                    raise
+                self._note_throttling("reading the certificate", error)
+                self._wait_or_hand_off(
+                    state, THROTTLED_BACKOFF, attempt, f"AWS throttled reading {arn}"
+                )
+                attempt += 1
+                continue
             state = self._anchor_deadline(state, view, properties)
             if view.status in TERMINAL_FAILURES:
                 failure = view.failure_reason or "no reason given"
@@ -324,7 +385,17 @@ class Lifecycle:
             if records_needed and (
                 not pending_names(properties.all_names, view.records) or view.status == ISSUED
             ):
-                self._handle_records(properties, view)
+                try:
+                    self._handle_records(properties, view)
+                except ClientError as error:
+                    if not is_throttling(error):
+                        raise
+                    self._note_throttling("writing the validation records", error)
+                    self._wait_or_hand_off(
+                        state, THROTTLED_BACKOFF, attempt, "AWS throttled the validation records"
+                    )
+                    attempt += 1
+                    continue
                 state = state.advanced(phase=cont.RECORDS_WRITTEN)
                 records_needed = False
                 attempt = 0  # the wait for issuance starts its own backoff
@@ -424,7 +495,17 @@ class Lifecycle:
         service = self._runtime_certificates(region_of(arn))
         attempt = 0
         while True:
-            outcome = service.delete(arn)
+            try:
+                outcome = service.delete(arn)
+            except ClientError as error:
+                if not is_throttling(error):
+                    raise
+                self._note_throttling("deleting the certificate", error)
+                self._wait_or_hand_off(
+                    state, THROTTLED_BACKOFF, attempt, f"AWS throttled deleting {arn}"
+                )
+                attempt += 1
+                continue
             if outcome.deleted or outcome.already_gone:
                 logger.info(
                     "Certificate deleted" if outcome.deleted else "Certificate already gone",
@@ -443,14 +524,14 @@ class Lifecycle:
             self._wait_or_hand_off(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
             attempt += 1
 
-    def _delete_unanswered_certificates(self) -> None:
+    def _delete_unanswered_certificates(self, state: Continuation) -> Continuation:
         """A Create that failed before answering an ARN may still have requested one."""
         try:
             properties: CertificateProperties | None = parse_properties(self._request.properties)
         except InvalidPropertyError:
             properties = None
         if properties is None:
-            return  # invalid properties never reach RequestCertificate
+            return state  # invalid properties never reach RequestCertificate
         service = self._certificates(properties)
         for arn in service.find_owned(
             self._request.stack_id, self._request.logical_id, properties.domain_name
@@ -460,6 +541,7 @@ class Lifecycle:
                 "Deleted a certificate the failed create had requested",
                 extra={"certificate_arn": arn, "deleted": outcome.deleted},
             )
+        return state
 
     # ---- waiting ------------------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""Throttling that outlasts botocore's own retries is waited out, never answered as a failure.
+
+botocore's standard mode retries a throttled call a few times within the call; past that the
+ClientError reaches the handler. Each test makes one API answer `Throttling` more times in a row
+than the client retries (the hook answers before the request is sent, so each injected error is
+one whole failed call), and checks the stack still gets its certificate, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+from dns_certificate.lifecycle import Runtime
+from tests.integration.harness import REGION, Harness, expected_records
+
+
+class Throttler:
+    """Answers the next `times` calls of one operation with a throttling error."""
+
+    def __init__(self) -> None:
+        self.remaining: dict[str, int] = {}
+        self.injected: dict[str, int] = {}
+
+    def throttle(self, operation: str, times: int) -> None:
+        self.remaining[operation] = times
+
+    def __call__(self, model: Any, **_: Any) -> Any:
+        left = self.remaining.get(model.name, 0)
+        if left <= 0:
+            return None
+        self.remaining[model.name] = left - 1
+        self.injected[model.name] = self.injected.get(model.name, 0) + 1
+        code = (
+            "Throttling"
+            if model.service_model.service_name == "route53"
+            else ("ThrottlingException")
+        )
+        http = AWSResponse("https://example.invalid/", 400, HTTPHeaders(), None)
+        return http, {
+            "Error": {"Code": code, "Message": "Rate exceeded"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+
+@pytest.fixture
+def throttler(runtime: Runtime) -> Iterator[Throttler]:
+    throttler = Throttler()
+    runtime.clients.acm(REGION).meta.events.register("before-call.acm", throttler)
+    runtime.clients.route53().meta.events.register("before-call.route53", throttler)
+    yield throttler
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "ListHostedZonesByName",
+        "RequestCertificate",
+        "DescribeCertificate",
+        "ChangeResourceRecordSets",
+    ],
+)
+def test_create_when_an_api_stays_throttled_waits_and_succeeds_with_one_certificate(
+    harness: Harness, throttler: Throttler, operation: str
+) -> None:
+    throttler.throttle(operation, times=6)
+    event = harness.event("create-two-zones.json")
+
+    answer = harness.run(event)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert throttler.injected[operation] == 6
+    assert harness.certificates() == [answer.physical_id]
+    assert list(harness.records(harness.zones["example.com"])) == list(
+        expected_records(["example.com"])
+    )
+
+
+def test_create_when_throttled_until_the_deadline_fails_naming_the_throttling(
+    harness: Harness, throttler: Throttler
+) -> None:
+    throttler.throttle("ListHostedZonesByName", times=10_000)
+    properties = {"DomainName": "example.com", "ServiceTimeout": "120"}
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "throttled" in answer.reason
+    assert harness.certificates() == []
+
+
+def test_create_when_throttled_across_invocations_hands_off_and_requests_once(
+    harness: Harness, throttler: Throttler
+) -> None:
+    throttler.throttle("DescribeCertificate", times=100)  # ~25 min of backoff
+    event = harness.event("create-two-zones.json")
+
+    answer = harness.run(event, max_invocations=20)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert len(harness.self_invokes) >= 1
+    assert harness.calls.count("acm", "RequestCertificate") == 1
+    assert harness.certificates() == [answer.physical_id]
+
+
+def test_delete_when_delete_stays_throttled_waits_and_deletes(
+    harness: Harness, throttler: Throttler
+) -> None:
+    arn = harness.create(name="create-two-zones.json")
+    throttler.throttle("DeleteCertificate", times=6)
+
+    answer = harness.run(harness.event("delete.json", physical_id=arn))
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == []
+
+
+def test_update_when_tagging_stays_throttled_waits_and_updates_in_place(
+    harness: Harness, throttler: Throttler
+) -> None:
+    arn = harness.create(name="create-two-zones.json")
+    old = harness.event("create-two-zones.json")["ResourceProperties"]
+    throttler.throttle("AddTagsToCertificate", times=6)
+    event = harness.event("update-tags.json", physical_id=arn, old_properties=old)
+
+    answer = harness.run(event)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == arn
+    assert harness.tags(arn)["team"] == "web"
