@@ -121,7 +121,14 @@ class CertificateResource(CfnResource):
 
     def _set_timeout(self) -> None:
         remaining = self._context.get_remaining_time_in_millis() / 1000.0
-        self._timer = threading.Timer(max(0.0, remaining - TIMER_MARGIN_SECONDS), self._timeout)
+        # Log keys (stack, request...) are per thread: hand this thread's to the timer's.
+        keys = logger.thread_safe_get_current_keys()
+
+        def timeout_with_keys() -> None:
+            logger.thread_safe_append_keys(**keys)
+            self._timeout()
+
+        self._timer = threading.Timer(max(0.0, remaining - TIMER_MARGIN_SECONDS), timeout_with_keys)
         self._timer.daemon = True
         self._timer.start()
 

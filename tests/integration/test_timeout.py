@@ -6,6 +6,9 @@ left, it fires after that little; an AWS call made to hang longer is still runni
 
 from __future__ import annotations
 
+import io
+import json
+
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from local.context import LambdaContext
 from tests.integration.harness import Harness
@@ -125,3 +128,20 @@ def test_in_place_update_when_timer_fires_during_the_zone_lookups_changes_no_tag
     assert answer.physical_id == old_arn
     assert len(harness.answers_for(event)) == 1
     assert harness.tags(old_arn)["team"] == "platform"
+
+
+def test_timer_log_line_carries_the_request_keys(harness: Harness, log_output: io.StringIO) -> None:
+    harness.faults.stalls = {"DescribeCertificate": [HANG]}
+    event = harness.event("create-two-zones.json")
+
+    harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    (line,) = [
+        json.loads(text)
+        for text in log_output.getvalue().splitlines()
+        if "about to time out" in text
+    ]
+    assert line["request_id"] == event["RequestId"]
+    assert line["stack_id"] == event["StackId"]
+    assert line["logical_resource_id"] == event["LogicalResourceId"]
