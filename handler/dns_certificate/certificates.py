@@ -42,6 +42,8 @@ class CertificateView:
     in_use_by: tuple[str, ...] = ()
     created_at: float | None = None
     names: tuple[str, ...] = field(default=())
+    #: Names ACM reports as validated (ValidationStatus SUCCESS).
+    validated: frozenset[str] = frozenset()
     transparency_logging: str | None = None
 
 
@@ -134,7 +136,10 @@ class CertificateService:
     def describe(self, arn: str) -> CertificateView:
         certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
         records: dict[str, ValidationRecord] = {}
+        validated: set[str] = set()
         for option in certificate.get("DomainValidationOptions", []):
+            if option.get("ValidationStatus") == "SUCCESS":
+                validated.add(normalize_name(option["DomainName"]))
             record = option.get("ResourceRecord")
             if record and record.get("Name") and record.get("Value"):
                 name = normalize_name(option["DomainName"])
@@ -156,6 +161,7 @@ class CertificateService:
             in_use_by=tuple(certificate.get("InUseBy", [])),
             created_at=_timestamp(certificate.get("CreatedAt")),
             names=names,
+            validated=frozenset(validated),
             transparency_logging=certificate.get("Options", {}).get(
                 "CertificateTransparencyLoggingPreference"
             ),

@@ -431,9 +431,10 @@ class Lifecycle:
                 f"ACM did not publish validation records for {quote_list(missing)} of {arn} "
                 "before the deadline"
             )
+        pending = [name for name in properties.all_names if name not in view.validated]
         return (
-            f"Certificate {arn} was still {view.status} at the deadline (names: "
-            f"{quote_list(properties.all_names)}); check the validation records are resolvable"
+            f"Certificate {arn} was still {view.status} at the deadline; not yet validated: "
+            f"{quote_list(pending or properties.all_names)}. Check their records resolve publicly"
         )
 
     def _handle_records(self, properties: CertificateProperties, view: CertificateView) -> None:

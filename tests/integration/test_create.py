@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from dns_certificate.dns import RECORD_TTL
-from tests.integration.harness import FUNCTION_ARN, Harness, expected_records
+from dns_certificate.lifecycle import Runtime
+from tests.integration.harness import FUNCTION_ARN, REGION, Harness, expected_records
 
 TWO_ZONE_NAMES = ["example.com", "*.example.com", "www.example.org"]
 
@@ -283,3 +285,29 @@ def test_create_when_wait_for_issuance_is_false_answers_once_records_are_written
     assert answer.status == "SUCCESS", answer.reason
     assert harness.calls.count("acm", "DescribeCertificate") == 1  # pending, records known
     assert len(harness.change_batches()) == 1
+
+
+def test_create_when_some_names_validated_by_the_deadline_names_only_the_others(
+    harness: Harness, runtime: Runtime
+) -> None:
+    harness.faults.pending_describes = 10**6
+
+    def apex_validated(parsed: dict[str, Any], **_: Any) -> None:
+        for option in parsed.get("Certificate", {}).get("DomainValidationOptions", []):
+            if option["DomainName"] == "example.com":
+                option["ValidationStatus"] = "SUCCESS"
+
+    runtime.clients.acm(REGION).meta.events.register(
+        "after-call.acm.DescribeCertificate", apex_validated
+    )
+    properties = {
+        "DomainName": "example.com",
+        "SubjectAlternativeNames": ["www.example.org"],
+        "ServiceTimeout": "120",
+    }
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "not yet validated: 'www.example.org'" in answer.reason
+    assert "'example.com'" not in answer.reason
