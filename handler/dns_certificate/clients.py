@@ -45,6 +45,10 @@ THROTTLING_CODES = frozenset(
 )
 
 
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def is_throttling(error: BaseException) -> bool:
     """AWS said "not so fast": the same call will work later, so it is worth waiting for."""
     if not isinstance(error, ClientError):

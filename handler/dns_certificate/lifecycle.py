@@ -26,7 +26,7 @@ from .certificates import (
     ownership_tags,
     region_of,
 )
-from .clients import ClientFactory, is_throttling
+from .clients import ClientFactory, error_code, is_throttling
 from .continuation import Continuation, SelfInvoke
 from .deadline import (
     IN_USE_BACKOFF,
@@ -79,6 +79,9 @@ def _zone_field(properties: CertificateProperties, name: str) -> str:
             return f"DomainValidationOptions[{index}].HostedZoneId"
     return "HostedZoneId"
 
+
+#: How long a certificate just requested may be missing from DescribeCertificate.
+NEW_CERTIFICATE_GRACE_SECONDS = 60.0
 
 #: An Update's state before it has decided between replacement and in place.
 UNDECIDED = "update"
@@ -369,11 +372,16 @@ class Lifecycle:
             try:
                 view = service.describe(arn)
             except ClientError as error:
-                if not is_throttling(error):
+                if error_code(error) == "ResourceNotFoundException":
+                    self._not_visible_yet(arn, state)
+                    backoff = RECORDS_BACKOFF
+                elif is_throttling(error):
+                    self._note_throttling("reading the certificate", error)
+                    backoff = THROTTLED_BACKOFF
+                else:
                     raise
-                self._note_throttling("reading the certificate", error)
                 self._wait_or_hand_off(
-                    state, THROTTLED_BACKOFF, attempt, f"AWS throttled reading {arn}"
+                    state, backoff, attempt, f"Could not read {arn} before the deadline"
                 )
                 attempt += 1
                 continue
@@ -417,6 +425,17 @@ class Lifecycle:
                 self._pending_reason(arn, properties, view, records_needed),
             )
             attempt += 1
+
+    def _not_visible_yet(self, arn: str, state: Continuation) -> None:
+        """ACM is eventually consistent: a certificate just requested may not be found for a few
+        seconds. Later, or for a certificate this request did not create, it is really gone."""
+        requested_recently = self._clock.now() - state.started_at < NEW_CERTIFICATE_GRACE_SECONDS
+        if state.action in ("create", "replace") and requested_recently:
+            logger.info("Certificate not visible yet; waiting", extra={"certificate_arn": arn})
+            return
+        raise CertificateFailedError(
+            f"Certificate {arn} no longer exists (deleted outside this stack?)"
+        )
 
     def _pending_reason(
         self,

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from dns_certificate.dns import RECORD_TTL
@@ -311,3 +312,48 @@ def test_create_when_some_names_validated_by_the_deadline_names_only_the_others(
     assert answer.status == "FAILED"
     assert "not yet validated: 'www.example.org'" in answer.reason
     assert "'example.com'" not in answer.reason
+
+
+def _describe_not_found(times: int) -> Any:
+    """DescribeCertificate answers ResourceNotFoundException `times` times, as ACM can for a
+    certificate requested a moment ago (eventual consistency)."""
+    left = [times]
+
+    def hook(**_: Any) -> Any:
+        if left[0] <= 0:
+            return None
+        left[0] -= 1
+        http = AWSResponse("https://acm.amazonaws.com/", 400, HTTPHeaders(), None)
+        return http, {
+            "Error": {"Code": "ResourceNotFoundException", "Message": "Could not find"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    return hook
+
+
+def test_create_when_new_certificate_is_not_visible_at_first_waits_for_it(
+    harness: Harness, runtime: Runtime
+) -> None:
+    runtime.clients.acm(REGION).meta.events.register(
+        "before-call.acm.DescribeCertificate", _describe_not_found(3)
+    )
+
+    answer = harness.run(harness.event("create-two-zones.json"))
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == [answer.physical_id]
+
+
+def test_create_when_certificate_never_becomes_visible_fails_saying_it_is_gone(
+    harness: Harness, runtime: Runtime
+) -> None:
+    runtime.clients.acm(REGION).meta.events.register(
+        "before-call.acm.DescribeCertificate", _describe_not_found(10**6)
+    )
+
+    answer = harness.run(harness.event("create-two-zones.json"))
+
+    assert answer.status == "FAILED"
+    assert "no longer exists" in answer.reason
+    assert answer.physical_id == harness.certificates()[0]
