@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from .clients import is_throttling
-from .errors import CertificateRequestError, shorten
+from .clients import error_code, error_message, is_throttling
+from .errors import CertificateRequestError
 from .names import normalize_name
 from .planning import ValidationRecord
 from .properties import KEY_ALGORITHMS, RESERVED_TAG_PREFIX, CertificateProperties, Tag
@@ -26,7 +26,6 @@ LOGICAL_ID_TAG = RESERVED_TAG_PREFIX + "logical-id"
 IDENTITY_TAG = RESERVED_TAG_PREFIX + "identity"
 
 ISSUED = "ISSUED"
-PENDING = "PENDING_VALIDATION"
 TERMINAL_FAILURES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
 
 
@@ -41,7 +40,6 @@ class CertificateView:
     records: Mapping[str, ValidationRecord]
     in_use_by: tuple[str, ...] = ()
     created_at: float | None = None
-    names: tuple[str, ...] = field(default=())
     #: Names ACM reports as validated (ValidationStatus SUCCESS).
     validated: frozenset[str] = frozenset()
     transparency_logging: str | None = None
@@ -78,14 +76,6 @@ def is_certificate_arn(value: str | None) -> bool:
         and bool(parts[3])
         and parts[5].startswith("certificate/")
     )
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
 
 
 def _timestamp(value: object) -> float | None:
@@ -149,9 +139,6 @@ class CertificateService:
                     type=record.get("Type", "CNAME"),
                     value=record["Value"],
                 )
-        names = tuple(
-            normalize_name(name) for name in certificate.get("SubjectAlternativeNames", [])
-        )
         return CertificateView(
             arn=arn,
             status=certificate.get("Status", "UNKNOWN"),
@@ -160,7 +147,6 @@ class CertificateService:
             records=records,
             in_use_by=tuple(certificate.get("InUseBy", [])),
             created_at=_timestamp(certificate.get("CreatedAt")),
-            names=names,
             validated=frozenset(validated),
             transparency_logging=certificate.get("Options", {}).get(
                 "CertificateTransparencyLoggingPreference"
@@ -171,7 +157,7 @@ class CertificateService:
         try:
             return self.describe(arn)
         except ClientError as error:
-            if _error_code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 return None
             raise
 
@@ -201,7 +187,7 @@ class CertificateService:
         try:
             self._acm.delete_certificate(CertificateArn=arn)
         except ClientError as error:
-            code = _error_code(error)
+            code = error_code(error)
             if code == "ResourceNotFoundException":
                 return DeleteOutcome(deleted=False, already_gone=True)
             if code == "ResourceInUseException":
@@ -241,16 +227,16 @@ class CertificateService:
         try:
             return self.tags(arn)
         except ClientError as error:
-            if _error_code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 return {}
             raise
 
 
 def _request_reason(error: ClientError) -> str:
-    code, message = _error_code(error), _error_message(error)
+    code, message = error_code(error), error_message(error)
     if code == "LimitExceededException":
-        return shorten(
+        return (
             f"ACM RequestCertificate refused by a quota: {message}. Names per certificate "
             "default to 10 and certificates per year are limited; ask for more in Service Quotas"
         )
-    return shorten(f"ACM RequestCertificate refused ({code}): {message}")
+    return f"ACM RequestCertificate refused ({code}): {message}"

@@ -49,11 +49,15 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
 def is_throttling(error: BaseException) -> bool:
     """AWS said "not so fast": the same call will work later, so it is worth waiting for."""
     if not isinstance(error, ClientError):
         return False
-    return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    return error_code(error) in THROTTLING_CODES
 
 
 class ClientFactory(Protocol):
@@ -116,7 +120,7 @@ class AwsClients:
         except ClientError as error:
             if is_throttling(error):
                 raise
-            message = error.response.get("Error", {}).get("Message", str(error))
+            message = error_message(error) or str(error)
             raise DnsChangeError(
                 f"Cannot assume Route53RoleArn '{access.role_arn}': {message}. Check the role's "
                 "trust policy and the function's Route53RoleArns parameter"

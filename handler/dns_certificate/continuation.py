@@ -25,7 +25,6 @@ MAX_HOPS = 240
 #: Phases move one way.
 REQUESTED = "requested"
 RECORDS_WRITTEN = "records_written"
-DELETING = "deleting"
 
 SelfInvoke = Callable[[str, Mapping[str, Any]], None]
 

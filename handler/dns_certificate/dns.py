@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from .clients import is_throttling
-from .errors import AmbiguousHostedZoneError, DnsChangeError, HostedZoneNotFoundError, shorten
+from .clients import error_code, error_message, is_throttling
+from .errors import AmbiguousHostedZoneError, DnsChangeError, HostedZoneNotFoundError
 from .names import normalize_name
 from .planning import ValidationRecord, zone_candidates
 
@@ -40,7 +40,7 @@ class HostedZoneService:
             try:
                 zone = self._route53.get_hosted_zone(Id=zone_id)["HostedZone"]
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "NoSuchHostedZone":
+                if error_code(error) == "NoSuchHostedZone":
                     raise HostedZoneNotFoundError(
                         f"{field} '{zone_id}' is not a hosted zone in {self._account}"
                     ) from error
@@ -137,14 +137,9 @@ class HostedZoneService:
 
 
 def _change_reason(zone_id: str, error: ClientError, account: str) -> str:
-    code = error.response.get("Error", {}).get("Code", "")
-    message = error.response.get("Error", {}).get("Message", "")
+    code, message = error_code(error), error_message(error)
     if code == "NoSuchHostedZone":
         return f"Hosted zone '{zone_id}' does not exist in {account}; check HostedZoneId"
     if code == "AccessDenied":
-        return shorten(
-            f"Not allowed to write validation records in hosted zone '{zone_id}': {message}"
-        )
-    return shorten(
-        f"Route 53 refused the validation records for zone '{zone_id}' ({code}): {message}"
-    )
+        return f"Not allowed to write validation records in hosted zone '{zone_id}': {message}"
+    return f"Route 53 refused the validation records for zone '{zone_id}' ({code}): {message}"

@@ -87,6 +87,14 @@ NEW_CERTIFICATE_GRACE_SECONDS = 60.0
 UNDECIDED = "update"
 
 
+@dataclass(frozen=True)
+class _Current:
+    """The certificate an Update found under its physical id."""
+
+    view: CertificateView
+    tags: dict[str, str]
+
+
 class HandedOff(Exception):  # noqa: N818 - it is an outcome, not an error
     """The wait continues in a new invocation, which will answer CloudFormation."""
 
@@ -113,7 +121,6 @@ class Runtime:
 
 @dataclass(frozen=True)
 class CfnRequest:
-    request_type: str
     stack_id: str
     logical_id: str
     request_id: str
@@ -124,7 +131,6 @@ class CfnRequest:
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> CfnRequest:
         return cls(
-            request_type=event["RequestType"],
             stack_id=event["StackId"],
             logical_id=event["LogicalResourceId"],
             request_id=event["RequestId"],
@@ -152,9 +158,6 @@ class Lifecycle:
         self._responder = responder
         self._clock = runtime.clock
         self._zones: dict[Route53Access, HostedZoneService] = {}
-        # What an Update read of the current certificate while deciding; reused when in place.
-        self._current: CertificateView | None = None
-        self._current_tags: dict[str, str] = {}
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -165,7 +168,7 @@ class Lifecycle:
             state = self._persevering(
                 state, "requesting the certificate", lambda s: self._request_new(properties, s)
             )
-        return self._complete_new_certificate(properties, state)
+        return self._complete(properties, state)
 
     def update(self) -> str:
         properties = parse_properties(self._request.properties)
@@ -180,7 +183,7 @@ class Lifecycle:
             )
         if state.action == "replace":
             return self._complete_replacement(properties, state)
-        return self._complete_in_place(properties, state)
+        return self._complete(properties, state)
 
     def delete(self) -> str:
         physical_id = self._request.physical_id or ""
@@ -209,21 +212,25 @@ class Lifecycle:
             try:
                 return step(state)
             except ClientError as error:
-                if not is_throttling(error):
-                    raise
-                self._note_throttling(what, error)
-            self._wait_or_hand_off(
-                state, THROTTLED_BACKOFF, attempt, f"AWS throttled {what} until the deadline"
-            )
+                self._wait_out_throttling(error, state, what, attempt)
             attempt += 1
 
-    @staticmethod
-    def _note_throttling(what: str, error: ClientError) -> None:
-        code = error.response.get("Error", {}).get("Code")
-        operation = getattr(error, "operation_name", "")
+    def _wait_out_throttling(
+        self, error: ClientError, state: Continuation, what: str, attempt: int
+    ) -> None:
+        """Re-raise anything but throttling; throttling is waited for like any other wait."""
+        if not is_throttling(error):
+            raise error
         logger.warning(
             "Throttled beyond the client's retries; waiting",
-            extra={"step": what, "code": code, "operation": operation},
+            extra={
+                "step": what,
+                "code": error_code(error),
+                "operation": getattr(error, "operation_name", ""),
+            },
+        )
+        self._wait_or_hand_off(
+            state, THROTTLED_BACKOFF, attempt, f"AWS throttled {what} until the deadline"
         )
 
     # ---- create and replacement ---------------------------------------------------------
@@ -253,15 +260,14 @@ class Lifecycle:
 
     def _decide(self, properties: CertificateProperties, state: Continuation) -> Continuation:
         """Replacement or in place; either way nothing changes before the zones are known."""
-        replace = self._needs_replacement(properties)
-        if replace:
+        current = self._certificate_to_keep(properties)
+        if current is None:
             return self._request_new(properties, state.advanced(action="replace"))
         self._resolve_zones(properties)
-        return self._start_in_place(properties, state.advanced(action="in_place"))
+        return self._start_in_place(properties, state.advanced(action="in_place"), current)
 
-    def _complete_new_certificate(
-        self, properties: CertificateProperties, state: Continuation
-    ) -> str:
+    def _complete(self, properties: CertificateProperties, state: Continuation) -> str:
+        """A created or in-place updated certificate: its ARN is the answer, from the start."""
         arn = self._arn_of(state)
         self._responder.set_physical_id(arn)
         self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
@@ -306,60 +312,52 @@ class Lifecycle:
 
     # ---- update in place ----------------------------------------------------------------
 
-    def _needs_replacement(self, properties: CertificateProperties) -> bool:
+    def _certificate_to_keep(self, properties: CertificateProperties) -> _Current | None:
+        """The certificate an in-place update keeps (as read while deciding, so the update
+        does not read it again), or None when a new certificate is needed."""
         physical_id = self._request.physical_id
         if not is_certificate_arn(physical_id):
             logger.info("Replacing: the physical id is not a certificate ARN")
-            return True
+            return None
         assert physical_id is not None
         if region_of(physical_id) != self._region(properties):
             logger.info("Replacing: the certificate is in another region")
-            return True
+            return None
         service = self._certificates(properties)
-        current = service.describe_if_exists(physical_id)
-        if current is None:
+        view = service.describe_if_exists(physical_id)
+        if view is None:
             logger.info("Replacing: the certificate no longer exists")
-            return True
-        self._current = current
-        self._current_tags = service.tags(physical_id)
+            return None
+        current = _Current(view=view, tags=service.tags(physical_id))
         try:
             old: CertificateProperties | None = parse_properties(self._request.old_properties)
         except InvalidPropertyError:
             old = None
-        fingerprint = self._current_tags.get(IDENTITY_TAG)
+        fingerprint = current.tags.get(IDENTITY_TAG)
         plan = decide_update(old, self._effective(properties), fingerprint)
         logger.info("Update decided", extra={"replace": plan.replace, "why": plan.why})
-        return plan.replace
+        return None if plan.replace else current
 
     def _start_in_place(
-        self, properties: CertificateProperties, state: Continuation
+        self, properties: CertificateProperties, state: Continuation, current: _Current
     ) -> Continuation:
         self._stop_if_answered("updating in place")
-        arn = self._request.physical_id
-        assert arn is not None
+        arn = current.view.arn
         service = self._certificates(properties)
-        current_tags = self._current_tags
+        current_tags = current.tags
         desired = {tag.key: tag.value for tag in properties.tags}
         desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
         to_add, to_remove = tag_changes(current_tags, desired, keep_prefix=RESERVED_TAG_PREFIX)
         service.add_tags(arn, to_add)
         service.remove_tags(arn, current_tags, to_remove)
         wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
-        current = self._current.transparency_logging if self._current else None
-        if (current or DEFAULT_TRANSPARENCY) != wanted_transparency:
+        if (current.view.transparency_logging or DEFAULT_TRANSPARENCY) != wanted_transparency:
             service.set_transparency_logging(arn, wanted_transparency)
         logger.info(
             "Updated in place",
             extra={"certificate_arn": arn, "tags_set": sorted(to_add), "tags_removed": to_remove},
         )
         return state.advanced(certificate_arn=arn)
-
-    def _complete_in_place(self, properties: CertificateProperties, state: Continuation) -> str:
-        arn = self._arn_of(state)
-        self._responder.set_physical_id(arn)
-        self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
-        self._converge(properties, state)
-        return arn
 
     # ---- records and issuance -----------------------------------------------------------
 
@@ -374,15 +372,11 @@ class Lifecycle:
             except ClientError as error:
                 if error_code(error) == "ResourceNotFoundException":
                     self._not_visible_yet(arn, state)
-                    backoff = RECORDS_BACKOFF
-                elif is_throttling(error):
-                    self._note_throttling("reading the certificate", error)
-                    backoff = THROTTLED_BACKOFF
+                    self._wait_or_hand_off(
+                        state, RECORDS_BACKOFF, attempt, f"Could not read {arn} before the deadline"
+                    )
                 else:
-                    raise
-                self._wait_or_hand_off(
-                    state, backoff, attempt, f"Could not read {arn} before the deadline"
-                )
+                    self._wait_out_throttling(error, state, f"reading {arn}", attempt)
                 attempt += 1
                 continue
             state = self._anchor_deadline(state, view, properties)
@@ -396,11 +390,8 @@ class Lifecycle:
                 try:
                     self._handle_records(properties, view)
                 except ClientError as error:
-                    if not is_throttling(error):
-                        raise
-                    self._note_throttling("writing the validation records", error)
-                    self._wait_or_hand_off(
-                        state, THROTTLED_BACKOFF, attempt, "AWS throttled the validation records"
+                    self._wait_out_throttling(
+                        error, state, "writing the validation records", attempt
                     )
                     attempt += 1
                     continue
@@ -518,12 +509,7 @@ class Lifecycle:
             try:
                 outcome = service.delete(arn)
             except ClientError as error:
-                if not is_throttling(error):
-                    raise
-                self._note_throttling("deleting the certificate", error)
-                self._wait_or_hand_off(
-                    state, THROTTLED_BACKOFF, attempt, f"AWS throttled deleting {arn}"
-                )
+                self._wait_out_throttling(error, state, f"deleting {arn}", attempt)
                 attempt += 1
                 continue
             if outcome.deleted or outcome.already_gone:
@@ -583,11 +569,8 @@ class Lifecycle:
         self._clock.sleep(budget.sleep_for(backoff.delay(attempt)))
 
     def _hand_off(self, state: Continuation) -> None:
-        if self._responder.answered:
-            # The timeout timer answered FAILED while a call hung: a next invocation would
-            # answer the same request a second time.
-            logger.warning("Not handing off: this request was already answered")
-            raise HandedOff()
+        # After the timer's FAILED answer a next invocation would answer a second time.
+        self._stop_if_answered("handing off")
         payload = cont.next_event(self._event, state)
         try:
             self._runtime.invoke_self(self._function_arn, payload)

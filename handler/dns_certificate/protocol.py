@@ -81,10 +81,6 @@ class CertificateResource(CfnResource):
         self._timeout_cleanup = cleanup
 
     @property
-    def handed_off(self) -> bool:
-        return self._handed_off
-
-    @property
     def answered(self) -> bool:
         with self._answer_lock:
             return self._answered

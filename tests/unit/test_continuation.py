@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from dns_certificate.continuation import (
     CONTINUATION_KEY,
-    DELETING,
     MAX_HOPS,
     RECORDS_WRITTEN,
     REQUESTED,
@@ -43,7 +42,7 @@ states = st.builds(
     started_at=times,
     deadline=times,
     hop=st.integers(min_value=0, max_value=MAX_HOPS - 1),
-    phase=st.sampled_from([REQUESTED, RECORDS_WRITTEN, DELETING]),
+    phase=st.sampled_from([REQUESTED, RECORDS_WRITTEN]),
     certificate_arn=st.none() | st.just(ARN),
 )
 
