@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -176,16 +177,27 @@ class PerWorkerClients:
         with self._creation_lock:
             return own.lambda_()
 
+    def dynamodb(self) -> Any:
+        own = self._own()
+        with self._creation_lock:
+            return own.dynamodb()
+
 
 def use_per_worker_clients(cfn: LocalCloudFormation) -> None:
     """Swap the driver's shared clients for per-worker ones (the driver restores on close)."""
     app = load_app()
     from dns_certificate.deadline import SystemClock
     from dns_certificate.lifecycle import Runtime
+    from dns_certificate.requests import DynamoDBRequests
 
+    clients = PerWorkerClients(cfn.region)
+    table = os.environ["REQUESTS_TABLE"]
     app.use_runtime(
         Runtime(
-            clients=PerWorkerClients(cfn.region), invoke_self=cfn.invoke_self, clock=SystemClock()
+            clients=clients,
+            invoke_self=cfn.invoke_self,
+            clock=SystemClock(),
+            requests=DynamoDBRequests(table, clients.dynamodb()),
         )
     )
 

@@ -9,32 +9,47 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from dns_certificate.answer import Sender, send_answer
 from dns_certificate.clients import AwsClients
 from dns_certificate.continuation import lambda_self_invoke
 from dns_certificate.deadline import SystemClock
-from dns_certificate.lifecycle import Lifecycle, Runtime
+from dns_certificate.errors import CertificateResourceError, InvocationDiedError
+from dns_certificate.intake import DeadInvocation, Malformed, Refusal, Request, classify, hop_of
+from dns_certificate.lifecycle import Lifecycle, Runtime, placeholder_physical_id
 from dns_certificate.protocol import CertificateResource
+from dns_certificate.requests import DynamoDBRequests, NoRequestsTable, RequestKey, RequestsStore
 
+LOG_LEVEL = (
+    os.environ.get("POWERTOOLS_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO"
+).upper()
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "dns-certificate"))
 
+#: How answers are delivered; tests replace it to run the real sender on a fake clock.
+SENDER: Sender = send_answer
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
-# crhelper keeps the request being handled on the resource object. Lambda runs one invocation
-# per container at a time, so one object is made and reused; the local driver runs several
-# stacks' invocations in threads of one process, and each thread gets its own object.
-_resources = threading.local()
 
 
 def default_runtime() -> Runtime:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     clients = AwsClients(region)
+    table = os.environ.get("REQUESTS_TABLE", "")
+    requests: RequestsStore
+    if table:
+        requests = DynamoDBRequests(table, clients.dynamodb())
+    else:
+        logger.warning("REQUESTS_TABLE is not set: duplicate deliveries are not detected")
+        requests = NoRequestsTable()
     return Runtime(
-        clients=clients, invoke_self=lambda_self_invoke(clients.lambda_()), clock=SystemClock()
+        clients=clients,
+        invoke_self=lambda_self_invoke(clients.lambda_()),
+        clock=SystemClock(),
+        requests=requests,
     )
 
 
 def use_runtime(runtime: Runtime | None) -> None:
-    """Tests and the local driver inject their clients, self-invoke and clock here."""
+    """Tests and the local driver inject their clients, self-invoke, clock and table here."""
     global _runtime
     with _runtime_lock:
         _runtime = runtime
@@ -48,43 +63,103 @@ def _current_runtime() -> Runtime:
         return _runtime
 
 
-def _lifecycle(resource: CertificateResource, event: dict[str, Any], context: Any) -> Lifecycle:
-    return Lifecycle(
-        _current_runtime(),
-        event,
-        function_arn=context.invoked_function_arn,
-        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
-        responder=resource,
+def _resource(runtime: Runtime) -> CertificateResource:
+    """A new protocol object for each invocation: nothing of one request reaches another."""
+    return CertificateResource(sender=SENDER, requests=runtime.requests, log_level=LOG_LEVEL)
+
+
+def _run_lifecycle(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
+    resource = _resource(runtime)
+
+    def lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
+        return Lifecycle(
+            runtime,
+            event,
+            function_arn=context.invoked_function_arn,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
+            responder=resource,
+        )
+
+    resource.create(lambda event, context: lifecycle(event, context).create())
+    resource.update(lambda event, context: lifecycle(event, context).update())
+    resource.delete(lambda event, context: lifecycle(event, context).delete())
+    resource(event, context)
+
+
+def _answer_failed(
+    runtime: Runtime, event: dict[str, Any], context: Any, error: CertificateResourceError
+) -> None:
+    """Answer FAILED without touching AWS (the physical id a rollback can clean up after)."""
+    resource = _resource(runtime)
+
+    def fail(event: dict[str, Any], context: Any) -> str:
+        if event.get("RequestType") == "Create" or not event.get("PhysicalResourceId"):
+            resource.set_physical_id(placeholder_physical_id(event))
+        raise error
+
+    resource.create(fail)
+    resource.update(fail)
+    resource.delete(fail)
+    if event.get("RequestType") not in ("Create", "Update", "Delete"):
+        event["RequestType"] = "Create"
+    resource(event, context)
+
+
+def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
+    key = RequestKey(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    requests = runtime.requests
+    if requests.answered(key):
+        logger.info("This request was answered already; nothing to do")
+        return
+    hop = hop_of(event)
+    if not requests.start_hop(key, hop, context.get_remaining_time_in_millis()):
+        return
+    completed = False
+    try:
+        _run_lifecycle(runtime, event, context)
+        completed = True
+    finally:
+        requests.end_hop(key, hop, completed=completed)
+
+
+def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: Any) -> None:
+    event = intake.event
+    key = RequestKey(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    if runtime.requests.answered(key):
+        logger.info("An invocation died after its request was answered; nothing to do")
+        return
+    logger.error("An invocation died before answering", extra={"condition": intake.condition})
+    error = InvocationDiedError(
+        f"The function's invocation ended without answering ({intake.condition}: a timeout "
+        "or crash Lambda could not retry away); see the function's logs"
     )
+    _answer_failed(runtime, event, context, error)
 
 
-def _new_resource() -> CertificateResource:
-    resource = CertificateResource()
-    resource.create(lambda event, context: _lifecycle(resource, event, context).create())
-    resource.update(lambda event, context: _lifecycle(resource, event, context).update())
-    resource.delete(lambda event, context: _lifecycle(resource, event, context).delete())
-    copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"}, log_level="INFO")
-    return resource
-
-
-def _resource() -> CertificateResource:
-    resource: CertificateResource | None = getattr(_resources, "resource", None)
-    if resource is None:
-        resource = _resources.resource = _new_resource()
-    return resource
-
-
-_resource()  # built at import: the cold start pays for it once, not the first request
-
-
-def lambda_handler(event: dict[str, Any], context: Any) -> None:
+def lambda_handler(event: Any, context: Any) -> None:
+    intake = classify(event)
+    inner = getattr(intake, "event", {})
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(
-        stack_id=event.get("StackId"),
-        logical_resource_id=event.get("LogicalResourceId"),
-        request_id=event.get("RequestId"),
-        request_type=event.get("RequestType"),
+        stack_id=inner.get("StackId"),
+        logical_resource_id=inner.get("LogicalResourceId"),
+        request_id=inner.get("RequestId"),
+        request_type=inner.get("RequestType"),
         lambda_request_id=getattr(context, "aws_request_id", None),
-        hop=(event.get("Continuation") or {}).get("hop", 0),
+        hop=hop_of(inner),
     )
-    _resource()(event, context)
+    if isinstance(intake, Refusal):
+        logger.error("Refused an event that cannot be answered", extra={"why": intake.why})
+        return
+    runtime = _current_runtime()
+    if isinstance(intake, DeadInvocation):
+        _handle_dead_invocation(runtime, intake, context)
+    elif isinstance(intake, Malformed):
+        logger.error("Malformed request", extra={"why": intake.reason})
+        _answer_failed(runtime, intake.event, context, CertificateResourceError(intake.reason))
+    elif isinstance(intake, Request):
+        logger.debug("Request received", extra={"hop": hop_of(intake.event)})
+        _handle_request(runtime, intake.event, context)
+
+
+copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"}, log_level=LOG_LEVEL)

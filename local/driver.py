@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import os
 import queue
 import sys
 import threading
@@ -313,7 +314,6 @@ class LocalCloudFormation:
         self._tracked: dict[str, _Tracked] = {}
         self._listeners: list[DriverListener] = []
         self._closed = True
-        self._warm_lock = threading.Lock()
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -331,9 +331,19 @@ class LocalCloudFormation:
             app = self._app = load_app()
             from dns_certificate.deadline import SystemClock
             from dns_certificate.lifecycle import Runtime
+            from dns_certificate.requests import DynamoDBRequests, NoRequestsTable, RequestsStore
 
             clients = _locked_clients(self.region)
-            runtime = Runtime(clients=clients, invoke_self=self.invoke_self, clock=SystemClock())
+            table = os.environ.get("REQUESTS_TABLE", "")
+            requests: RequestsStore = (
+                DynamoDBRequests(table, clients.dynamodb()) if table else NoRequestsTable()
+            )
+            runtime = Runtime(
+                clients=clients,
+                invoke_self=self.invoke_self,
+                clock=SystemClock(),
+                requests=requests,
+            )
             app.use_runtime(runtime)
         self._closed = False
         return self
@@ -353,11 +363,9 @@ class LocalCloudFormation:
             self._answers = None
 
     def _warm(self) -> None:
-        """Build this worker's crhelper resource (it makes boto3 clients) one worker at a time."""
-        if not self._wires_handler:
-            return
-        with self._warm_lock:
-            self._app._resource()
+        """Nothing to build ahead: the handler makes one protocol object per invocation, without
+        AWS clients, and the injected runtime's clients are made under its own lock."""
+        return
 
     def subscribe(self, listener: DriverListener) -> Callable[[], None]:
         with self._lock:

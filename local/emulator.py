@@ -94,6 +94,7 @@ _UNSET_VARIABLES = (
     "AWS_ENDPOINT_URL_ROUTE_53",
     "AWS_ENDPOINT_URL_LAMBDA",
     "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_DYNAMODB",
 )
 _TOKEN_PATTERN = re.compile(r"^\w{1,32}$")
 _MAX_COMMON_NAME = 64
@@ -841,6 +842,24 @@ class _MotoServer(ThreadedMotoServer):
         self._server.serve_forever(poll_interval=0.05)
 
 
+#: The requests table's name in the local world (template.yaml names its own).
+REQUESTS_TABLE = "dns-certificate-requests"
+
+
+def create_requests_table(dynamodb: Any, name: str = REQUESTS_TABLE) -> str:
+    """The requests table as template.yaml declares it: partition key `id`, TTL `expiration`."""
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+    return name
+
+
 class Emulator:
     """moto's server on 127.0.0.1 (a free port), strict rules, and boto3 pointed at it.
 
@@ -909,6 +928,7 @@ class Emulator:
                 "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                 "AWS_EC2_METADATA_DISABLED": "true",
+                "REQUESTS_TABLE": REQUESTS_TABLE,
             }
         )
         return variables
@@ -917,6 +937,7 @@ class Emulator:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+        create_requests_table(self._new_client("dynamodb", self.region, 1))
 
     # ---- clients and helpers ------------------------------------------------------------
 

@@ -24,14 +24,17 @@ os.environ.update(
 
 from collections.abc import Iterator  # noqa: E402
 
+import boto3  # noqa: E402
 import moto.settings  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app  # noqa: E402
 from dns_certificate.lifecycle import Runtime  # noqa: E402
+from dns_certificate.requests import DynamoDBRequests  # noqa: E402
 from local.answers import AnswerServer  # noqa: E402
 from local.context import LambdaContext  # noqa: E402
+from local.emulator import create_requests_table  # noqa: E402
 from tests.integration.harness import (  # noqa: E402
     FUNCTION_ARN,
     REGION,
@@ -105,18 +108,27 @@ def self_invokes() -> SelfInvokes:
 
 
 @pytest.fixture
+def requests_table(aws: None) -> str:
+    """The requests table, as template.yaml creates it (partition key `id`, TTL)."""
+    return create_requests_table(boto3.client("dynamodb", region_name=REGION))
+
+
+@pytest.fixture
 def runtime(
     aws: None,
     calls: CallLog,
     acm_faults: AcmFaults,
     self_invokes: SelfInvokes,
     fake_clock: FakeClock,
+    requests_table: str,
 ) -> Iterator[Runtime]:
-    """The handler's clients, self-invoke and clock, injected; the default restored after."""
+    """The handler's clients, self-invoke, clock and table, injected; the default restored after."""
+    clients = InstrumentedClients(REGION, calls, acm_faults, fake_clock)
     runtime = Runtime(
-        clients=InstrumentedClients(REGION, calls, acm_faults, fake_clock),
+        clients=clients,
         invoke_self=self_invokes,
         clock=fake_clock,
+        requests=DynamoDBRequests(requests_table, clients.dynamodb()),
     )
     app.use_runtime(runtime)
     yield runtime

@@ -24,9 +24,13 @@ logger = Logger(child=True)
 STACK_TAG = RESERVED_TAG_PREFIX + "stack-id"
 LOGICAL_ID_TAG = RESERVED_TAG_PREFIX + "logical-id"
 IDENTITY_TAG = RESERVED_TAG_PREFIX + "identity"
+#: The token of the request that asked for the certificate: ties it to that request alone.
+REQUEST_TAG = RESERVED_TAG_PREFIX + "request"
 
 ISSUED = "ISSUED"
 TERMINAL_FAILURES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
+#: A certificate in one of these can never serve again: an Update replaces it.
+REPLACEABLE_STATUSES = frozenset({"EXPIRED", "REVOKED", "INACTIVE"})
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,24 @@ class DeleteOutcome:
     in_use_by: tuple[str, ...] = ()
 
 
-def ownership_tags(stack_id: str, logical_id: str, identity_fingerprint: str) -> list[Tag]:
-    """Tags that let a later Delete find a certificate whose ARN never reached CloudFormation."""
-    return [
+def ownership_tags(
+    stack_id: str, logical_id: str, identity_fingerprint: str, request_token: str | None = None
+) -> list[Tag]:
+    """Tags that prove the resource owns a certificate, and let a later Delete find one whose
+    ARN never reached CloudFormation (by the request's token)."""
+    tags = [
         Tag(STACK_TAG, stack_id),
         Tag(LOGICAL_ID_TAG, logical_id),
         Tag(IDENTITY_TAG, identity_fingerprint),
     ]
+    if request_token:
+        tags.append(Tag(REQUEST_TAG, request_token))
+    return tags
+
+
+def owned_by(tags: Mapping[str, str], stack_id: str, logical_id: str) -> bool:
+    """The certificate's ownership tags name this stack's resource."""
+    return tags.get(STACK_TAG) == stack_id and tags.get(LOGICAL_ID_TAG) == logical_id
 
 
 def region_of(arn: str) -> str:
@@ -201,14 +216,30 @@ class CertificateService:
         except ClientError:
             return ()
 
+    def find_requested(
+        self, stack_id: str, logical_id: str, request_token: str, domain_name: str | None
+    ) -> list[str]:
+        """Certificates one request of this stack's resource asked for (its token's tag)."""
+        return [
+            arn
+            for arn, tags in self._owned_with_tags(stack_id, logical_id, domain_name)
+            if tags.get(REQUEST_TAG) == request_token
+        ]
+
     def find_owned(self, stack_id: str, logical_id: str, domain_name: str | None) -> list[str]:
-        """Certificates this stack's resource requested, found by their ownership tags.
+        """Certificates this stack's resource requested, found by their ownership tags."""
+        return [arn for arn, _ in self._owned_with_tags(stack_id, logical_id, domain_name)]
+
+    def _owned_with_tags(
+        self, stack_id: str, logical_id: str, domain_name: str | None
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Certificates of this stack's resource, with their tags.
 
         ListCertificates returns only RSA_2048 certificates unless told otherwise, so every key
         type is asked for. Only certificates whose name matches are looked at closely, to keep
         ListTagsForCertificate calls few in accounts with many certificates.
         """
-        found: list[str] = []
+        found: list[tuple[str, dict[str, str]]] = []
         paginator = self._acm.get_paginator("list_certificates")
         includes: Any = {"keyTypes": list(KEY_ALGORITHMS)}
         pages = paginator.paginate(Includes=includes)
@@ -219,8 +250,8 @@ class CertificateService:
                 if domain_name and summary_name != domain_name:
                     continue
                 tags = self._tags_or_empty(arn)
-                if tags.get(STACK_TAG) == stack_id and tags.get(LOGICAL_ID_TAG) == logical_id:
-                    found.append(arn)
+                if owned_by(tags, stack_id, logical_id):
+                    found.append((arn, tags))
         return found
 
     def _tags_or_empty(self, arn: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from .properties import Route53Access
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_route53 import Route53Client
 
@@ -29,6 +30,15 @@ CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=15,
     retries={"mode": "standard", "max_attempts": 4},
+    user_agent_extra="dns-certificate",
+)
+
+#: The requests table is consulted on every invocation and right before the answer: a table
+#: that does not respond must not eat the time the answer needs.
+TABLE_CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=3,
+    retries={"mode": "standard", "max_attempts": 3},
     user_agent_extra="dns-certificate",
 )
 
@@ -71,6 +81,8 @@ class ClientFactory(Protocol):
 
     def lambda_(self) -> LambdaClient: ...
 
+    def dynamodb(self) -> DynamoDBClient: ...
+
 
 class AwsClients:
     """Clients built on first use and kept for the container's lifetime (warm starts reuse them)."""
@@ -81,6 +93,7 @@ class AwsClients:
         self._acm: dict[str, ACMClient] = {}
         self._route53: Route53Client | None = None
         self._lambda: LambdaClient | None = None
+        self._dynamodb: DynamoDBClient | None = None
         # boto3 sessions are not thread-safe when creating clients; Lambda runs one request at a
         # time, but the local driver runs several stacks in threads of one process.
         self._lock = threading.Lock()
@@ -138,3 +151,12 @@ class AwsClients:
                     "lambda", region_name=self.default_region, config=CLIENT_CONFIG
                 )
             return self._lambda
+
+    def dynamodb(self) -> DynamoDBClient:
+        """The requests table's client: short timeouts, since an answer must not wait on it."""
+        with self._lock:
+            if self._dynamodb is None:
+                self._dynamodb = self._session.client(
+                    "dynamodb", region_name=self.default_region, config=TABLE_CLIENT_CONFIG
+                )
+            return self._dynamodb

@@ -25,6 +25,13 @@ MAX_HOPS = 240
 #: Phases move one way.
 REQUESTED = "requested"
 RECORDS_WRITTEN = "records_written"
+#: An update answered without touching a certificate that can no longer serve.
+UNTOUCHED = "untouched"
+PHASES = frozenset({REQUESTED, RECORDS_WRITTEN, UNTOUCHED})
+#: Clocks of two invocations may differ a little; a start further in the future is forged.
+CLOCK_SKEW_SECONDS = 60.0
+#: No request lives longer than CloudFormation's hour: an older start is replayed or forged.
+MAX_AGE_SECONDS = 3600.0 + 600.0
 
 SelfInvoke = Callable[[str, Mapping[str, Any]], None]
 
@@ -40,6 +47,26 @@ class Continuation:
 
     def advanced(self, **changes: Any) -> Continuation:
         return replace(self, **changes)
+
+    def check(self, *, actions: tuple[str, ...], latest_deadline: float, now: float) -> None:
+        """Refuse a state this resource cannot have written: it would steer what is touched."""
+        problem = None
+        if self.action not in actions:
+            problem = f"action {self.action[:20]!r} does not belong to this request type"
+        elif not 1 <= self.hop <= MAX_HOPS:
+            problem = f"hop {self.hop} is outside 1..{MAX_HOPS}"
+        elif self.phase not in PHASES:
+            problem = f"phase {self.phase[:20]!r} is unknown"
+        elif self.started_at > now + CLOCK_SKEW_SECONDS or now - self.started_at > MAX_AGE_SECONDS:
+            problem = "its start is not within the last hour"
+        elif not self.started_at <= self.deadline <= latest_deadline + 1.0:
+            problem = "its deadline is later than ServiceTimeout allows"
+        elif self.certificate_arn is not None and not _looks_like_certificate_arn(
+            self.certificate_arn
+        ):
+            problem = "certificate_arn is not an ACM certificate ARN"
+        if problem:
+            raise ContinuationError(f"The continuation state is refused: {problem}")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,10 +86,25 @@ class Continuation:
                 deadline=float(data["deadline"]),
                 hop=int(data.get("hop", 0)),
                 phase=str(data.get("phase", REQUESTED)),
-                certificate_arn=data.get("certificate_arn"),
+                certificate_arn=_optional_str(data.get("certificate_arn")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ContinuationError(f"The continuation state is malformed: {error}") from error
+
+
+def _optional_str(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError("certificate_arn is not a string")
+
+
+def _looks_like_certificate_arn(value: str) -> bool:
+    parts = value.split(":")
+    return (
+        len(parts) == 6
+        and parts[:3] == ["arn", parts[1], "acm"]
+        and parts[5].startswith("certificate/")
+    )
 
 
 def next_event(event: Mapping[str, Any], state: Continuation) -> dict[str, Any]:

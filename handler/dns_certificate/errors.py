@@ -83,3 +83,7 @@ class DnsChangeError(CertificateResourceError):
 
 class ContinuationError(CertificateResourceError):
     """The function could not hand the wait over to its next invocation."""
+
+
+class InvocationDiedError(CertificateResourceError):
+    """Lambda ended an invocation (timeout, crash) before it answered, and gave up retrying."""

@@ -9,24 +9,28 @@ invocation carries on and will answer; this one must not).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import continuation as cont
 from .certificates import (
     IDENTITY_TAG,
     ISSUED,
+    LOGICAL_ID_TAG,
+    REPLACEABLE_STATUSES,
+    STACK_TAG,
     TERMINAL_FAILURES,
     CertificateService,
     CertificateView,
     is_certificate_arn,
+    owned_by,
     ownership_tags,
     region_of,
 )
-from .clients import ClientFactory, error_code, is_throttling
+from .clients import ClientFactory, error_code, error_message, is_throttling
 from .continuation import Continuation, SelfInvoke
 from .deadline import (
     IN_USE_BACKOFF,
@@ -66,10 +70,12 @@ from .properties import (
     Route53Access,
     parse_properties,
 )
+from .requests import NoRequestsTable, RequestsStore
 
 logger = Logger(child=True)
 
 DEFAULT_TRANSPARENCY = "ENABLED"
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
 def _zone_field(properties: CertificateProperties, name: str) -> str:
@@ -85,6 +91,8 @@ NEW_CERTIFICATE_GRACE_SECONDS = 60.0
 
 #: An Update's state before it has decided between replacement and in place.
 UNDECIDED = "update"
+#: Physical ids of Creates that failed before a certificate ARN was known.
+PLACEHOLDER_PREFIX = "dns-certificate-not-created-"
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ class Responder(Protocol):
 
     def set_data(self, data: Mapping[str, str]) -> None: ...
 
-    def set_timeout_cleanup(self, cleanup: Callable[[], None] | None) -> None: ...
+    def set_timeout_cleanup(self, cleanup: Callable[[float], None] | None) -> None: ...
 
     @property
     def answered(self) -> bool: ...
@@ -117,6 +125,32 @@ class Runtime:
     clients: ClientFactory
     invoke_self: SelfInvoke
     clock: Clock
+    requests: RequestsStore = field(default_factory=NoRequestsTable)
+
+
+def request_token(event: Mapping[str, Any]) -> str:
+    """The request's idempotency token: the same for every delivery of one request."""
+    return idempotency_token(
+        str(event.get("StackId", "")),
+        str(event.get("LogicalResourceId", "")),
+        str(event.get("RequestId", "")),
+    )
+
+
+def placeholder_physical_id(event: Mapping[str, Any]) -> str:
+    """The physical id a Create answers before it has a certificate ARN (when it fails).
+
+    It carries the request's token, which is also a tag on any certificate the request made:
+    the rollback Delete finds exactly that certificate, and no other resource's.
+    """
+    return f"{PLACEHOLDER_PREFIX}{request_token(event)}"
+
+
+def token_of_placeholder(physical_id: str) -> str | None:
+    token = physical_id.removeprefix(PLACEHOLDER_PREFIX)
+    if physical_id.startswith(PLACEHOLDER_PREFIX) and token.isalnum() and len(token) == 32:
+        return token
+    return None
 
 
 @dataclass(frozen=True)
@@ -158,12 +192,17 @@ class Lifecycle:
         self._responder = responder
         self._clock = runtime.clock
         self._zones: dict[Route53Access, HostedZoneService] = {}
+        #: An Update that decided to replace: a failure discards what it requested.
+        self._replacing = False
 
     # ---- entry points -------------------------------------------------------------------
 
     def create(self) -> str:
+        # Until there is an ARN, a failure answers this id; the rollback Delete finds any
+        # certificate this request made by the token it carries.
+        self._responder.set_physical_id(placeholder_physical_id(self._event))
         properties = parse_properties(self._request.properties)
-        state = self._state_or_new("create", properties.service_timeout)
+        state = self._state_or_new(("create",), properties.service_timeout)
         if not state.certificate_arn:
             state = self._persevering(
                 state, "requesting the certificate", lambda s: self._request_new(properties, s)
@@ -172,32 +211,49 @@ class Lifecycle:
 
     def update(self) -> str:
         properties = parse_properties(self._request.properties)
-        state = self._state_or_new(UNDECIDED, properties.service_timeout)
-        if state.action == UNDECIDED:
-            state = self._persevering(
-                state, "updating the certificate", lambda s: self._decide(properties, s)
-            )
-        elif state.action == "replace" and not state.certificate_arn:
-            state = self._persevering(
-                state, "requesting the replacement", lambda s: self._request_new(properties, s)
-            )
+        state = self._state_or_new((UNDECIDED, "replace", "in_place"), properties.service_timeout)
+        try:
+            if state.action == UNDECIDED:
+                state = self._persevering(
+                    state, "updating the certificate", lambda s: self._decide(properties, s)
+                )
+            elif state.action == "replace" and not state.certificate_arn:
+                self._replacing = True
+                state = self._persevering(
+                    state, "requesting the replacement", lambda s: self._request_new(properties, s)
+                )
+        except HandedOff:
+            raise
+        except Exception:
+            if self._replacing:  # the request may have reached ACM though its answer did not
+                self._discard_replacement(properties, None, self._discard_budget())
+            raise
         if state.action == "replace":
             return self._complete_replacement(properties, state)
+        if state.phase == cont.UNTOUCHED:
+            return self._answer_untouched(properties, state)
         return self._complete(properties, state)
 
     def delete(self) -> str:
         physical_id = self._request.physical_id or ""
-        state = self._state_or_new("delete", self._lenient_timeout())
+        state = self._state_or_new(("delete",), self._lenient_timeout())
         if not is_certificate_arn(physical_id):
-            self._persevering(
-                state, "looking for unreported certificates", self._delete_unanswered_certificates
-            )
+            self._delete_unreported(physical_id, state)
             return physical_id
-        self._delete_until_gone(physical_id, state)
+        if self._owned_for_delete(physical_id, state):
+            self._delete_until_gone(physical_id, state)
         return physical_id
 
-    def _state_or_new(self, action: str, service_timeout: int) -> Continuation:
-        return Continuation.from_event(self._event) or self._new_state(action, service_timeout)
+    def _state_or_new(self, actions: tuple[str, ...], service_timeout: int) -> Continuation:
+        state = Continuation.from_event(self._event)
+        if state is None:
+            return self._new_state(actions[0], service_timeout)
+        state.check(
+            actions=actions,
+            latest_deadline=overall_deadline(state.started_at, service_timeout),
+            now=self._clock.now(),
+        )
+        return state
 
     def _persevering(
         self, state: Continuation, what: str, step: Callable[[Continuation], Continuation]
@@ -248,23 +304,49 @@ class Lifecycle:
     def _request_new(self, properties: CertificateProperties, state: Continuation) -> Continuation:
         self._resolve_zones(properties)  # a name without a zone fails before any request
         self._stop_if_answered("requesting a certificate")
-        arn = self._certificates(properties).request(
+        service = self._certificates(properties)
+        arn = service.request(
             properties,
-            idempotency_token(
-                self._request.stack_id, self._request.logical_id, self._request.request_id
-            ),
-            [*properties.tags, *self._ownership_tags(properties)],
+            request_token(self._event),
+            [*properties.tags, *self._ownership_tags(properties, with_request=True)],
         )
         logger.info("Certificate requested", extra={"certificate_arn": arn, "action": state.action})
+        if self._responder.answered:
+            # The timer answered FAILED while the request was on its way: CloudFormation has
+            # moved on, and its rollback may have looked for this certificate already.
+            logger.warning("Deleting the certificate: the request was answered meanwhile")
+            self._discard(service, arn, self._discard_budget())
+            raise HandedOff()
         return state.advanced(certificate_arn=arn)
 
     def _decide(self, properties: CertificateProperties, state: Continuation) -> Continuation:
         """Replacement or in place; either way nothing changes before the zones are known."""
         current = self._certificate_to_keep(properties)
         if current is None:
+            self._replacing = True
+            self._responder.set_timeout_cleanup(
+                lambda budget: self._discard_replacement(properties, None, budget)
+            )
             return self._request_new(properties, state.advanced(action="replace"))
+        if current.view.status in REPLACEABLE_STATUSES:
+            return state.advanced(
+                action="in_place", certificate_arn=current.view.arn, phase=cont.UNTOUCHED
+            )
         self._resolve_zones(properties)
         return self._start_in_place(properties, state.advanced(action="in_place"), current)
+
+    def _answer_untouched(self, properties: CertificateProperties, state: Continuation) -> str:
+        """A certificate that can never serve again, asked for exactly as it is: what a rollback
+        to it looks like. Answered as it is; touching it could only fail the rollback."""
+        arn = self._arn_of(state)
+        logger.warning(
+            "The certificate is no longer usable and the update asks for nothing that would "
+            "change it; answered without touching it",
+            extra={"certificate_arn": arn},
+        )
+        self._responder.set_physical_id(arn)
+        self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
+        return arn
 
     def _complete(self, properties: CertificateProperties, state: Continuation) -> str:
         """A created or in-place updated certificate: its ARN is the answer, from the start."""
@@ -282,33 +364,89 @@ class Lifecycle:
         """
         arn = self._arn_of(state)
         old_physical_id = self._request.physical_id or arn
-        service = self._certificates(properties)
 
-        def discard_new_certificate() -> None:
-            outcome = service.delete(arn)
-            logger.info(
-                "Replacement certificate discarded",
-                extra={"certificate_arn": arn, "deleted": outcome.deleted or outcome.already_gone},
-            )
+        def discard(budget: float) -> None:
+            self._discard_replacement(properties, arn, budget)
 
         self._responder.set_physical_id(old_physical_id)
-        self._responder.set_timeout_cleanup(discard_new_certificate)
+        self._responder.set_timeout_cleanup(discard)
         try:
             self._converge(properties, state)
         except HandedOff:
             if self._responder.answered:  # the timer answered FAILED: nobody waits for it
-                discard_new_certificate()
+                discard(self._discard_budget())
             raise
         except Exception:
-            discard_new_certificate()
+            discard(self._discard_budget())
             raise
         self._responder.set_timeout_cleanup(None)
         if self._responder.answered:  # issued, but too late: CloudFormation was told FAILED
-            discard_new_certificate()
+            discard(self._discard_budget())
             return old_physical_id
         self._responder.set_physical_id(arn)
         self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
         return arn
+
+    # ---- discarding what a failed request made ------------------------------------------
+
+    def _discard_budget(self) -> float:
+        """Time a clean-up may take before the answer: never into the timer's margin."""
+        return max(0.0, min(60.0, self._remaining_seconds() - 10.0))
+
+    def _discard_replacement(
+        self, properties: CertificateProperties, arn: str | None, budget: float
+    ) -> None:
+        """Delete the certificate a failed replacement requested (found by its request's tag
+        when its ARN never arrived). Never raises: the real reason must reach CloudFormation."""
+        service = self._certificates(properties)
+        try:
+            arns = [arn] if arn else self._find_requested(service, properties.domain_name)
+        except Exception as error:
+            logger.warning(
+                "Could not look for the replacement certificate to discard it",
+                extra={"error": f"{type(error).__name__}: {error}"[:300]},
+            )
+            return
+        for each in arns:
+            self._discard(service, each, budget)
+
+    def _find_requested(self, service: CertificateService, domain_name: str | None) -> list[str]:
+        return service.find_requested(
+            self._request.stack_id,
+            self._request.logical_id,
+            request_token(self._event),
+            domain_name,
+        )
+
+    def _discard(self, service: CertificateService, arn: str, budget: float) -> None:
+        """Delete a certificate this request made, retrying throttling within `budget` seconds.
+        Never raises; logs when it gives up (the certificate is then left behind)."""
+        give_up_at = self._clock.now() + budget
+        attempt = 0
+        while True:
+            try:
+                outcome = service.delete(arn)
+                logger.info(
+                    "Certificate discarded",
+                    extra={
+                        "certificate_arn": arn,
+                        "deleted": outcome.deleted or outcome.already_gone,
+                    },
+                )
+                return
+            except Exception as error:
+                delay = THROTTLED_BACKOFF.delay(attempt)
+                if not is_throttling(error) or self._clock.now() + delay > give_up_at:
+                    logger.error(
+                        "Could not discard the certificate this request made; delete it by hand",
+                        extra={
+                            "certificate_arn": arn,
+                            "error": f"{type(error).__name__}: {error}"[:300],
+                        },
+                    )
+                    return
+                self._clock.sleep(delay)
+                attempt += 1
 
     # ---- update in place ----------------------------------------------------------------
 
@@ -329,14 +467,44 @@ class Lifecycle:
             logger.info("Replacing: the certificate no longer exists")
             return None
         current = _Current(view=view, tags=service.tags(physical_id))
+        if not owned_by(current.tags, self._request.stack_id, self._request.logical_id):
+            logger.warning(
+                "Replacing: the certificate's ownership tags do not name this resource, so it "
+                "is left as it is",
+                extra={"certificate_arn": physical_id},
+            )
+            return None
         try:
-            old: CertificateProperties | None = parse_properties(self._request.old_properties)
+            old: CertificateProperties | None = self._effective(
+                parse_properties(self._request.old_properties)
+            )
         except InvalidPropertyError:
             old = None
         fingerprint = current.tags.get(IDENTITY_TAG)
         plan = decide_update(old, self._effective(properties), fingerprint)
         logger.info("Update decided", extra={"replace": plan.replace, "why": plan.why})
-        return None if plan.replace else current
+        if plan.replace:
+            return None
+        if view.status in REPLACEABLE_STATUSES and self._changes_needed(properties, current):
+            logger.info(
+                "Replacing: the certificate is no longer usable",
+                extra={"certificate_arn": physical_id, "status": view.status},
+            )
+            return None
+        return current
+
+    def _desired_tags(self, properties: CertificateProperties) -> dict[str, str]:
+        desired = {tag.key: tag.value for tag in properties.tags}
+        desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
+        return desired
+
+    def _changes_needed(self, properties: CertificateProperties, current: _Current) -> bool:
+        to_add, to_remove = tag_changes(
+            current.tags, self._desired_tags(properties), keep_prefix=RESERVED_TAG_PREFIX
+        )
+        wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
+        transparency = current.view.transparency_logging or DEFAULT_TRANSPARENCY
+        return bool(to_add or to_remove) or transparency != wanted_transparency
 
     def _start_in_place(
         self, properties: CertificateProperties, state: Continuation, current: _Current
@@ -345,9 +513,9 @@ class Lifecycle:
         arn = current.view.arn
         service = self._certificates(properties)
         current_tags = current.tags
-        desired = {tag.key: tag.value for tag in properties.tags}
-        desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
-        to_add, to_remove = tag_changes(current_tags, desired, keep_prefix=RESERVED_TAG_PREFIX)
+        to_add, to_remove = tag_changes(
+            current_tags, self._desired_tags(properties), keep_prefix=RESERVED_TAG_PREFIX
+        )
         service.add_tags(arn, to_add)
         service.remove_tags(arn, current_tags, to_remove)
         wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
@@ -530,24 +698,80 @@ class Lifecycle:
             self._wait_or_hand_off(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
             attempt += 1
 
-    def _delete_unanswered_certificates(self, state: Continuation) -> Continuation:
-        """A Create that failed before answering an ARN may still have requested one."""
+    def _owned_for_delete(self, arn: str, state: Continuation) -> bool:
+        """Delete only a certificate whose ownership tags name this stack's resource: a Delete
+        naming any other ARN of the account (a mistake, or a crafted event) leaves it alone."""
+        service = self._runtime_certificates(region_of(arn))
+        attempt = 0
+        while True:
+            try:
+                tags = service.tags(arn)
+                break
+            except ClientError as error:
+                code = error_code(error)
+                if code == "ResourceNotFoundException":
+                    logger.info("Certificate already gone", extra={"certificate_arn": arn})
+                    return False
+                if not is_throttling(error):
+                    logger.warning(
+                        "Not deleting the certificate: its owner cannot be read",
+                        extra={"certificate_arn": arn, "error": f"{code}: {error_message(error)}"},
+                    )
+                    return False
+                self._wait_out_throttling(error, state, f"reading the tags of {arn}", attempt)
+                attempt += 1
+            except BotoCoreError as error:
+                logger.warning(
+                    "Not deleting the certificate: ACM cannot be reached in its region",
+                    extra={"certificate_arn": arn, "error": f"{type(error).__name__}: {error}"},
+                )
+                return False
+        if owned_by(tags, self._request.stack_id, self._request.logical_id):
+            return True
+        logger.warning(
+            "Not deleting the certificate: its ownership tags do not name this stack's resource",
+            extra={
+                "certificate_arn": arn,
+                "owner_stack_id": tags.get(STACK_TAG),
+                "owner_logical_id": tags.get(LOGICAL_ID_TAG),
+            },
+        )
+        return False
+
+    def _delete_unreported(self, physical_id: str, state: Continuation) -> None:
+        """A Create that failed before answering an ARN may still have requested one: find it
+        by the request token its placeholder id carries, and delete it. Best effort: whatever
+        goes wrong is logged and the Delete succeeds, so a rollback always completes."""
+        token = token_of_placeholder(physical_id)
+        if token is None:
+            logger.info("The physical id names no certificate and no request; nothing to delete")
+            return
         try:
-            properties: CertificateProperties | None = parse_properties(self._request.properties)
+            properties = parse_properties(self._request.properties)
         except InvalidPropertyError:
-            properties = None
-        if properties is None:
-            return state  # invalid properties never reach RequestCertificate
+            return  # invalid properties never reach RequestCertificate
         service = self._certificates(properties)
-        for arn in service.find_owned(
-            self._request.stack_id, self._request.logical_id, properties.domain_name
-        ):
-            outcome = service.delete(arn)
-            logger.info(
-                "Deleted a certificate the failed create had requested",
-                extra={"certificate_arn": arn, "deleted": outcome.deleted},
+        stack_id, logical_id = self._request.stack_id, self._request.logical_id
+
+        def search(state: Continuation) -> Continuation:
+            for arn in service.find_requested(stack_id, logical_id, token, properties.domain_name):
+                outcome = service.delete(arn)
+                logger.info(
+                    "Deleted a certificate the failed create had requested",
+                    extra={"certificate_arn": arn, "deleted": outcome.deleted},
+                )
+            return state
+
+        try:
+            self._persevering(state, "looking for unreported certificates", search)
+        except (HandedOff, DeadlineExceededError):
+            raise
+        except Exception as error:
+            logger.warning(
+                "Could not look for a certificate the failed create may have requested; if one "
+                "exists, delete it by hand (tag dns-certificate:request = the token below)",
+                extra={"request_token": token, "error": f"{type(error).__name__}: {error}"[:300]},
             )
-        return state
 
     # ---- waiting ------------------------------------------------------------------------
 
@@ -577,9 +801,12 @@ class Lifecycle:
         except ContinuationError:
             raise
         except Exception as error:
+            hint = ""
+            if isinstance(error, ClientError) and error_code(error) in ACCESS_DENIED_CODES:
+                hint = "; it needs lambda:InvokeFunction on itself"
             raise ContinuationError(
                 f"Could not invoke {self._function_arn} to keep waiting ({type(error).__name__}: "
-                f"{error}); it needs lambda:InvokeFunction on itself"
+                f"{error}){hint}"
             ) from error
         logger.info(
             "Handed off to a new invocation",
@@ -594,7 +821,10 @@ class Lifecycle:
     def _anchor_deadline(
         self, state: Continuation, view: CertificateView, properties: CertificateProperties
     ) -> Continuation:
-        """A redelivered event restarts no clock: the certificate's creation time bounds it."""
+        """A redelivered event restarts no clock: the certificate's creation time bounds it.
+        Only for a certificate this request created: an in-place update's may be years old."""
+        if state.action not in ("create", "replace"):
+            return state
         if view.created_at is not None and view.created_at < state.started_at - 1:
             return state.advanced(
                 started_at=view.created_at,
@@ -625,9 +855,12 @@ class Lifecycle:
         """The region made explicit, so a default and its spelled-out value compare equal."""
         return replace(properties, region=self._region(properties))
 
-    def _ownership_tags(self, properties: CertificateProperties) -> list[Any]:
+    def _ownership_tags(
+        self, properties: CertificateProperties, *, with_request: bool = False
+    ) -> list[Any]:
         fingerprint = identity_fingerprint(self._effective(properties).identity())
-        return ownership_tags(self._request.stack_id, self._request.logical_id, fingerprint)
+        token = request_token(self._event) if with_request else None
+        return ownership_tags(self._request.stack_id, self._request.logical_id, fingerprint, token)
 
     def _certificates(self, properties: CertificateProperties) -> CertificateService:
         return self._runtime_certificates(self._region(properties))

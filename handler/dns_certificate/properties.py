@@ -31,7 +31,7 @@ DEFAULT_KEY_ALGORITHM = "RSA_2048"
 #: Tag keys this resource sets itself; users may not set keys with this prefix.
 RESERVED_TAG_PREFIX = "dns-certificate:"
 #: How many tags the resource adds to every certificate (see `certificates.ownership_tags`).
-OWNERSHIP_TAG_COUNT = 3
+OWNERSHIP_TAG_COUNT = 4
 
 VALIDATION_METHODS = ("DNS", "EMAIL")
 KEY_ALGORITHMS = (

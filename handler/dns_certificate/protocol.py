@@ -1,33 +1,48 @@
-"""crhelper as the protocol layer, with the parts that do not fit this resource replaced.
+"""crhelper as the protocol layer, one resource object per invocation.
 
 Kept from crhelper: the event parsing, the dispatch to create/update/delete, the fallback to the
-event's physical id, and the timeout timer. Replaced: the sender (see `answer`), the timer's
-margin and its answer (which now carries the certificate ARN when there is one and runs the
-lifecycle's clean-up), exactly-one-answer bookkeeping, and a way to end an invocation without
+event's physical id, and the timeout timer. Replaced: the sender (see `answer`), the timer (it
+answers first, then runs the lifecycle's clean-up within a hard budget, and is cancelled and
+joined before the invocation returns), the claim of the answer in the requests table right
+before it is sent (a second claimant sends nothing), and a way to end an invocation without
 answering when the wait was handed to the next invocation.
+
+A resource object serves exactly one invocation: nothing of one request (its ResponseURL, its
+physical id, its timer) can reach another, even when a timer outlives its invocation.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import crhelper
 from aws_lambda_powertools import Logger
 from crhelper import CfnResource
 
 from .answer import AnswerNotDeliveredError, Sender, send_answer
 from .errors import MAX_LONG_REASON_LENGTH, CertificateResourceError, shorten
 from .lifecycle import HandedOff
+from .requests import NoRequestsTable, RequestKey, RequestsStore
 
 logger = Logger(child=True)
+
+#: The crhelper release whose internals the overrides below were written against.
+CRHELPER_VERSION = "2.0.12"
 
 FAILED = "FAILED"
 #: The timer answers this long before Lambda ends the invocation.
 TIMER_MARGIN_SECONDS = 8.0
 TIMER_ANSWER_BUDGET_SECONDS = 5.0
+#: What the timer's clean-up leaves of the invocation, so the join and return still fit.
+CLEANUP_RESERVE_SECONDS = 1.0
+
+#: A clean-up run by the timer after its answer; it gets the monotonic time it must end by.
+TimeoutCleanup = Callable[[float], None]
 
 
 @contextmanager
@@ -50,6 +65,19 @@ def _without_polling_clients() -> Iterator[None]:
             os.environ["AWS_SAM_LOCAL"] = previous
 
 
+def crhelper_version() -> str:
+    return str(getattr(crhelper, "__version__", "")) or _installed_version("crhelper")
+
+
+def _installed_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return ""
+
+
 class CertificateResource(CfnResource):
     # crhelper sets these; its bundled stubs declare only the public attributes.
     _event: dict[str, Any]
@@ -57,17 +85,25 @@ class CertificateResource(CfnResource):
     _response_url: str
     _timer: threading.Timer | None
 
-    def __init__(self, sender: Sender = send_answer) -> None:
+    def __init__(
+        self,
+        *,
+        sender: Sender = send_answer,
+        requests: RequestsStore | None = None,
+        log_level: str = "INFO",
+    ) -> None:
         with _without_polling_clients():
             super().__init__(
-                json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0
+                json_logging=False, log_level=log_level, boto_level="WARNING", sleep_on_delete=0
             )
         self._sam_local = None
         self._sender = sender
+        self._requests: RequestsStore = requests or NoRequestsTable()
         self._answer_lock = threading.Lock()
         self._answered = False
         self._handed_off = False
-        self._timeout_cleanup: Callable[[], None] | None = None
+        self._timeout_cleanup: TimeoutCleanup | None = None
+        self._key: RequestKey | None = None
 
     # ---- what the lifecycle calls -------------------------------------------------------
 
@@ -77,20 +113,30 @@ class CertificateResource(CfnResource):
     def set_data(self, data: Mapping[str, str]) -> None:
         self.Data = dict(data)
 
-    def set_timeout_cleanup(self, cleanup: Callable[[], None] | None) -> None:
+    def set_timeout_cleanup(self, cleanup: TimeoutCleanup | None) -> None:
         self._timeout_cleanup = cleanup
 
     @property
     def answered(self) -> bool:
+        """Answered by this invocation (its timer) or, as the requests table says, any other."""
         with self._answer_lock:
-            return self._answered
+            if self._answered:
+                return True
+        return self._key is not None and self._requests.answered(self._key)
+
+    def remaining_seconds(self) -> float:
+        return float(self._context.get_remaining_time_in_millis()) / 1000.0
 
     # ---- crhelper overrides -------------------------------------------------------------
 
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        try:
+            super().__call__(event, context)
+        finally:
+            self._stop_timer()
+
     def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
-        self._answered = False
-        self._handed_off = False
-        self._timeout_cleanup = None
+        self._key = RequestKey(event["StackId"], event["LogicalResourceId"], event["RequestId"])
         return bool(super()._crhelper_init(event, context))  # type: ignore[misc]
 
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
@@ -115,8 +161,10 @@ class CertificateResource(CfnResource):
             return
         super()._cfn_response(event)  # type: ignore[misc]
 
+    # ---- the timer ----------------------------------------------------------------------
+
     def _set_timeout(self) -> None:
-        remaining = self._context.get_remaining_time_in_millis() / 1000.0
+        remaining = self.remaining_seconds()
         # Log keys (stack, request...) are per thread: hand this thread's to the timer's.
         keys = logger.thread_safe_get_current_keys()
 
@@ -129,13 +177,8 @@ class CertificateResource(CfnResource):
         self._timer.start()
 
     def _timeout(self) -> None:
+        """Answer FAILED first (CloudFormation must hear), then clean up within what is left."""
         logger.error("The invocation is about to time out; answering FAILED")
-        cleanup, self._timeout_cleanup = self._timeout_cleanup, None
-        if cleanup is not None:
-            try:
-                cleanup()
-            except Exception:
-                logger.exception("Clean-up before the timeout answer failed")
         physical_id = self.PhysicalResourceId or self._event.get("PhysicalResourceId")
         if not physical_id:
             physical_id = self.generate_physical_id(self._event)
@@ -146,6 +189,27 @@ class CertificateResource(CfnResource):
             "see the function's logs",
             budget=TIMER_ANSWER_BUDGET_SECONDS,
         )
+        cleanup, self._timeout_cleanup = self._timeout_cleanup, None
+        if cleanup is None:
+            return
+        ends_at = time.monotonic() + max(0.0, self.remaining_seconds() - CLEANUP_RESERVE_SECONDS)
+        try:
+            cleanup(ends_at)
+        except Exception:
+            logger.exception("Clean-up after the timeout answer failed")
+
+    def _stop_timer(self) -> None:
+        """Cancel the timer, or wait for it if it is answering: it must not outlive us."""
+        timer = self._timer
+        if timer is None:
+            return
+        timer.cancel()
+        if timer.is_alive() and timer is not threading.current_thread():
+            timer.join(max(0.0, self.remaining_seconds() - 0.2))
+            if timer.is_alive():
+                logger.error("The timeout timer's clean-up is still running as the invocation ends")
+
+    # ---- the answer ---------------------------------------------------------------------
 
     def _send(
         self,
@@ -159,6 +223,11 @@ class CertificateResource(CfnResource):
                 logger.warning("A second answer for this request was suppressed")
                 return
             self._answered = True
+        key = self._key
+        if key is not None and not self._requests.claim_answer(
+            key, self._context.get_remaining_time_in_millis()
+        ):
+            return
         body: dict[str, Any] = {
             "Status": self.Status,
             "PhysicalResourceId": str(self.PhysicalResourceId),
@@ -175,3 +244,8 @@ class CertificateResource(CfnResource):
             self._sender(self._response_url, body, budget)
         except AnswerNotDeliveredError:
             logger.exception("CloudFormation could not be answered")
+            if key is not None:
+                self._requests.release_answer(key)
+            return
+        if key is not None:
+            self._requests.answer_sent(key)

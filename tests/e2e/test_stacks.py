@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from local.driver import LocalCloudFormation
 from local.emulator import Emulator, validation_record
 
@@ -140,9 +141,13 @@ def test_delete_waits_while_the_certificate_is_in_use(
     """A load balancer still holds the certificate for the first delete attempt (ACM answers
     ResourceInUseException, as it does for a while after the listener is gone): the Delete
     waits and retries instead of failing the stack."""
-    arn = emulator.acm().request_certificate(DomainName="example.com")["CertificateArn"]
-    emulator.rules.mark_in_use(arn, LOAD_BALANCER, refuse_deletes=1)
     stack = cfn.stack("in-use")
+    owner = [
+        {"Key": STACK_TAG, "Value": stack.stack_id},
+        {"Key": LOGICAL_ID_TAG, "Value": "Certificate"},
+    ]
+    arn = emulator.acm().request_certificate(DomainName="example.com", Tags=owner)["CertificateArn"]
+    emulator.rules.mark_in_use(arn, LOAD_BALANCER, refuse_deletes=1)
     properties = stack.request_properties({"DomainName": "example.com"})
 
     deleted = cfn.send(

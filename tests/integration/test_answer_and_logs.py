@@ -20,9 +20,8 @@ REQUEST_KEYS = ("stack_id", "logical_resource_id", "request_id", "request_type")
 
 def use_sender(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
     """The real sender, with its backoff on a fake clock so retries take no time."""
-    resource = app._resource()
     sender = functools.partial(send_answer, sleep=clock.sleep, monotonic=clock.now)
-    monkeypatch.setattr(resource, "_sender", sender)
+    monkeypatch.setattr(app, "SENDER", sender)
 
 
 def log_records(output: io.StringIO) -> list[dict[str, Any]]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 
+from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from tests.integration.harness import OTHER_REGION, Harness
 
 LOAD_BALANCER = (
@@ -95,11 +98,16 @@ def test_delete_when_sent_twice_succeeds_both_times(harness: Harness) -> None:
 
 def test_delete_when_certificate_is_in_another_region_deletes_it_there(harness: Harness) -> None:
     acm = boto3.client("acm", region_name=OTHER_REGION)
-    arn = acm.request_certificate(DomainName="example.com", ValidationMethod="DNS")[
+    event = harness.event("delete.json")
+    owner: list[Any] = [
+        {"Key": STACK_TAG, "Value": event["StackId"]},
+        {"Key": LOGICAL_ID_TAG, "Value": event["LogicalResourceId"]},
+    ]
+    arn = acm.request_certificate(DomainName="example.com", ValidationMethod="DNS", Tags=owner)[
         "CertificateArn"
     ]
 
-    answer = harness.run(harness.event("delete.json", physical_id=arn))
+    answer = harness.run({**event, "PhysicalResourceId": arn})
 
     assert answer.status == "SUCCESS", answer.reason
     assert harness.certificates(OTHER_REGION) == []

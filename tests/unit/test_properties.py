@@ -387,22 +387,24 @@ def test_parse_properties_when_email_validation_domain_equal_or_superdomain_acce
 # ---- Tags --------------------------------------------------------------------------------------
 
 
-def test_tag_limit_when_resource_adds_its_own_tags_leaves_47_for_the_user() -> None:
-    own = ownership_tags("arn:aws:cloudformation:eu-west-1:1:stack/s/1", "Certificate", "f" * 40)
+def test_tag_limit_when_resource_adds_its_own_tags_leaves_46_for_the_user() -> None:
+    own = ownership_tags(
+        "arn:aws:cloudformation:eu-west-1:1:stack/s/1", "Certificate", "f" * 40, "a" * 32
+    )
 
     assert len(own) == OWNERSHIP_TAG_COUNT
-    assert MAX_TAGS - OWNERSHIP_TAG_COUNT == 47
+    assert MAX_TAGS - OWNERSHIP_TAG_COUNT == 46
     assert all(tag.key.startswith(RESERVED_TAG_PREFIX) for tag in own)
 
 
-def test_parse_properties_when_47_tags_accepts() -> None:
-    assert len(parse(Tags=tags(47)).tags) == 47
+def test_parse_properties_when_46_tags_accepts() -> None:
+    assert len(parse(Tags=tags(46)).tags) == 46
 
 
-def test_parse_properties_when_48_tags_refuses_and_explains_the_reserved_three() -> None:
-    reason = refusal(raw(Tags=tags(48)))
+def test_parse_properties_when_47_tags_refuses_and_explains_the_reserved_four() -> None:
+    reason = refusal(raw(Tags=tags(47)))
 
-    assert "at most 47" in reason
+    assert "at most 46" in reason
     assert str(OWNERSHIP_TAG_COUNT) in reason
 
 

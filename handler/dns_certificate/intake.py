@@ -1,0 +1,132 @@
+"""What arrives at the function, sorted before anything acts on it (pure: no AWS, no network).
+
+Three kinds of payload reach the handler: a CloudFormation custom-resource request (maybe with
+this resource's own `Continuation`), a Lambda on-failure destination record wrapping such a
+request whose invocation died (timeout, crash, retries exhausted), and anything else. Every
+malformed one gets one clear answer when it carries a usable ResponseURL, or a logged refusal
+when it does not: never a crash, never an answer on another request's URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
+#: Keys crhelper honours for its own EventBridge polling; never from a caller.
+CRHELPER_PRIVATE_PREFIX = "CrHelper"
+IDENTITY_FIELDS = ("StackId", "RequestId", "LogicalResourceId")
+MAX_IDENTITY_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Not a request this function can answer: logged, nothing sent, nothing touched."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A request that can be answered, but only with FAILED and this reason."""
+
+    event: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """A well-formed CloudFormation request, with crhelper's private keys removed."""
+
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeadInvocation:
+    """Lambda gave up on an invocation of `event` (its on-failure destination record)."""
+
+    event: dict[str, Any]
+    condition: str
+
+
+Intake = Refusal | Malformed | Request | DeadInvocation
+
+
+def usable_response_url(url: object) -> bool:
+    """https anywhere; http only to this machine (the local CloudFormation)."""
+    if not isinstance(url, str) or not url:
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and is_loopback(parts.hostname)
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def classify(payload: object) -> Intake:
+    if not isinstance(payload, Mapping):
+        return Refusal(f"the payload is a {type(payload).__name__}, not an object")
+    if "requestPayload" in payload and "requestContext" in payload:
+        return _dead_invocation(payload)
+    return _request(payload)
+
+
+def _dead_invocation(record: Mapping[str, Any]) -> Intake:
+    inner = _request(record.get("requestPayload"))
+    if not isinstance(inner, Request | Malformed):
+        return inner
+    context = record.get("requestContext")
+    condition = context.get("condition") if isinstance(context, Mapping) else None
+    return DeadInvocation(inner.event, str(condition or "unknown"))
+
+
+def _request(payload: object) -> Intake:
+    if not isinstance(payload, Mapping):
+        return Refusal("the request is not an object")
+    event = {k: v for k, v in payload.items() if not str(k).startswith(CRHELPER_PRIVATE_PREFIX)}
+    if not usable_response_url(event.get("ResponseURL")):
+        return Refusal("no usable ResponseURL (https, or http to loopback for local runs)")
+    for field in IDENTITY_FIELDS:
+        value = event.get(field)
+        if not isinstance(value, str) or not value or len(value) > MAX_IDENTITY_LENGTH:
+            return Refusal(f"{field} is missing or not a string")
+    request_type = event.get("RequestType")
+    if request_type not in REQUEST_TYPES:
+        event["RequestType"] = "Create" if request_type != "Delete" else request_type
+        return Malformed(
+            event, f"RequestType {str(request_type)[:40]!r} is not one of Create, Update, Delete"
+        )
+    physical_id = event.get("PhysicalResourceId")
+    if physical_id is not None and not isinstance(physical_id, str):
+        return Malformed(event, "PhysicalResourceId is not a string")
+    for field in ("ResourceProperties", "OldResourceProperties"):
+        if field in event and event[field] is not None and not isinstance(event[field], Mapping):
+            return Malformed(event, f"{field} must be an object")
+    if "Continuation" in event and not isinstance(event["Continuation"], Mapping):
+        return Malformed(event, "The continuation state is malformed: not an object")
+    return Request(event)
+
+
+def hop_of(event: Mapping[str, Any]) -> int:
+    """The invocation's place in its chain (0: CloudFormation's own delivery)."""
+    state = event.get("Continuation")
+    if not isinstance(state, Mapping):
+        return 0
+    hop = state.get("hop", 0)
+    return hop if isinstance(hop, int) and not isinstance(hop, bool) and hop >= 0 else 0
