@@ -198,8 +198,9 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
     )
     sans = _parse_sans(raw.get("SubjectAlternativeNames"), domain_name)
     names = (domain_name, *sans)
-    validation_method = _parse_enum(
-        raw.get("ValidationMethod") or "DNS", "ValidationMethod", VALIDATION_METHODS
+    validation_method = (
+        _parse_optional_enum(raw.get("ValidationMethod"), "ValidationMethod", VALIDATION_METHODS)
+        or "DNS"
     )
     certificate_authority_arn = _parse_pca_arn(raw.get("CertificateAuthorityArn"))
     validation_options = _parse_validation_options(

@@ -604,3 +604,12 @@ def test_parse_properties_when_no_region_given_never_loads_endpoint_data() -> No
     parse(DomainName="example.com", Tags=tags(3), ServiceTimeout="300")
 
     assert acm_regions.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize("value", [False, 0, [], {}], ids=["false", "zero", "list", "object"])
+def test_parse_properties_when_validation_method_is_a_falsy_non_string_refuses(
+    value: object,
+) -> None:
+    reason = refusal(raw(ValidationMethod=value))
+
+    assert reason.startswith("ValidationMethod ")
