@@ -75,8 +75,8 @@ ACCEPTED_PROPERTIES = (
     "Route53RoleArn",
     "Route53RoleExternalId",
 )
-_OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
-_VALIDATION_OPTION_KEYS = (
+OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
+VALIDATION_OPTION_KEYS = (
     "DomainName",
     "HostedZoneId",
     "ValidationDomain",
@@ -385,10 +385,10 @@ def _parse_options(value: object) -> str | None:
         return None
     if not isinstance(value, Mapping):
         raise InvalidPropertyError("Options must be an object")
-    unknown = sorted(key for key in value if key not in _OPTION_KEYS)
+    unknown = sorted(key for key in value if key not in OPTION_KEYS)
     if unknown:
         raise InvalidPropertyError(
-            f"Unknown Options key {quote_list(unknown, 3)}; accepted: {', '.join(_OPTION_KEYS)}"
+            f"Unknown Options key {quote_list(unknown, 3)}; accepted: {', '.join(OPTION_KEYS)}"
         )
     return _parse_optional_enum(
         value.get("CertificateTransparencyLoggingPreference"),
@@ -406,11 +406,11 @@ def _parse_validation_options(
         where = f"DomainValidationOptions[{index}]"
         if not isinstance(item, Mapping):
             raise InvalidPropertyError(f"{where} must be an object")
-        unknown = sorted(key for key in item if key not in _VALIDATION_OPTION_KEYS)
+        unknown = sorted(key for key in item if key not in VALIDATION_OPTION_KEYS)
         if unknown:
             raise InvalidPropertyError(
                 f"Unknown {where} key {quote_list(unknown, 3)}; accepted: "
-                f"{', '.join(_VALIDATION_OPTION_KEYS)}"
+                f"{', '.join(VALIDATION_OPTION_KEYS)}"
             )
         name = parse_name(item.get("DomainName"), field=f"{where}.DomainName")
         if name not in names:
