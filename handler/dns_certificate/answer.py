@@ -2,17 +2,20 @@
 
 Replaces crhelper's sender, which connects over HTTPS whatever the URL says, waits forever on
 a silent socket, counts a 403 as delivered and retries in an endless loop. This one honours the
-scheme, bounds every attempt and the whole delivery, treats any non-2xx status as a failure,
-and keeps the body within CloudFormation's 4096-byte limit. The URL is a credential: it is
-never logged, not even in part.
+scheme (only `https`, and `http` to a loopback host for the local world: anything else is
+refused before any network attempt), bounds every attempt and the whole delivery, treats any
+non-2xx status and any transport error as a failed attempt, and keeps the body within
+CloudFormation's 4096-byte limit. The URL is a credential: it is never logged, not even in part.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -91,7 +94,14 @@ def send_answer(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> None:
-    """PUT the answer, retrying with backoff while the budget lasts."""
+    """PUT the answer, retrying with backoff while the budget lasts.
+
+    A URL this sender does not accept (see `url_problem`) is refused at once: no attempt, no wait.
+    """
+    refused = url_problem(url)
+    if refused is not None:
+        logger.error("Answer not sent: ResponseURL refused", extra={"problem": refused})
+        raise AnswerNotDeliveredError(f"Answer not sent: the ResponseURL {refused}")
     payload = encode_body(body)
     give_up_at = monotonic() + budget_seconds
     attempt = 0
@@ -115,15 +125,57 @@ def send_answer(
         sleep(delay)
 
 
-def _put(url: str, payload: bytes, timeout: float) -> str | None:
-    """None when delivered, else a description that does not contain the URL."""
-    request = urllib.request.Request(
-        url,
-        data=payload,
-        method="PUT",
-        headers={"Content-Type": "", "Content-Length": str(len(payload))},
-    )
+#: Host names that always mean this machine; IP addresses are checked with `ipaddress`.
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+
+
+def url_problem(url: object) -> str | None:
+    """Why the sender refuses `url` (never quoting any part of it), or None when it may be used.
+
+    CloudFormation's presigned URLs are https; plain http is accepted only to a loopback host
+    (127.0.0.0/8, ::1, localhost), where the local CloudFormation and the tests listen.
+    """
+    if not isinstance(url, str):
+        return f"is not a string ({type(url).__name__})"
+    if not url.strip():
+        return "is empty"
     try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid URL"
+    if not parts.scheme:
+        return "has no scheme (https expected)"
+    if parts.scheme not in ("https", "http"):
+        return "does not use https (the only scheme accepted, with http to a loopback host)"
+    if not host:
+        return "has no host"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return "uses plain http to a host that is not loopback (https expected)"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _put(url: str, payload: bytes, timeout: float) -> str | None:
+    """None when delivered, else a description that does not contain the URL.
+
+    Every exception is a failed attempt, never a crash: the caller retries within its budget.
+    """
+    try:
+        request = urllib.request.Request(
+            url,
+            data=payload,
+            method="PUT",
+            headers={"Content-Type": "", "Content-Length": str(len(payload))},
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = int(response.status)
     except urllib.error.HTTPError as error:
@@ -131,4 +183,8 @@ def _put(url: str, payload: bytes, timeout: float) -> str | None:
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         return f"{type(error).__name__}: {type(reason).__name__}"
+    except Exception as error:
+        # http.client's errors (InvalidURL, RemoteDisconnected...), a TypeError from a handler:
+        # only the type is reported, because a message may quote the URL.
+        return type(error).__name__
     return None if 200 <= status < 300 else f"HTTP {status}"

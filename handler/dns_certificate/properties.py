@@ -10,7 +10,9 @@ property, instead of minutes later with ACM's or Route 53's.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,8 +30,10 @@ MAX_NAMES = 100
 MAX_TAGS = 50
 MAX_SERVICE_TIMEOUT = 3600
 DEFAULT_KEY_ALGORITHM = "RSA_2048"
-#: Tag keys this resource sets itself; users may not set keys with this prefix.
+#: Tag keys this resource sets itself; users may not set keys with this prefix (in any case).
 RESERVED_TAG_PREFIX = "dns-certificate:"
+#: Tag keys AWS reserves for itself; ACM refuses them in any case.
+AWS_TAG_PREFIX = "aws:"
 #: How many tags the resource adds to every certificate (see `certificates.ownership_tags`).
 OWNERSHIP_TAG_COUNT = 4
 
@@ -49,7 +53,8 @@ _HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _PCA_ARN = re.compile(r"^arn:[\w+=/,.@-]+:acm-pca:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*$")
 _ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _TAG_CHARACTERS = set("_.:/=+-@ ")
 
 ACCEPTED_PROPERTIES = (
@@ -70,8 +75,8 @@ ACCEPTED_PROPERTIES = (
     "Route53RoleArn",
     "Route53RoleExternalId",
 )
-_OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
-_VALIDATION_OPTION_KEYS = (
+OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
+VALIDATION_OPTION_KEYS = (
     "DomainName",
     "HostedZoneId",
     "ValidationDomain",
@@ -193,8 +198,9 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
     )
     sans = _parse_sans(raw.get("SubjectAlternativeNames"), domain_name)
     names = (domain_name, *sans)
-    validation_method = _parse_enum(
-        raw.get("ValidationMethod") or "DNS", "ValidationMethod", VALIDATION_METHODS
+    validation_method = (
+        _parse_optional_enum(raw.get("ValidationMethod"), "ValidationMethod", VALIDATION_METHODS)
+        or "DNS"
     )
     certificate_authority_arn = _parse_pca_arn(raw.get("CertificateAuthorityArn"))
     validation_options = _parse_validation_options(
@@ -316,27 +322,62 @@ def _parse_pca_arn(value: object) -> str | None:
     )
 
 
+@functools.cache
+def acm_regions() -> frozenset[str]:
+    """Every region, in every partition, where botocore's endpoint data lists ACM.
+
+    Read from the endpoint data botocore ships (no network, no credentials, no profile), once
+    per container and only when a template sets Region: loading it costs tens of milliseconds.
+    """
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    return frozenset(
+        region
+        for partition in resolver.get_available_partitions()
+        for region in resolver.get_available_endpoints("acm", partition_name=partition)
+    )
+
+
 def _parse_region(value: object) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and _REGION.match(value.strip()):
-        return value.strip()
-    raise InvalidPropertyError(f"Region '{value}' is not an AWS region name (e.g. us-east-1)")
+    if not isinstance(value, str):
+        raise InvalidPropertyError(f"Region must be a string, got {type(value).__name__}")
+    region = value.strip()
+    if region not in acm_regions():
+        raise InvalidPropertyError(
+            f"Region '{value[:40]}' is not a region where ACM is available (e.g. us-east-1)"
+        )
+    return region
 
 
 def _parse_service_timeout(value: object) -> int:
     if value is None or value == "":
         return MAX_SERVICE_TIMEOUT
-    try:
-        seconds = int(str(value).strip())
-    except ValueError:
-        seconds = 0
-    if not 1 <= seconds <= MAX_SERVICE_TIMEOUT:
+    seconds = _whole_number(value)
+    if seconds is None or not 1 <= seconds <= MAX_SERVICE_TIMEOUT:
         raise InvalidPropertyError(
-            f"ServiceTimeout '{value}' must be a whole number of seconds from 1 to "
-            f"{MAX_SERVICE_TIMEOUT}"
+            f"ServiceTimeout '{str(value)[:20]}' must be a whole number of seconds from 1 to "
+            f"{MAX_SERVICE_TIMEOUT}, in ASCII digits only"
         )
     return seconds
+
+
+def _whole_number(value: object) -> int | None:
+    """A non-negative integer written as CloudFormation sends it: ASCII digits and nothing else.
+
+    `int()` alone would also accept full-width digits, '1_0_0', ' 120' and '+120'. An int (from
+    a caller other than CloudFormation) is taken as is; a bool, a float or anything else is not.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value):
+        return int(value)
+    return None
 
 
 def _parse_options(value: object) -> str | None:
@@ -344,10 +385,10 @@ def _parse_options(value: object) -> str | None:
         return None
     if not isinstance(value, Mapping):
         raise InvalidPropertyError("Options must be an object")
-    unknown = sorted(key for key in value if key not in _OPTION_KEYS)
+    unknown = sorted(key for key in value if key not in OPTION_KEYS)
     if unknown:
         raise InvalidPropertyError(
-            f"Unknown Options key {quote_list(unknown, 3)}; accepted: {', '.join(_OPTION_KEYS)}"
+            f"Unknown Options key {quote_list(unknown, 3)}; accepted: {', '.join(OPTION_KEYS)}"
         )
     return _parse_optional_enum(
         value.get("CertificateTransparencyLoggingPreference"),
@@ -365,11 +406,11 @@ def _parse_validation_options(
         where = f"DomainValidationOptions[{index}]"
         if not isinstance(item, Mapping):
             raise InvalidPropertyError(f"{where} must be an object")
-        unknown = sorted(key for key in item if key not in _VALIDATION_OPTION_KEYS)
+        unknown = sorted(key for key in item if key not in VALIDATION_OPTION_KEYS)
         if unknown:
             raise InvalidPropertyError(
                 f"Unknown {where} key {quote_list(unknown, 3)}; accepted: "
-                f"{', '.join(_VALIDATION_OPTION_KEYS)}"
+                f"{', '.join(VALIDATION_OPTION_KEYS)}"
             )
         name = parse_name(item.get("DomainName"), field=f"{where}.DomainName")
         if name not in names:
@@ -423,18 +464,28 @@ def _parse_tags(value: object) -> tuple[Tag, ...]:
         if not isinstance(item, Mapping) or set(item) - {"Key", "Value"}:
             raise InvalidPropertyError(f"{where} must be an object with Key and Value")
         key, tag_value = item.get("Key"), item.get("Value", "")
-        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+        if not isinstance(key, str):
+            raise InvalidPropertyError(f"{where}.Key must be a string, got {_type_name(key)}")
+        if not 1 <= len(key) <= 128:
             raise InvalidPropertyError(f"{where}.Key must be 1 to 128 characters")
-        if not isinstance(tag_value, str) or len(tag_value) > 256:
-            raise InvalidPropertyError(f"{where}.Value for '{key}' must be at most 256 characters")
-        if key.lower().startswith("aws:"):
+        if not isinstance(tag_value, str):
             raise InvalidPropertyError(
-                f"{where}.Key '{key}': keys starting with 'aws:' are reserved"
+                f"{where}.Value for '{key[:60]}' must be a string, got {_type_name(tag_value)}"
             )
-        if key.startswith(RESERVED_TAG_PREFIX):
+        if len(tag_value) > 256:
             raise InvalidPropertyError(
-                f"{where}.Key '{key}': keys starting with '{RESERVED_TAG_PREFIX}' are set by "
-                "this resource"
+                f"{where}.Value for '{key[:60]}' must be at most 256 characters"
+            )
+        folded = key.translate(_ASCII_LOWER)  # ACM: 'AWS:' is as reserved as 'aws:'
+        if folded.startswith(AWS_TAG_PREFIX):
+            raise InvalidPropertyError(
+                f"{where}.Key '{key[:60]}': keys starting with '{AWS_TAG_PREFIX}' (in any case) "
+                "are reserved"
+            )
+        if folded.startswith(RESERVED_TAG_PREFIX):
+            raise InvalidPropertyError(
+                f"{where}.Key '{key[:60]}': keys starting with '{RESERVED_TAG_PREFIX}' (in any "
+                "case) are set by this resource"
             )
         for text, part in ((key, "Key"), (tag_value, "Value")):
             bad = sorted({c for c in text if not (c.isalnum() or c in _TAG_CHARACTERS)})
@@ -448,6 +499,21 @@ def _parse_tags(value: object) -> tuple[Tag, ...]:
         keys.add(key)
         tags.append(Tag(key=key, value=tag_value))
     return tuple(tags)
+
+
+def _type_name(value: object) -> str:
+    """How a JSON value's type reads in a reason: null, a number, a list..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
 
 
 def _parse_route53_access(raw: Mapping[str, object], prefix: str) -> Route53Access | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,7 @@ from dns_certificate.answer import (
     AnswerNotDeliveredError,
     encode_body,
     send_answer,
+    url_problem,
 )
 
 from .fakes import FakeClock, RecordingServer, SilentServer
@@ -274,3 +277,169 @@ def test_send_answer_when_not_delivered_never_reveals_the_url(
     assert "/responses/" not in str(caught.value)
     assert "Answer not delivered" in caplog.messages  # the log was captured...
     assert "topsecret" not in caplog.text  # ...and does not hold the URL's signature
+
+
+# ---- which URLs the sender accepts ----------------------------------------------------------
+
+
+SECRET = "X-Amz-Signature=topsecret"
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Fails the test if the sender tries to open any URL; the attempts it made, if any."""
+    attempts: list[object] = []
+
+    def refuse(request: object, *args: object, **kwargs: object) -> object:
+        attempts.append(request)
+        raise AssertionError("the sender made a network attempt")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    return attempts
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"file:///etc/passwd?{SECRET}",
+        f"data:text/plain,{SECRET}",
+        f"ftp://127.0.0.1/responses/abc?{SECRET}",
+        f"gopher://127.0.0.1:70/{SECRET}",
+        f"127.0.0.1:8080/responses/abc?{SECRET}",
+        f"cloudformation.example.com/responses/abc?{SECRET}",
+        f"//127.0.0.1/responses/abc?{SECRET}",
+        f"http://cloudformation.example.com/responses/abc?{SECRET}",
+        f"http://127.0.0.1.example.com/responses/abc?{SECRET}",
+        f"http://localhost.example.com/responses/abc?{SECRET}",
+        f"http://10.0.0.1/responses/abc?{SECRET}",
+        f"https:///responses/abc?{SECRET}",
+        f"https://[::1/responses/abc?{SECRET}",
+        "",
+        "   ",
+    ],
+    ids=[
+        "file",
+        "data",
+        "ftp",
+        "gopher",
+        "no-scheme-host-port",
+        "no-scheme-name",
+        "scheme-relative",
+        "http-public-host",
+        "http-loopback-lookalike",
+        "http-localhost-lookalike",
+        "http-private-address",
+        "https-without-host",
+        "malformed-ipv6",
+        "empty",
+        "blank",
+    ],
+)
+def test_send_answer_when_url_is_not_accepted_refuses_without_network_attempt(
+    url: str, no_network: list[object], fake_clock: FakeClock
+) -> None:
+    with pytest.raises(AnswerNotDeliveredError) as caught:
+        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert no_network == []
+    assert fake_clock.sleeps == []
+    message = str(caught.value)
+    assert message.startswith("Answer not sent: the ResponseURL ")
+    assert "topsecret" not in message
+    assert "example.com" not in message
+    assert "127.0.0.1" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [None, 42, b"https://example.com/responses", ["https://example.com/"], {"url": "x"}],
+    ids=["none", "int", "bytes", "list", "dict"],
+)
+def test_send_answer_when_url_is_not_a_string_refuses_without_network_attempt(
+    url: Any, no_network: list[object], fake_clock: FakeClock
+) -> None:
+    with pytest.raises(AnswerNotDeliveredError, match="is not a string"):
+        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert no_network == []
+    assert fake_clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com/x",
+        "HTTPS://S3.AMAZONAWS.COM/x",
+        "http://127.0.0.1:8080/responses/abc",
+        "http://127.200.3.4/responses/abc",
+        "http://localhost:8080/responses/abc",
+        "http://LOCALHOST/responses/abc",
+        "http://[::1]:8080/responses/abc",
+    ],
+)
+def test_url_problem_when_https_or_http_to_loopback_accepts_it(url: str) -> None:
+    assert url_problem(url) is None
+
+
+def test_send_answer_when_http_to_localhost_delivers_it(recording_server: StartServer) -> None:
+    server = recording_server(200)
+
+    send_answer(server.url.replace("127.0.0.1", "localhost", 1), body(), 5.0)
+
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TypeError("a str, bytes-like object or None is required"),
+        http.client.InvalidURL("URL can't contain control characters"),
+        http.client.BadStatusLine("garbage"),
+        http.client.IncompleteRead(b""),
+        RuntimeError("anything else"),
+    ],
+    ids=["TypeError", "InvalidURL", "BadStatusLine", "IncompleteRead", "RuntimeError"],
+)
+def test_send_answer_when_transport_raises_anything_counts_a_failed_attempt(
+    monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock, error: Exception
+) -> None:
+    attempts: list[object] = []
+
+    def failing(request: object, *args: object, **kwargs: object) -> object:
+        attempts.append(request)
+        raise error
+
+    monkeypatch.setattr(urllib.request, "urlopen", failing)
+
+    with pytest.raises(AnswerNotDeliveredError, match=type(error).__name__) as caught:
+        send_answer(
+            f"https://s3.amazonaws.com/responses/abc?{SECRET}",
+            body(),
+            30.0,
+            sleep=fake_clock.sleep,
+            monotonic=fake_clock.monotonic,
+        )
+
+    assert len(attempts) >= 2  # retried: a failed attempt, not a crash
+    assert "topsecret" not in str(caught.value)
+
+
+def test_send_answer_when_first_attempt_raises_type_error_retries_and_delivers(
+    monkeypatch: pytest.MonkeyPatch, recording_server: StartServer, fake_clock: FakeClock
+) -> None:
+    server = recording_server(200)
+    real_urlopen = urllib.request.urlopen
+    attempts: list[object] = []
+
+    def flaky(request: Any, *args: Any, **kwargs: Any) -> Any:
+        attempts.append(request)
+        if len(attempts) == 1:
+            raise TypeError("injected")
+        return real_urlopen(request, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", flaky)
+
+    send_answer(server.url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+
+    assert len(attempts) == 2
+    assert len(server.requests) == 1

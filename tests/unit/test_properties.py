@@ -21,6 +21,7 @@ from dns_certificate.properties import (
     RESERVED_TAG_PREFIX,
     CertificateProperties,
     Tag,
+    acm_regions,
     parse_properties,
 )
 
@@ -143,6 +144,8 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("wait-for-issuance-yes", raw(WaitForIssuance="yes"), "WaitForIssuance"),
     ("manage-dns-records-1", raw(ManageDnsRecords="1"), "ManageDnsRecords"),
     ("region-garbage", raw(Region="Europe"), "Region"),
+    ("region-unknown", raw(Region="xx-fake-1"), "Region"),
+    ("region-not-a-string", raw(Region=["us-east-1"]), "Region"),
     ("route53-role-not-an-arn", raw(Route53RoleArn="dns-validation"), "Route53RoleArn"),
     ("route53-external-id-without-role", raw(Route53RoleExternalId="abc123"),
      "Route53RoleExternalId"),
@@ -416,10 +419,10 @@ def test_parse_properties_when_47_tags_refuses_and_explains_the_reserved_four() 
         ("Team Name_.:/=+-@", "Web + API: /prod @eu"),
         ("café", "naïve"),
         ("awsome", "not reserved"),
-        ("DNS-Certificate:x", "prefix is case-sensitive"),
+        ("dns-certificates", "not the reserved prefix"),
     ],
     ids=["max-lengths", "empty-value", "all-punctuation", "unicode-letters", "aws-no-colon",
-         "reserved-prefix-other-case"],
+         "reserved-prefix-without-colon"],
 )  # fmt: skip
 def test_parse_properties_when_tag_within_acm_rules_accepts(key: str, value: str) -> None:
     assert parse(Tags=[{"Key": key, "Value": value}]).tags == (Tag(key, value),)
@@ -434,8 +437,8 @@ def test_parse_properties_when_tag_value_absent_uses_empty_string() -> None:
 
 @pytest.mark.parametrize(
     ("given_", "seconds"),
-    [(None, MAX_SERVICE_TIMEOUT), ("", MAX_SERVICE_TIMEOUT), ("300", 300), (" 300 ", 300),
-     ("1", 1), ("3600", 3600), (900, 900)],
+    [(None, MAX_SERVICE_TIMEOUT), ("", MAX_SERVICE_TIMEOUT), ("300", 300),
+     ("1", 1), ("3600", 3600), ("0120", 120), (900, 900)],
 )  # fmt: skip
 def test_parse_properties_when_service_timeout_is_whole_seconds_converts_it(
     given_: object, seconds: int
@@ -501,3 +504,114 @@ def test_parse_properties_when_idempotency_token_given_explains_it_is_derived() 
 
     assert reason.startswith("IdempotencyToken")
     assert "derives it from the CloudFormation request" in reason
+
+
+# ---- issue 8: the smaller points ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [42, 4.5, True, None, ["web"], {"team": "web"}],
+    ids=["int", "float", "bool", "null", "list", "object"],
+)
+def test_parse_properties_when_tag_value_not_a_string_says_it_must_be_a_string(
+    value: object,
+) -> None:
+    reason = refusal(raw(Tags=[{"Key": "team", "Value": value}]))
+
+    assert reason.startswith("Tags[0].Value for 'team' must be a string")
+    assert "256" not in reason
+
+
+@pytest.mark.parametrize(
+    "key",
+    [42, True, None, ["team"], {"k": "v"}],
+    ids=["int", "bool", "null", "list", "object"],
+)
+def test_parse_properties_when_tag_key_not_a_string_says_it_must_be_a_string(key: object) -> None:
+    reason = refusal(raw(Tags=[{"Key": key, "Value": "web"}]))
+
+    assert reason.startswith("Tags[0].Key must be a string")
+    assert "128" not in reason
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["dns-certificate:x", "DNS-CERTIFICATE:x", "Dns-Certificate:stack-id", "dNs-CeRtIfIcAtE:"],
+)
+def test_parse_properties_when_tag_key_has_reserved_prefix_in_any_case_refuses(key: str) -> None:
+    reason = refusal(raw(Tags=[{"Key": key, "Value": "b"}]))
+
+    assert "Tags[0].Key" in reason
+    assert RESERVED_TAG_PREFIX in reason
+
+
+@pytest.mark.parametrize("key", ["aws:x", "AWS:x", "Aws:cloudformation:stack-name", "aWs:"])
+def test_parse_properties_when_tag_key_has_aws_prefix_in_any_case_refuses(key: str) -> None:
+    reason = refusal(raw(Tags=[{"Key": key, "Value": "b"}]))
+
+    assert "Tags[0].Key" in reason
+    assert "'aws:'" in reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\uff11\uff12\uff10", "1_0_0", " 120", "120 ", "+120", "-0", "1e3", "0x78", "120.0",
+     "\u0661\u0662\u0660", 12.0, True, ["120"], "9" * 5000],
+    ids=["full-width", "underscores", "leading-space", "trailing-space", "plus", "minus-zero",
+         "exponent", "hex", "decimal-point", "arabic-indic", "float",
+         "bool", "list", "huge"],
+)  # fmt: skip
+def test_parse_properties_when_service_timeout_not_ascii_digits_refuses(value: object) -> None:
+    reason = refusal(raw(ServiceTimeout=value))
+
+    assert reason.startswith("ServiceTimeout ")
+    assert "1 to 3600" in reason
+    assert len(reason) <= MAX_REASON_LENGTH
+
+
+def test_parse_properties_when_region_unknown_to_botocore_for_acm_refuses_naming_it() -> None:
+    reason = refusal(raw(Region="xx-fake-1"))
+
+    assert reason == "Region 'xx-fake-1' is not a region where ACM is available (e.g. us-east-1)"
+
+
+@pytest.mark.parametrize(
+    "region",
+    ["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1", "eusc-de-east-1"],
+)
+def test_parse_properties_when_region_is_an_acm_region_of_any_partition_keeps_it(
+    region: str,
+) -> None:
+    assert parse(Region=region).region == region
+
+
+def test_acm_regions_when_computed_is_cached_and_reads_no_configuration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A profile that does not exist breaks a boto3 Session; the endpoint data needs none.
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    acm_regions.cache_clear()
+
+    regions = acm_regions()
+
+    assert {"us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"} <= regions
+    assert "xx-fake-1" not in regions
+    assert acm_regions() is regions  # computed once per container
+
+
+def test_parse_properties_when_no_region_given_never_loads_endpoint_data() -> None:
+    acm_regions.cache_clear()
+
+    parse(DomainName="example.com", Tags=tags(3), ServiceTimeout="300")
+
+    assert acm_regions.cache_info().currsize == 0
+
+
+@pytest.mark.parametrize("value", [False, 0, [], {}], ids=["false", "zero", "list", "object"])
+def test_parse_properties_when_validation_method_is_a_falsy_non_string_refuses(
+    value: object,
+) -> None:
+    reason = refusal(raw(ValidationMethod=value))
+
+    assert reason.startswith("ValidationMethod ")
