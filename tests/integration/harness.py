@@ -318,7 +318,8 @@ class RequestedShapes:
             shape = self.shape(summary["CertificateArn"], summary.get("KeyAlgorithm"))
             if shape["KeyAlgorithm"] not in (key_types or _DEFAULT_KEY_TYPES):
                 continue
-            if shape.get("RootHierarchyType") not in (roots or [None]):
+            root = shape.get("RootHierarchyType")
+            if (root not in roots) if roots else (root is not None):
                 continue
             listed.append({**summary, **shape})
         parsed["CertificateSummaryList"] = listed

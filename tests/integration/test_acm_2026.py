@@ -186,17 +186,16 @@ def test_list_all_certificates_finds_every_key_type_and_both_n2_hierarchies(
     harness: Harness, runtime: Runtime
 ) -> None:
     acm = runtime.clients.acm()
+    shapes: list[dict[str, Any]] = [
+        {},
+        {"KeyAlgorithm": "EC_prime256v1"},
+        {"KeyAlgorithm": "EC_secp384r1"},
+        {"RootHierarchyType": "N2_AMAZON_MANAGED"},
+        {"RootHierarchyType": "N2_SFG2_AMAZON_MANAGED", "KeyAlgorithm": "EC_secp384r1"},
+    ]
     requested = {
         acm.request_certificate(DomainName=f"{index}.example.com", **extra)["CertificateArn"]
-        for index, extra in enumerate(
-            [
-                {},
-                {"KeyAlgorithm": "EC_prime256v1"},
-                {"KeyAlgorithm": "EC_secp384r1"},
-                {"RootHierarchyType": "N2_AMAZON_MANAGED"},
-                {"RootHierarchyType": "N2_SFG2_AMAZON_MANAGED", "KeyAlgorithm": "EC_secp384r1"},
-            ]
-        )
+        for index, extra in enumerate(shapes)
     }
     default_listing = acm.list_certificates()["CertificateSummaryList"]
     assert len(default_listing) == 1  # what ACM shows when not asked: the RSA, non-N2 one
