@@ -122,7 +122,6 @@ class CertificateService:
             arguments["CertificateUsage"] = properties.certificate_usage
         options: dict[str, str] = {}
         if properties.transparency_logging:
-            _warn_if_opting_out(properties.transparency_logging)
             options["CertificateTransparencyLoggingPreference"] = properties.transparency_logging
         if properties.export:
             options["Export"] = properties.export
@@ -141,6 +140,7 @@ class CertificateService:
             if is_throttling(error):
                 raise  # worth waiting for, not a refusal
             raise CertificateRequestError(_request_reason(error)) from error
+        _warn_if_opting_out(properties.transparency_logging)  # once, for the request made
         return response["CertificateArn"]
 
     def describe(self, arn: str) -> CertificateView:
@@ -200,9 +200,9 @@ class CertificateService:
             )
 
     def set_transparency_logging(self, arn: str, preference: str) -> None:
-        _warn_if_opting_out(preference)
         options: Any = {"CertificateTransparencyLoggingPreference": preference}
         self._acm.update_certificate_options(CertificateArn=arn, Options=options)
+        _warn_if_opting_out(preference)
 
     def delete(self, arn: str) -> DeleteOutcome:
         try:
@@ -271,7 +271,7 @@ class CertificateService:
             raise
 
 
-def _warn_if_opting_out(preference: str) -> None:
+def _warn_if_opting_out(preference: str | None) -> None:
     if preference == "DISABLED":
         logger.warning(TRANSPARENCY_OPT_OUT_WARNING)
 

@@ -276,3 +276,24 @@ def test_create_when_properties_are_refused_fails_before_any_aws_call(
     if "ManagedBy" in extra or extra.get("ValidationMethod") in ("HTTP", "SMS"):
         assert "requested through CloudFront" in answer.reason
         assert "DNS or EMAIL" in answer.reason
+
+
+def test_update_when_transparency_disabled_with_native_spelling_is_in_place_and_warns_once(
+    harness: Harness, log_output: io.StringIO
+) -> None:
+    old = {
+        "DomainName": "example.com",
+        "Options": {"CertificateTransparencyLoggingPreference": "ENABLED"},
+    }
+    arn = harness.create(old)
+    new = {"DomainName": "example.com", "CertificateTransparencyLoggingPreference": "DISABLED"}
+
+    answer = harness.run(
+        harness.event("update-replace.json", properties=new, old_properties=old, physical_id=arn)
+    )
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == arn
+    (call,) = harness.calls.of("acm", "UpdateCertificateOptions")
+    assert call.params["Options"] == {"CertificateTransparencyLoggingPreference": "DISABLED"}
+    assert _warnings(log_output).count(TRANSPARENCY_OPT_OUT_WARNING) == 1
