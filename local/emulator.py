@@ -19,7 +19,16 @@ ACM
   * `DeleteCertificate` of a certificate in use answers `ResourceInUseException`
     (`mark_in_use`), until released or after a number of refused attempts;
   * `IdempotencyToken` must match `\\w{1,32}`; a token seen in the last hour returns the
-    certificate it made.
+    certificate it made;
+  * `KeyAlgorithm`, `RootHierarchyType` (Amazon N2) and `CertificateUsage` are kept and shown
+    by DescribeCertificate as requested (moto makes every key RSA_2048 and ignores the rest),
+    with ACM's rules checked first (`ValidationException`): requested certificates use
+    RSA_2048, EC_prime256v1 or EC_secp384r1; N2 needs DNS validation and no
+    CertificateAuthorityArn; CertificateUsage needs RootHierarchyType, and CLIENT_AUTH_ONLY
+    N2_AMAZON_MANAGED; `Options.Export` is kept (moto does that already);
+  * `ListCertificates` hides what ACM hides by default: key types other than RSA_1024 and
+    RSA_2048 unless `Includes.keyTypes` names them, N2 certificates unless
+    `RootHierarchyTypes` names their hierarchy (and then only N2 certificates are listed).
 
 Route 53
   * `ChangeResourceRecordSets` is checked as a whole before anything is applied: two changes
@@ -66,6 +75,7 @@ from moto.acm.models import AWSCertificateManagerBackend, CertBundle, acm_backen
 from moto.acm.responses import AWSCertificateManagerResponse
 from moto.core import errors as moto_errors
 from moto.core.exceptions import AWSError
+from moto.core.responses import ActionResult
 from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -98,6 +108,12 @@ _UNSET_VARIABLES = (
 )
 _TOKEN_PATTERN = re.compile(r"^\w{1,32}$")
 _MAX_COMMON_NAME = 64
+#: Key algorithms ACM issues requested certificates (N2 included) with; the API's other four
+#: are for imported certificates.
+REQUESTED_KEY_ALGORITHMS = ("RSA_2048", "EC_prime256v1", "EC_secp384r1")
+N2_HIERARCHIES = ("N2_AMAZON_MANAGED", "N2_SFG2_AMAZON_MANAGED")
+#: What ListCertificates lists without `Includes.keyTypes`.
+DEFAULT_LISTED_KEY_TYPES = ("RSA_1024", "RSA_2048")
 
 
 # ---- validation records ---------------------------------------------------------------------
@@ -196,6 +212,48 @@ class _CertificateState:
     failure: tuple[str, str | None] | None = None  # forced (status, reason)
     failure_reason: str | None = None
     issued_at: float | None = None
+    #: KeyAlgorithm, RootHierarchyType, CertificateUsage as requested (moto ignores them).
+    shape: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CertificateRequestShape:
+    """The RequestCertificate parameters moto ignores, checked as ACM checks them."""
+
+    key_algorithm: str | None = None
+    root_hierarchy_type: str | None = None
+    certificate_usage: str | None = None
+    validation_method: str | None = None
+    certificate_authority_arn: str | None = None
+
+    def problem(self) -> str | None:
+        """ACM's ValidationException message for this request, or None."""
+        root, usage = self.root_hierarchy_type, self.certificate_usage
+        if self.key_algorithm and self.key_algorithm not in REQUESTED_KEY_ALGORITHMS:
+            return (
+                f"Key algorithm {self.key_algorithm} is not supported for requested certificates."
+            )
+        if root is not None and root not in N2_HIERARCHIES:
+            return f"Value '{root}' at 'rootHierarchyType' failed to satisfy enum constraint."
+        if usage is not None and root is None:
+            return "CertificateUsage can only be specified with RootHierarchyType."
+        if root is None:
+            return None
+        if self.certificate_authority_arn:
+            return "RootHierarchyType cannot be specified with CertificateAuthorityArn."
+        if (self.validation_method or "EMAIL") != "DNS":
+            return "Amazon N2 certificates must use DNS validation."
+        if usage == "CLIENT_AUTH_ONLY" and root != "N2_AMAZON_MANAGED":
+            return "CLIENT_AUTH_ONLY is only valid with RootHierarchyType N2_AMAZON_MANAGED."
+        return None
+
+    def shown(self) -> dict[str, str]:
+        """What DescribeCertificate and ListCertificates show for it."""
+        shape = {"KeyAlgorithm": self.key_algorithm or "RSA_2048"}
+        if self.root_hierarchy_type:
+            shape["RootHierarchyType"] = self.root_hierarchy_type
+            shape["CertificateUsage"] = self.certificate_usage or "CLIENT_AND_SERVER_AUTH"
+        return shape
 
 
 class StrictRules:
@@ -424,7 +482,32 @@ class StrictRules:
                 certificate.pop(key, None)
         if state.failure_reason:
             certificate["FailureReason"] = state.failure_reason
+        if state.shape:
+            certificate.update(state.shape)
         return result
+
+    def check_shape(self, shape: CertificateRequestShape) -> None:
+        problem = shape.problem()
+        if problem:
+            raise AWSError(problem, exception_type="ValidationException")
+
+    def remember_shape(self, arn: str, shape: CertificateRequestShape) -> None:
+        with self._lock:
+            state = self._state(arn)
+            if state.shape is None:  # a token's second request returns the first certificate
+                state.shape = shape.shown()
+
+    @staticmethod
+    def listed(
+        summary: Mapping[str, Any],
+        key_types: Sequence[str] | None,
+        root_hierarchy_types: Sequence[str] | None,
+    ) -> bool:
+        """Whether ListCertificates with these filters shows the certificate, as ACM does."""
+        if summary.get("KeyAlgorithm") not in (key_types or DEFAULT_LISTED_KEY_TYPES):
+            return False
+        root = summary.get("RootHierarchyType")
+        return root in root_hierarchy_types if root_hierarchy_types else root is None
 
     def before_delete(self, arn: str) -> None:
         with self._lock:
@@ -727,6 +810,44 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
 
         return strict_request
 
+    def request_response(original: Callable[[Any], Any]) -> Any:
+        def strict_request_response(response: Any) -> Any:
+            shape = CertificateRequestShape(
+                key_algorithm=response._get_param("KeyAlgorithm"),
+                root_hierarchy_type=response._get_param("RootHierarchyType"),
+                certificate_usage=response._get_param("CertificateUsage"),
+                validation_method=response._get_param("ValidationMethod"),
+                certificate_authority_arn=response._get_param("CertificateAuthorityArn"),
+            )
+            rules.check_shape(shape)
+            result = original(response)
+            rules.remember_shape(str(result.result["CertificateArn"]), shape)
+            return result
+
+        return strict_request_response
+
+    def list_response(original: Callable[[Any], Any]) -> Any:
+        def strict_list_response(response: Any) -> Any:
+            statuses = response._get_param("CertificateStatuses")
+            includes = response._get_param("Includes") or {}
+            roots = response._get_param("RootHierarchyTypes")
+            summaries: list[dict[str, Any]] = []
+            # No `includes` for moto: it would filter on its own (always RSA_2048) keys.
+            for bundle in response.acm_backend.list_certificates(statuses, None):
+                summary = bundle.describe()["Certificate"]
+                if not rules.listed(summary, includes.get("keyTypes"), roots):
+                    continue
+                export = bundle.cert_options.get("Export", "DISABLED")
+                if includes.get("exportOption") not in (None, export):
+                    continue
+                summary["InUse"] = bool(summary.pop("InUseBy", []))
+                summary["Exported"] = False
+                summary["ExportOption"] = export
+                summaries.append(summary)
+            return ActionResult(result={"CertificateSummaryList": summaries})
+
+        return strict_list_response
+
     def change_record_sets(original: Callable[..., None]) -> Any:
         def strict_change(
             backend: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]
@@ -797,6 +918,8 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
         patch(AWSCertificateManagerBackend, "request_certificate", request_certificate)
         patch(Route53Backend, "change_resource_record_sets", change_record_sets)
         patch(Route53Backend, "list_hosted_zones_by_name", list_by_name)
+        patch(AWSCertificateManagerResponse, "request_certificate", request_response)
+        patch(AWSCertificateManagerResponse, "list_certificates", list_response)
         patch(AWSCertificateManagerResponse, "call_action", call_action("acm"))
         patch(Route53, "call_action", call_action("route53"))
         yield rules
@@ -987,11 +1110,16 @@ class Emulator:
         return records
 
     def certificate_arns(self, region: str | None = None) -> list[str]:
+        """Every certificate of the region: every requested key type, N2 ones too (two
+        passes, as ListCertificates lists N2 certificates only when asked, and then only them)."""
         arns: list[str] = []
         paginator = self.acm(region).get_paginator("list_certificates")
-        key_types = ["RSA_2048", "EC_prime256v1", "EC_secp384r1"]
-        for page in paginator.paginate(Includes={"keyTypes": key_types}):
-            arns.extend(s["CertificateArn"] for s in page["CertificateSummaryList"])
+        includes = {"keyTypes": list(REQUESTED_KEY_ALGORITHMS)}
+        for extra in ({}, {"RootHierarchyTypes": list(N2_HIERARCHIES)}):
+            for page in paginator.paginate(Includes=includes, **extra):
+                for summary in page["CertificateSummaryList"]:
+                    if summary["CertificateArn"] not in arns:
+                        arns.append(summary["CertificateArn"])
         return arns
 
     def describe(self, arn: str) -> dict[str, Any] | None:

@@ -14,7 +14,13 @@ from .clients import error_code, error_message, is_throttling
 from .errors import CertificateRequestError
 from .names import normalize_name
 from .planning import ValidationRecord
-from .properties import KEY_ALGORITHMS, RESERVED_TAG_PREFIX, CertificateProperties, Tag
+from .properties import (
+    KEY_ALGORITHMS,
+    RESERVED_TAG_PREFIX,
+    ROOT_HIERARCHY_TYPES,
+    CertificateProperties,
+    Tag,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
@@ -26,6 +32,12 @@ LOGICAL_ID_TAG = RESERVED_TAG_PREFIX + "logical-id"
 IDENTITY_TAG = RESERVED_TAG_PREFIX + "identity"
 #: The token of the request that asked for the certificate: ties it to that request alone.
 REQUEST_TAG = RESERVED_TAG_PREFIX + "request"
+
+#: Logged whenever the resource asks ACM for DISABLED; ACM decides what to do with it.
+TRANSPARENCY_OPT_OUT_WARNING = (
+    "CertificateTransparencyLoggingPreference DISABLED: ACM deprecated the opt-out from "
+    "certificate transparency logging (June 2026); passed to ACM as given, which decides"
+)
 
 ISSUED = "ISSUED"
 TERMINAL_FAILURES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
@@ -119,10 +131,17 @@ class CertificateService:
             arguments.pop("ValidationMethod")
         if properties.key_algorithm:
             arguments["KeyAlgorithm"] = properties.key_algorithm
+        if properties.root_hierarchy_type:
+            arguments["RootHierarchyType"] = properties.root_hierarchy_type
+        if properties.certificate_usage:
+            arguments["CertificateUsage"] = properties.certificate_usage
+        options: dict[str, str] = {}
         if properties.transparency_logging:
-            arguments["Options"] = {
-                "CertificateTransparencyLoggingPreference": properties.transparency_logging
-            }
+            options["CertificateTransparencyLoggingPreference"] = properties.transparency_logging
+        if properties.export:
+            options["Export"] = properties.export
+        if options:
+            arguments["Options"] = options
         email_options = [
             {"DomainName": option.domain_name, "ValidationDomain": option.validation_domain}
             for option in properties.validation_options
@@ -136,6 +155,7 @@ class CertificateService:
             if is_throttling(error):
                 raise  # worth waiting for, not a refusal
             raise CertificateRequestError(_request_reason(error)) from error
+        _warn_if_opting_out(properties.transparency_logging)  # once, for the request made
         return response["CertificateArn"]
 
     def describe(self, arn: str) -> CertificateView:
@@ -197,6 +217,7 @@ class CertificateService:
     def set_transparency_logging(self, arn: str, preference: str) -> None:
         options: Any = {"CertificateTransparencyLoggingPreference": preference}
         self._acm.update_certificate_options(CertificateArn=arn, Options=options)
+        _warn_if_opting_out(preference)
 
     def delete(self, arn: str) -> DeleteOutcome:
         try:
@@ -226,6 +247,28 @@ class CertificateService:
             if tags.get(REQUEST_TAG) == request_token
         ]
 
+    def list_all_certificates(self) -> list[dict[str, Any]]:
+        """Every certificate of the region, as ListCertificates' summaries, each once.
+
+        ListCertificates hides certificates unless asked: only RSA_1024 and RSA_2048 keys
+        without `Includes.keyTypes`, and no Amazon N2 certificate without `RootHierarchyTypes`
+        (which then lists N2 certificates *only*). So two paginated passes, every key type in
+        both: one for the other certificates, one for both N2 hierarchies; merged by ARN, in
+        the order ACM lists them. Certificates of every status are listed.
+        """
+        includes: Any = {"keyTypes": list(KEY_ALGORITHMS)}
+        passes: list[dict[str, Any]] = [
+            {"Includes": includes},
+            {"Includes": includes, "RootHierarchyTypes": list(ROOT_HIERARCHY_TYPES)},
+        ]
+        paginator = self._acm.get_paginator("list_certificates")
+        summaries: dict[str, dict[str, Any]] = {}
+        for filters in passes:
+            for page in paginator.paginate(**filters):
+                for summary in page.get("CertificateSummaryList", []):
+                    summaries.setdefault(summary["CertificateArn"], dict(summary))
+        return list(summaries.values())
+
     def find_owned(self, stack_id: str, logical_id: str, domain_name: str | None) -> list[str]:
         """Certificates this stack's resource requested, found by their ownership tags."""
         return [arn for arn, _ in self._owned_with_tags(stack_id, logical_id, domain_name)]
@@ -235,23 +278,19 @@ class CertificateService:
     ) -> list[tuple[str, dict[str, str]]]:
         """Certificates of this stack's resource, with their tags.
 
-        ListCertificates returns only RSA_2048 certificates unless told otherwise, so every key
-        type is asked for. Only certificates whose name matches are looked at closely, to keep
-        ListTagsForCertificate calls few in accounts with many certificates.
+        Every certificate of the region is considered (`list_all_certificates`). Only those
+        whose name matches are looked at closely, to keep ListTagsForCertificate calls few in
+        accounts with many certificates.
         """
         found: list[tuple[str, dict[str, str]]] = []
-        paginator = self._acm.get_paginator("list_certificates")
-        includes: Any = {"keyTypes": list(KEY_ALGORITHMS)}
-        pages = paginator.paginate(Includes=includes)
-        for page in pages:
-            for summary in page.get("CertificateSummaryList", []):
-                arn = summary["CertificateArn"]
-                summary_name = normalize_name(summary.get("DomainName", ""))
-                if domain_name and summary_name != domain_name:
-                    continue
-                tags = self._tags_or_empty(arn)
-                if owned_by(tags, stack_id, logical_id):
-                    found.append((arn, tags))
+        for summary in self.list_all_certificates():
+            arn = summary["CertificateArn"]
+            summary_name = normalize_name(summary.get("DomainName", ""))
+            if domain_name and summary_name != domain_name:
+                continue
+            tags = self._tags_or_empty(arn)
+            if owned_by(tags, stack_id, logical_id):
+                found.append((arn, tags))
         return found
 
     def _tags_or_empty(self, arn: str) -> dict[str, str]:
@@ -261,6 +300,11 @@ class CertificateService:
             if error_code(error) == "ResourceNotFoundException":
                 return {}
             raise
+
+
+def _warn_if_opting_out(preference: str | None) -> None:
+    if preference == "DISABLED":
+        logger.warning(TRANSPARENCY_OPT_OUT_WARNING)
 
 
 def _request_reason(error: ClientError) -> str:

@@ -11,6 +11,10 @@ from .names import base_name, normalize_name
 from .properties import CertificateIdentity, CertificateProperties
 
 IDEMPOTENCY_TOKEN_LENGTH = 32
+#: Identity fields added after certificates were first tagged with a fingerprint: left out of
+#: the fingerprint while None, so a certificate without them keeps the fingerprint it has
+#: (otherwise every such certificate would be replaced by its next update).
+_FINGERPRINT_OPTIONAL = frozenset({"export", "root_hierarchy_type", "certificate_usage"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ def identity_fingerprint(identity: CertificateIdentity) -> str:
     canonical = {
         key: sorted(value) if isinstance(value, frozenset) else value
         for key, value in asdict(identity).items()
+        if not (key in _FINGERPRINT_OPTIONAL and value is None)
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()[:40]
 
@@ -83,6 +88,9 @@ def _identity_difference(old: CertificateIdentity | None, new: CertificateIdenti
         "key_algorithm": "KeyAlgorithm",
         "region": "Region",
         "validation_domains": "ValidationDomain",
+        "export": "CertificateExport (Options.Export)",
+        "root_hierarchy_type": "RootHierarchyType",
+        "certificate_usage": "CertificateUsage",
     }
     changed = [label for key, label in labels.items() if getattr(old, key) != getattr(new, key)]
     return "changed: " + ", ".join(changed) if changed else "the certificate does not match"

@@ -38,6 +38,8 @@ AWS_TAG_PREFIX = "aws:"
 OWNERSHIP_TAG_COUNT = 4
 
 VALIDATION_METHODS = ("DNS", "EMAIL")
+#: Every ValidationMethod ACM's API knows; HTTP is CloudFront's own (ManagedBy CLOUDFRONT).
+_API_VALIDATION_METHODS = ("DNS", "EMAIL", "HTTP")
 KEY_ALGORITHMS = (
     "RSA_1024",
     "RSA_2048",
@@ -48,6 +50,18 @@ KEY_ALGORITHMS = (
     "EC_secp521r1",
 )
 TRANSPARENCY_PREFERENCES = ("ENABLED", "DISABLED")
+EXPORT_OPTIONS = ("ENABLED", "DISABLED")
+#: Amazon N2 certificates (RequestCertificate `RootHierarchyType`).
+ROOT_HIERARCHY_TYPES = ("N2_AMAZON_MANAGED", "N2_SFG2_AMAZON_MANAGED")
+#: Extended key usage of an N2 certificate (RequestCertificate `CertificateUsage`).
+CERTIFICATE_USAGES = ("CLIENT_AND_SERVER_AUTH", "CLIENT_AUTH_ONLY")
+DEFAULT_CERTIFICATE_USAGE = "CLIENT_AND_SERVER_AUTH"
+#: The key algorithms ACM issues N2 certificates with.
+N2_KEY_ALGORITHMS = ("RSA_2048", "EC_prime256v1", "EC_secp384r1")
+_CLOUDFRONT_REFUSAL = (
+    "CloudFront-managed (HTTP-validated) certificates are requested through CloudFront; this "
+    "resource validates with DNS or EMAIL"
+)
 
 _HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _PCA_ARN = re.compile(r"^arn:[\w+=/,.@-]+:acm-pca:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*$")
@@ -69,13 +83,17 @@ ACCEPTED_PROPERTIES = (
     "CertificateAuthorityArn",
     "Tags",
     "KeyAlgorithm",
+    "CertificateTransparencyLoggingPreference",
+    "CertificateExport",
+    "RootHierarchyType",
+    "CertificateUsage",
     "Region",
     "WaitForIssuance",
     "ManageDnsRecords",
     "Route53RoleArn",
     "Route53RoleExternalId",
 )
-OPTION_KEYS = ("CertificateTransparencyLoggingPreference",)
+OPTION_KEYS = ("CertificateTransparencyLoggingPreference", "Export")
 VALIDATION_OPTION_KEYS = (
     "DomainName",
     "HostedZoneId",
@@ -123,6 +141,12 @@ class CertificateIdentity:
     key_algorithm: str
     region: str | None
     validation_domains: frozenset[tuple[str, str]]
+    # Added with exportable and N2 certificates. None where the certificate has neither, and
+    # then left out of the identity fingerprint (planning.identity_fingerprint), so that
+    # certificates tagged before these existed keep their fingerprint.
+    export: str | None = None
+    root_hierarchy_type: str | None = None
+    certificate_usage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,10 @@ class CertificateProperties:
     certificate_authority_arn: str | None = None
     tags: tuple[Tag, ...] = ()
     key_algorithm: str | None = None
+    #: Options.Export / CertificateExport: ENABLED makes the certificate exportable.
+    export: str | None = None
+    root_hierarchy_type: str | None = None
+    certificate_usage: str | None = None
     region: str | None = None
     service_timeout: int = MAX_SERVICE_TIMEOUT
     wait_for_issuance: bool = True
@@ -150,6 +178,10 @@ class CertificateProperties:
     @property
     def is_private(self) -> bool:
         return self.certificate_authority_arn is not None
+
+    @property
+    def is_n2(self) -> bool:
+        return self.root_hierarchy_type is not None
 
     @property
     def uses_dns_validation(self) -> bool:
@@ -185,6 +217,12 @@ class CertificateProperties:
                 for option in self.validation_options
                 if option.validation_domain and self.validation_method == "EMAIL"
             ),
+            # DISABLED is ACM's default: spelling it out changes nothing.
+            export="ENABLED" if self.export == "ENABLED" else None,
+            root_hierarchy_type=self.root_hierarchy_type,
+            certificate_usage=(
+                (self.certificate_usage or DEFAULT_CERTIFICATE_USAGE) if self.is_n2 else None
+            ),
         )
 
 
@@ -192,6 +230,7 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
     """Validate every property; the first problem found is raised as InvalidPropertyError."""
     if not isinstance(raw, Mapping):
         raise InvalidPropertyError("ResourceProperties must be an object")
+    _refuse_cloudfront(raw)
     _refuse_unknown(raw)
     domain_name = parse_name(
         _required(raw, "DomainName"), field="DomainName", max_length=MAX_COMMON_NAME_LENGTH
@@ -203,8 +242,11 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
         or "DNS"
     )
     certificate_authority_arn = _parse_pca_arn(raw.get("CertificateAuthorityArn"))
-    validation_options = _parse_validation_options(
-        raw.get("DomainValidationOptions"), names, validation_method
+    validation_options = _parse_validation_options(raw.get("DomainValidationOptions"), names)
+    options = _parse_options(raw.get("Options"))
+    key_algorithm = _parse_optional_enum(raw.get("KeyAlgorithm"), "KeyAlgorithm", KEY_ALGORITHMS)
+    root_hierarchy_type, certificate_usage = _parse_n2(
+        raw, validation_method, certificate_authority_arn, key_algorithm
     )
     return CertificateProperties(
         domain_name=domain_name,
@@ -212,16 +254,40 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
         validation_method=validation_method,
         validation_options=validation_options,
         hosted_zone_id=_parse_zone_id(raw.get("HostedZoneId"), "HostedZoneId"),
-        transparency_logging=_parse_options(raw.get("Options")),
+        transparency_logging=_one_of_two(
+            raw,
+            "CertificateTransparencyLoggingPreference",
+            options.get("CertificateTransparencyLoggingPreference"),
+            "Options.CertificateTransparencyLoggingPreference",
+            TRANSPARENCY_PREFERENCES,
+        ),
         certificate_authority_arn=certificate_authority_arn,
         tags=_parse_tags(raw.get("Tags")),
-        key_algorithm=_parse_optional_enum(raw.get("KeyAlgorithm"), "KeyAlgorithm", KEY_ALGORITHMS),
+        key_algorithm=key_algorithm,
+        export=_one_of_two(
+            raw, "CertificateExport", options.get("Export"), "Options.Export", EXPORT_OPTIONS
+        ),
+        root_hierarchy_type=root_hierarchy_type,
+        certificate_usage=certificate_usage,
         region=_parse_region(raw.get("Region")),
         service_timeout=_parse_service_timeout(raw.get("ServiceTimeout")),
         wait_for_issuance=_parse_bool(raw.get("WaitForIssuance"), "WaitForIssuance", True),
         manage_dns_records=_parse_bool(raw.get("ManageDnsRecords"), "ManageDnsRecords", True),
         route53=_parse_route53_access(raw, "") or LOCAL_ROUTE53,
     )
+
+
+def _refuse_cloudfront(raw: Mapping[str, object]) -> None:
+    """HTTP validation and ManagedBy belong to certificates CloudFront requests itself."""
+    if "ManagedBy" in raw:
+        raise InvalidPropertyError(f"ManagedBy cannot be set: {_CLOUDFRONT_REFUSAL}")
+    method = raw.get("ValidationMethod")
+    if isinstance(method, str) and method.strip() not in ("", *VALIDATION_METHODS):
+        offered_elsewhere = method.strip() in _API_VALIDATION_METHODS
+        what = "not offered here" if offered_elsewhere else "not one of DNS, EMAIL"
+        raise InvalidPropertyError(
+            f"ValidationMethod '{method.strip()[:20]}' is {what}: {_CLOUDFRONT_REFUSAL}"
+        )
 
 
 def _refuse_unknown(raw: Mapping[str, object]) -> None:
@@ -380,9 +446,10 @@ def _whole_number(value: object) -> int | None:
     return None
 
 
-def _parse_options(value: object) -> str | None:
+def _parse_options(value: object) -> dict[str, str | None]:
+    """Options' keys, each None when absent; their values are checked by `_one_of_two`."""
     if value is None or value == "":
-        return None
+        return {}
     if not isinstance(value, Mapping):
         raise InvalidPropertyError("Options must be an object")
     unknown = sorted(key for key in value if key not in OPTION_KEYS)
@@ -390,16 +457,71 @@ def _parse_options(value: object) -> str | None:
         raise InvalidPropertyError(
             f"Unknown Options key {quote_list(unknown, 3)}; accepted: {', '.join(OPTION_KEYS)}"
         )
-    return _parse_optional_enum(
-        value.get("CertificateTransparencyLoggingPreference"),
-        "Options.CertificateTransparencyLoggingPreference",
-        TRANSPARENCY_PREFERENCES,
+    return {key: value.get(key) for key in OPTION_KEYS}
+
+
+def _one_of_two(
+    raw: Mapping[str, object],
+    top_level: str,
+    nested: object,
+    nested_name: str,
+    allowed: Sequence[str],
+) -> str | None:
+    """A setting the native resource spells at the top level and ACM inside Options: either
+    spelling, or both when they agree."""
+    native = _parse_optional_enum(raw.get(top_level), top_level, allowed)
+    ours = _parse_optional_enum(nested, nested_name, allowed)
+    if native and ours and native != ours:
+        raise InvalidPropertyError(
+            f"{top_level} '{native}' and {nested_name} '{ours}' differ; they are the same "
+            "setting: give one of them"
+        )
+    return native or ours
+
+
+def _parse_n2(
+    raw: Mapping[str, object],
+    validation_method: str,
+    certificate_authority_arn: str | None,
+    key_algorithm: str | None,
+) -> tuple[str | None, str | None]:
+    """RootHierarchyType and CertificateUsage, with ACM's rules for Amazon N2 certificates."""
+    root = _parse_optional_enum(
+        raw.get("RootHierarchyType"), "RootHierarchyType", ROOT_HIERARCHY_TYPES
     )
+    usage = _parse_optional_enum(
+        raw.get("CertificateUsage"), "CertificateUsage", CERTIFICATE_USAGES
+    )
+    if usage and not root:
+        raise InvalidPropertyError(
+            "CertificateUsage is only for Amazon N2 certificates: set RootHierarchyType too"
+        )
+    if not root:
+        return None, None
+    if certificate_authority_arn:
+        raise InvalidPropertyError(
+            f"RootHierarchyType {root} cannot be combined with CertificateAuthorityArn: N2 "
+            "certificates are public"
+        )
+    if validation_method != "DNS":
+        raise InvalidPropertyError(
+            f"RootHierarchyType {root} needs ValidationMethod DNS (ACM validates N2 "
+            f"certificates only with DNS), not {validation_method}"
+        )
+    if usage == "CLIENT_AUTH_ONLY" and root != "N2_AMAZON_MANAGED":
+        raise InvalidPropertyError(
+            f"CertificateUsage CLIENT_AUTH_ONLY is only offered with RootHierarchyType "
+            f"N2_AMAZON_MANAGED, not {root}"
+        )
+    if key_algorithm and key_algorithm not in N2_KEY_ALGORITHMS:
+        raise InvalidPropertyError(
+            f"KeyAlgorithm '{key_algorithm}' is not offered for N2 certificates; use one of: "
+            f"{', '.join(N2_KEY_ALGORITHMS)}"
+        )
+    return root, usage
 
 
-def _parse_validation_options(
-    value: object, names: Sequence[str], validation_method: str
-) -> tuple[ValidationOption, ...]:
+def _parse_validation_options(value: object, names: Sequence[str]) -> tuple[ValidationOption, ...]:
     options: list[ValidationOption] = []
     seen: set[str] = set()
     for index, item in enumerate(_as_list(value, "DomainValidationOptions")):
@@ -421,11 +543,9 @@ def _parse_validation_options(
         if name in seen:
             raise InvalidPropertyError(f"{where}.DomainName '{name}' is listed twice")
         seen.add(name)
+        # Like the native resource, ValidationDomain is accepted with DNS too; only EMAIL
+        # validation uses it (it is neither sent to ACM nor part of the identity otherwise).
         validation_domain = _parse_validation_domain(item.get("ValidationDomain"), name, where)
-        if validation_domain and validation_method != "EMAIL":
-            raise InvalidPropertyError(
-                f"{where}.ValidationDomain is only used with ValidationMethod EMAIL"
-            )
         options.append(
             ValidationOption(
                 domain_name=name,

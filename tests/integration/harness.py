@@ -10,7 +10,12 @@ instrumented with botocore event hooks that
   VALIDATION_TIMED_OUT with a FailureReason, ResourceInUseException on delete, and
   UpdateCertificateOptions (not implemented by moto);
 * make the validation records look like ACM's: one distinct CNAME per base name, the same one
-  for `example.com` and `*.example.com` (moto returns one constant value for every name).
+  for `example.com` and `*.example.com` (moto returns one constant value for every name);
+* give certificates the key algorithm, root hierarchy (Amazon N2) and certificate usage they
+  were requested with (moto ignores all three and makes RSA_2048 keys), and hide them from
+  ListCertificates as ACM does by default: only RSA_1024/RSA_2048 unless `Includes.keyTypes`
+  names others, no N2 certificate unless `RootHierarchyTypes` names its hierarchy, and then
+  N2 certificates only.
 
 The answer is captured by `local.answers.AnswerServer`, a real HTTP server on 127.0.0.1 that
 plays the presigned ResponseURL; the handler's own sender delivers it.
@@ -261,6 +266,65 @@ class AcmFaults:
         return _ok_response()
 
 
+#: What moto ignores in RequestCertificate and ACM shows in DescribeCertificate/ListCertificates.
+_SHAPE_KEYS = ("KeyAlgorithm", "RootHierarchyType", "CertificateUsage")
+_DEFAULT_KEY_TYPES = ("RSA_1024", "RSA_2048")
+
+
+class RequestedShapes:
+    """Each certificate's key algorithm, root hierarchy and usage as requested, shown back."""
+
+    def __init__(self) -> None:
+        self.by_arn: dict[str, dict[str, str]] = {}
+
+    def shape(self, arn: str, moto_key_algorithm: str | None) -> dict[str, str]:
+        shape = dict(self.by_arn.get(arn, {}))
+        shape.setdefault("KeyAlgorithm", moto_key_algorithm or "RSA_2048")
+        if "RootHierarchyType" in shape:
+            shape.setdefault("CertificateUsage", "CLIENT_AND_SERVER_AUTH")
+        return shape
+
+    def before_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["requested_shape"] = {key: params[key] for key in _SHAPE_KEYS if key in params}
+
+    def after_request(
+        self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        if http_response.status_code < 300:
+            self.by_arn.setdefault(parsed["CertificateArn"], context.get("requested_shape", {}))
+
+    def after_describe(self, http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code >= 300:
+            return
+        certificate = parsed["Certificate"]
+        arn = certificate["CertificateArn"]
+        certificate.update(self.shape(arn, certificate.get("KeyAlgorithm")))
+
+    def before_list(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        """Keep the filters for `after_list`; moto would filter on its own RSA_2048 keys."""
+        body = json.loads(params["body"] or b"{}")
+        includes = body.get("Includes") or {}
+        context["list_filters"] = (includes.pop("keyTypes", None), body.get("RootHierarchyTypes"))
+        params["body"] = json.dumps(body).encode()
+
+    def after_list(
+        self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        if http_response.status_code >= 300:
+            return
+        key_types, roots = context.get("list_filters", (None, None))
+        listed = []
+        for summary in parsed.get("CertificateSummaryList", []):
+            shape = self.shape(summary["CertificateArn"], summary.get("KeyAlgorithm"))
+            if shape["KeyAlgorithm"] not in (key_types or _DEFAULT_KEY_TYPES):
+                continue
+            root = shape.get("RootHierarchyType")
+            if (root not in roots) if roots else (root is not None):
+                continue
+            listed.append({**summary, **shape})
+        parsed["CertificateSummaryList"] = listed
+
+
 def _rewrite_records(http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
     if http_response.status_code >= 300:
         return
@@ -286,6 +350,7 @@ class InstrumentedClients(AwsClients):
         self.faults = faults
         self.clock = clock
         self._instrumented: set[int] = set()
+        self.shapes = RequestedShapes()
 
     def acm(self, region: str | None = None) -> ACMClient:
         client = super().acm(region)
@@ -293,6 +358,13 @@ class InstrumentedClients(AwsClients):
             self._record(client, "acm")
             acm_looking_like_aws(client)
             events = client.meta.events
+            shapes = self.shapes
+            events.register("before-parameter-build.acm.RequestCertificate", shapes.before_request)
+            # First: `faults.after_request` may raise (a lost response) after ACM made it.
+            events.register_first("after-call.acm.RequestCertificate", shapes.after_request)
+            events.register("after-call.acm.DescribeCertificate", shapes.after_describe)
+            events.register("before-call.acm.ListCertificates", shapes.before_list)
+            events.register("after-call.acm.ListCertificates", shapes.after_list)
             events.register("before-call.acm", self.faults.before_any)
             events.register("after-call.acm.RequestCertificate", self.faults.after_request)
             events.register("after-call.acm.DescribeCertificate", self.faults.after_describe)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -422,3 +423,98 @@ def test_tag_changes_when_applied_yields_desired_tags_plus_the_resources_own(
     after = {key: value for key, value in current.items() if key not in to_remove} | to_add
     kept_own = {k: v for k, v in current.items() if k.startswith(RESERVED_TAG_PREFIX)}
     assert after == kept_own | desired
+
+
+# ---- exportable and N2 certificates --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "label"),
+    [
+        ({}, {"CertificateExport": "ENABLED"}, "CertificateExport (Options.Export)"),
+        ({"Options": {"Export": "ENABLED"}}, {}, "CertificateExport (Options.Export)"),
+        ({}, {"RootHierarchyType": "N2_AMAZON_MANAGED"}, "RootHierarchyType"),
+        (
+            {"RootHierarchyType": "N2_AMAZON_MANAGED"},
+            {"RootHierarchyType": "N2_SFG2_AMAZON_MANAGED"},
+            "RootHierarchyType",
+        ),
+        (
+            {"RootHierarchyType": "N2_AMAZON_MANAGED"},
+            {"RootHierarchyType": "N2_AMAZON_MANAGED", "CertificateUsage": "CLIENT_AUTH_ONLY"},
+            "CertificateUsage",
+        ),
+    ],
+)
+def test_decide_update_when_export_or_n2_changes_replaces_and_names_it(
+    old: dict[str, Any], new: dict[str, Any], label: str
+) -> None:
+    before, after = props(**old), props(**new)
+
+    by_properties = decide_update(before, after, None)
+    by_fingerprint = decide_update(before, after, identity_fingerprint(before.identity()))
+
+    assert by_properties.replace and by_fingerprint.replace
+    assert label in by_properties.why and label in by_fingerprint.why
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({}, {"CertificateExport": "DISABLED"}),
+        ({"CertificateExport": "DISABLED"}, {"Options": {"Export": "DISABLED"}}),
+        ({"CertificateExport": "ENABLED"}, {"Options": {"Export": "ENABLED"}}),
+        (
+            {"RootHierarchyType": "N2_SFG2_AMAZON_MANAGED"},
+            {
+                "RootHierarchyType": "N2_SFG2_AMAZON_MANAGED",
+                "CertificateUsage": "CLIENT_AND_SERVER_AUTH",
+            },
+        ),
+        ({}, {"CertificateTransparencyLoggingPreference": "DISABLED"}),
+        (
+            {"Options": {"CertificateTransparencyLoggingPreference": "ENABLED"}},
+            {"CertificateTransparencyLoggingPreference": "DISABLED"},
+        ),
+    ],
+)
+def test_decide_update_when_only_spelling_or_defaults_or_transparency_change_keeps_it(
+    old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    before, after = props(**old), props(**new)
+
+    assert not decide_update(before, after, None).replace
+    assert not decide_update(before, after, identity_fingerprint(before.identity())).replace
+
+
+@pytest.mark.parametrize(
+    ("raw_properties", "region", "fingerprint"),
+    [
+        # Computed before exportable and N2 certificates existed: certificates tagged then must
+        # keep their fingerprint, or their next update would replace them.
+        (
+            {"DomainName": "example.com", "SubjectAlternativeNames": ["www.example.com"]},
+            "us-east-1",
+            "428812536bc446db57163bf507971a569aee7ed0",
+        ),
+        (
+            {
+                "DomainName": "example.com",
+                "ValidationMethod": "EMAIL",
+                "KeyAlgorithm": "EC_prime256v1",
+                "CertificateExport": "DISABLED",
+                "DomainValidationOptions": [
+                    {"DomainName": "example.com", "ValidationDomain": "example.com"}
+                ],
+            },
+            "eu-west-1",
+            "7a62e285f4020135616ea76ad6e1d18042baca6b",
+        ),
+    ],
+)
+def test_identity_fingerprint_when_certificate_predates_export_and_n2_is_unchanged(
+    raw_properties: dict[str, Any], region: str, fingerprint: str
+) -> None:
+    properties = replace(parse_properties(raw_properties), region=region)
+
+    assert identity_fingerprint(properties.identity()) == fingerprint

@@ -80,6 +80,28 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("sans-101-names", raw(SubjectAlternativeNames=sans(MAX_NAMES)), "SubjectAlternativeNames"),
     ("validation-method-lowercase", raw(ValidationMethod="dns"), "ValidationMethod"),
     ("validation-method-http", raw(ValidationMethod="HTTP"), "ValidationMethod"),
+    ("managed-by", raw(ManagedBy="CLOUDFRONT"), "ManagedBy"),
+    ("ct-top-level-lowercase", raw(CertificateTransparencyLoggingPreference="disabled"),
+     "CertificateTransparencyLoggingPreference"),
+    ("ct-both-differ", raw(CertificateTransparencyLoggingPreference="DISABLED",
+     Options={"CertificateTransparencyLoggingPreference": "ENABLED"}),
+     "Options.CertificateTransparencyLoggingPreference"),
+    ("export-unknown", raw(CertificateExport="YES"), "CertificateExport"),
+    ("options-export-unknown", raw(Options={"Export": "true"}), "Options.Export"),
+    ("export-both-differ", raw(CertificateExport="ENABLED", Options={"Export": "DISABLED"}),
+     "Options.Export"),
+    ("root-hierarchy-unknown", raw(RootHierarchyType="N2"), "RootHierarchyType"),
+    ("usage-unknown", raw(RootHierarchyType="N2_AMAZON_MANAGED", CertificateUsage="SERVER"),
+     "CertificateUsage"),
+    ("usage-without-root", raw(CertificateUsage="CLIENT_AND_SERVER_AUTH"), "CertificateUsage"),
+    ("n2-with-email", raw(RootHierarchyType="N2_AMAZON_MANAGED", ValidationMethod="EMAIL"),
+     "RootHierarchyType"),
+    ("n2-with-ca", raw(RootHierarchyType="N2_AMAZON_MANAGED", CertificateAuthorityArn=PCA_ARN),
+     "CertificateAuthorityArn"),
+    ("n2-sfg2-client-only", raw(RootHierarchyType="N2_SFG2_AMAZON_MANAGED",
+     CertificateUsage="CLIENT_AUTH_ONLY"), "CLIENT_AUTH_ONLY"),
+    ("n2-rsa-4096", raw(RootHierarchyType="N2_AMAZON_MANAGED", KeyAlgorithm="RSA_4096"),
+     "KeyAlgorithm"),
     ("key-algorithm-unknown", raw(KeyAlgorithm="RSA_8192"), "KeyAlgorithm"),
     ("key-algorithm-lowercase", raw(KeyAlgorithm="rsa_2048"), "KeyAlgorithm"),
     ("options-not-an-object", raw(Options="ENABLED"), "Options"),
@@ -106,8 +128,6 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("dvo-unknown-key", dvo(DomainName="example.com", ValidationZone="Z123"), "ValidationZone"),
     ("dvo-bad-zone", dvo(DomainName="example.com", HostedZoneId="nope"),
      "DomainValidationOptions[0].HostedZoneId"),
-    ("dvo-validation-domain-with-dns", dvo(DomainName="www.example.com",
-     ValidationDomain="example.com"), "DomainValidationOptions[0].ValidationDomain"),
     ("dvo-validation-domain-unrelated", {**dvo(DomainName="www.example.com",
      ValidationDomain="example.org"), "ValidationMethod": "EMAIL"},
      "DomainValidationOptions[0].ValidationDomain"),
@@ -276,7 +296,28 @@ def test_parse_properties_when_validation_method_valid_or_absent_uses_it_or_dns(
 
 
 def test_parse_properties_when_validation_method_invalid_lists_allowed_values() -> None:
-    assert "DNS, EMAIL" in refusal(raw(ValidationMethod="HTTP"))
+    assert "DNS, EMAIL" in refusal(raw(ValidationMethod="dns"))
+
+
+@pytest.mark.parametrize("method", ["HTTP", "http", "CLOUDFRONT", "dns"])
+def test_parse_properties_when_validation_method_not_offered_points_to_cloudfront(
+    method: str,
+) -> None:
+    reason = refusal(raw(ValidationMethod=method))
+
+    assert reason.startswith(f"ValidationMethod '{method}'")
+    assert "CloudFront-managed (HTTP-validated) certificates are requested through CloudFront" in (
+        reason
+    )
+    assert "DNS or EMAIL" in reason
+    assert len(reason) < 256
+
+
+def test_parse_properties_when_managed_by_given_points_to_cloudfront() -> None:
+    reason = refusal(raw(ManagedBy="CLOUDFRONT", ValidationMethod="HTTP"))
+
+    assert reason.startswith("ManagedBy cannot be set")
+    assert "requested through CloudFront" in reason and "DNS or EMAIL" in reason
 
 
 def test_key_algorithms_when_listed_has_the_seven_api_values() -> None:
@@ -615,3 +656,102 @@ def test_parse_properties_when_validation_method_is_a_falsy_non_string_refuses(
     reason = refusal(raw(ValidationMethod=value))
 
     assert reason.startswith("ValidationMethod ")
+
+
+# ---- the native AWS::CertificateManager::Certificate spellings ------------------------------
+
+
+@pytest.mark.parametrize(
+    "given_",
+    [
+        {"CertificateTransparencyLoggingPreference": "DISABLED"},
+        {"Options": {"CertificateTransparencyLoggingPreference": "DISABLED"}},
+        {
+            "CertificateTransparencyLoggingPreference": "DISABLED",
+            "Options": {"CertificateTransparencyLoggingPreference": "DISABLED"},
+        },
+    ],
+)
+def test_parse_properties_when_transparency_given_either_way_or_both_agreeing_accepts(
+    given_: dict[str, Any],
+) -> None:
+    assert parse(**given_).transparency_logging == "DISABLED"
+
+
+def test_parse_properties_when_transparency_spellings_differ_names_both() -> None:
+    reason = refusal(
+        raw(
+            CertificateTransparencyLoggingPreference="ENABLED",
+            Options={"CertificateTransparencyLoggingPreference": "DISABLED"},
+        )
+    )
+
+    assert "CertificateTransparencyLoggingPreference 'ENABLED'" in reason
+    assert "Options.CertificateTransparencyLoggingPreference 'DISABLED'" in reason
+
+
+@pytest.mark.parametrize(
+    "given_",
+    [
+        {"CertificateExport": "ENABLED"},
+        {"Options": {"Export": "ENABLED"}},
+        {"CertificateExport": "ENABLED", "Options": {"Export": "ENABLED"}},
+    ],
+)
+def test_parse_properties_when_export_given_either_way_accepts(given_: dict[str, Any]) -> None:
+    assert parse(**given_).export == "ENABLED"
+
+
+def test_parse_properties_when_export_spellings_differ_names_both() -> None:
+    reason = refusal(raw(CertificateExport="DISABLED", Options={"Export": "ENABLED"}))
+
+    assert "CertificateExport 'DISABLED'" in reason and "Options.Export 'ENABLED'" in reason
+
+
+def test_parse_properties_when_validation_domain_with_dns_accepts_it_like_the_native_one() -> None:
+    properties = parse_properties(
+        dvo(DomainName="www.example.com", ValidationDomain="example.com", HostedZoneId="Z123")
+    )
+
+    assert properties.validation_method == "DNS"
+    assert properties.identity().validation_domains == frozenset()
+
+
+@pytest.mark.parametrize("root", ["N2_AMAZON_MANAGED", "N2_SFG2_AMAZON_MANAGED"])
+@pytest.mark.parametrize("algorithm", [None, "RSA_2048", "EC_prime256v1", "EC_secp384r1"])
+def test_parse_properties_when_n2_with_an_n2_key_accepts(root: str, algorithm: str | None) -> None:
+    properties = parse(RootHierarchyType=root, KeyAlgorithm=algorithm, ValidationMethod="DNS")
+
+    assert (properties.root_hierarchy_type, properties.key_algorithm) == (root, algorithm)
+    assert properties.certificate_usage is None
+    assert properties.identity().certificate_usage == "CLIENT_AND_SERVER_AUTH"
+
+
+@pytest.mark.parametrize(
+    ("root", "usage"),
+    [
+        ("N2_AMAZON_MANAGED", "CLIENT_AND_SERVER_AUTH"),
+        ("N2_AMAZON_MANAGED", "CLIENT_AUTH_ONLY"),
+        ("N2_SFG2_AMAZON_MANAGED", "CLIENT_AND_SERVER_AUTH"),
+    ],
+)
+def test_parse_properties_when_usage_allowed_for_the_hierarchy_accepts(
+    root: str, usage: str
+) -> None:
+    assert parse(RootHierarchyType=root, CertificateUsage=usage).certificate_usage == usage
+
+
+def test_parse_properties_when_n2_with_email_explains_dns_only() -> None:
+    reason = refusal(raw(RootHierarchyType="N2_SFG2_AMAZON_MANAGED", ValidationMethod="EMAIL"))
+
+    assert "needs ValidationMethod DNS" in reason
+
+
+def test_parse_properties_when_not_n2_leaves_new_identity_fields_unset() -> None:
+    identity = parse(CertificateExport="DISABLED").identity()
+
+    assert (identity.export, identity.root_hierarchy_type, identity.certificate_usage) == (
+        None,
+        None,
+        None,
+    )
