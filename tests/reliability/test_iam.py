@@ -1,0 +1,171 @@
+"""The template's IAM, read as a reviewer would: least privilege that a test can check.
+
+moto does not evaluate IAM, so the policies are checked by parsing template.yaml (cfn-lint's own
+YAML loader, which understands !Sub and friends): no `*` action, no mutating action on `*`
+without a condition, Route 53 record changes only with the record-type and name conditions,
+ACM changes only on certificates carrying this resource's ownership tag, and no permission the
+code never uses (every action maps to a boto3 call that appears in the handler's source).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTION = "IAM"
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+#: Actions the Lambda service uses on the function's behalf, not calls in the code.
+RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+#: Calls made by a library the code hands the client to (Powertools idempotency's DynamoDB
+#: persistence layer: conditional put, read, update, delete of one item).
+LIBRARY_CALLS = {
+    "dynamodb:GetItem": "aws_lambda_powertools/utilities/idempotency/persistence/dynamodb.py",
+    "dynamodb:PutItem": "aws_lambda_powertools/utilities/idempotency/persistence/dynamodb.py",
+    "dynamodb:UpdateItem": "aws_lambda_powertools/utilities/idempotency/persistence/dynamodb.py",
+    "dynamodb:DeleteItem": "aws_lambda_powertools/utilities/idempotency/persistence/dynamodb.py",
+}
+#: ACM authorizes the tags passed to RequestCertificate as AddTagsToCertificate.
+IMPLIED_BY = {"acm:AddTagsToCertificate": "acm:RequestCertificate"}
+
+
+def _template() -> Any:
+    template, matches = decode(str(ROOT / "template.yaml"))
+    assert not matches, matches
+    return template
+
+
+def statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every statement of every role policy, as (role/policy/Sid, statement)."""
+    for name, resource in _template()["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    statement = statement["Fn::If"][1]  # the granted branch
+                if not isinstance(statement, dict) or "Effect" not in statement:
+                    continue
+                where = f"{name}/{policy['PolicyName']}/{statement.get('Sid', '?')}"
+                yield where, statement
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _handler_source() -> str:
+    return "\n".join(path.read_text() for path in (ROOT / "handler").rglob("*.py"))
+
+
+def _library_source(relative: str) -> str:
+    import aws_lambda_powertools
+
+    site = Path(aws_lambda_powertools.__file__).resolve().parents[1]
+    return (site / relative).read_text()
+
+
+def test_template_iam_grants_no_wildcard_action(figures: Any) -> None:
+    offenders = [
+        f"{where}: {action}"
+        for where, statement in statements()
+        for action in _listed(statement["Action"])
+        if action == "*" or str(action).endswith(":*")
+    ]
+
+    figures.record(SECTION, "wildcard actions", len(offenders), "0", not offenders)
+    assert offenders == []
+
+
+def test_template_iam_grants_no_mutating_action_on_every_resource_without_a_condition(
+    figures: Any,
+) -> None:
+    offenders = [
+        f"{where}: {action}"
+        for where, statement in statements()
+        if "*" in _listed(statement["Resource"]) and "Condition" not in statement
+        for action in _listed(statement["Action"])
+        if not str(action).split(":")[1].startswith(READ_ONLY_PREFIXES)
+    ]
+
+    figures.record(
+        SECTION, "mutating actions on * without a condition", len(offenders), "0", not offenders
+    )
+    assert offenders == []
+
+
+def test_template_iam_changes_records_only_for_validation_cnames() -> None:
+    changes = [
+        statement
+        for _, statement in statements()
+        if "route53:ChangeResourceRecordSets" in _listed(statement["Action"])
+    ]
+
+    assert changes, "the function must be able to write validation records"
+    for statement in changes:
+        condition = statement["Condition"]
+        assert condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"]
+        assert condition["ForAllValues:StringEquals"][
+            "route53:ChangeResourceRecordSetsRecordTypes"
+        ] == ["CNAME"]
+        assert condition["ForAllValues:StringLike"][
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+        ] == ["_*"]
+
+
+def test_template_iam_changes_only_certificates_with_the_ownership_tag() -> None:
+    mutating = {
+        "acm:DeleteCertificate",
+        "acm:RemoveTagsFromCertificate",
+        "acm:UpdateCertificateOptions",
+        "acm:AddTagsToCertificate",
+        "acm:RequestCertificate",
+    }
+    found = set()
+    for where, statement in statements():
+        actions = set(_listed(statement["Action"])) & mutating
+        if not actions:
+            continue
+        found |= actions
+        keys = set(statement.get("Condition", {}).get("StringLike", {}))
+        assert keys & {
+            "aws:ResourceTag/dns-certificate:stack-id",
+            "aws:RequestTag/dns-certificate:stack-id",
+        }, f"{where} changes certificates without the ownership-tag condition"
+    assert found == mutating
+
+
+def test_template_iam_grants_no_permission_the_code_never_uses(figures: Any) -> None:
+    source = _handler_source()
+    granted = {
+        str(action) for _, statement in statements() for action in _listed(statement["Action"])
+    }
+    unused = []
+    for action in sorted(granted - RUNTIME_ACTIONS):
+        if action in IMPLIED_BY and IMPLIED_BY[action] in granted:
+            continue
+        operation = action.split(":")[1]
+        method = {"lambda:InvokeFunction": "invoke"}.get(action, _snake(operation))
+        where = _library_source(LIBRARY_CALLS[action]) if action in LIBRARY_CALLS else source
+        # a call `.method(` or a paginator `get_paginator("method")`
+        if not re.search(rf"\.{method}\(|get_paginator\(\s*\"{method}\"", where):
+            unused.append(action)
+
+    figures.record(SECTION, "permissions the code never uses", len(unused), "0", not unused)
+    assert unused == []
+
+
+@pytest.mark.parametrize("action", ["route53:GetChange", "route53:ListHostedZones"])
+def test_template_iam_no_longer_grants_what_the_code_dropped(action: str) -> None:
+    granted = {str(each) for _, statement in statements() for each in _listed(statement["Action"])}
+
+    assert action not in granted
