@@ -36,9 +36,9 @@ CLIENT_CONFIG = Config(
 #: The requests table is consulted on every invocation and right before the answer: a table
 #: that does not respond must not eat the time the answer needs.
 TABLE_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=3,
-    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=1.5,
+    retries={"mode": "standard", "max_attempts": 2},
     user_agent_extra="dns-certificate",
 )
 
