@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from .clients import error_code, error_message, is_throttling
-from .errors import CertificateRequestError
+from .errors import CertificateFailedError, CertificateRequestError
 from .names import normalize_name
 from .planning import ValidationRecord
 from .properties import (
@@ -59,6 +59,34 @@ class CertificateView:
     #: Names ACM reports as validated (ValidationStatus SUCCESS).
     validated: frozenset[str] = frozenset()
     transparency_logging: str | None = None
+    #: DescribeCertificate's UpdateSummary when it reports a validation method migration.
+    method_update: MethodUpdate | None = None
+
+
+@dataclass(frozen=True)
+class MethodUpdate:
+    """A validation method migration as DescribeCertificate's UpdateSummary reports it."""
+
+    status: str  # PENDING_DOMAIN_VALIDATION | SUCCESS | FAILED
+    from_method: str | None
+    to_method: str | None
+    requested_at: float | None = None
+    #: UpdatedAt: when the status last changed.
+    changed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class DomainValidation:
+    """One name of ListCertificateDomainValidations: its active validation configuration and,
+    while a migration runs, the requested one."""
+
+    domain_name: str
+    active_method: str | None
+    active_status: str | None = None
+    requested_method: str | None = None
+    requested_status: str | None = None
+    #: The requested configuration's DNS record, or the active one's once that is DNS.
+    record: ValidationRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +214,7 @@ class CertificateService:
             transparency_logging=certificate.get("Options", {}).get(
                 "CertificateTransparencyLoggingPreference"
             ),
+            method_update=_method_update(certificate.get("UpdateSummary")),
         )
 
     def describe_if_exists(self, arn: str) -> CertificateView | None:
@@ -218,6 +247,43 @@ class CertificateService:
         options: Any = {"CertificateTransparencyLoggingPreference": preference}
         self._acm.update_certificate_options(CertificateArn=arn, Options=options)
         _warn_if_opting_out(preference)
+
+    def start_dns_migration(self, arn: str) -> None:
+        """Ask ACM to migrate an issued, email-validated certificate to DNS validation."""
+        options: Any = {"ValidationMethod": "DNS"}
+        try:
+            self._acm.update_certificate_options(CertificateArn=arn, Options=options)
+        except ClientError as error:
+            if is_throttling(error):
+                raise
+            raise CertificateFailedError(
+                f"ACM refused to migrate {arn} to DNS validation ({error_code(error)}): "
+                f"{error_message(error)}"
+            ) from error
+
+    def domain_validations(self, arn: str) -> list[DomainValidation]:
+        """Each name's active and (during a migration) requested validation configuration."""
+        validations: list[DomainValidation] = []
+        paginator = self._acm.get_paginator("list_certificate_domain_validations")
+        for page in paginator.paginate(CertificateArn=arn):
+            for summary in page.get("DomainValidationSummaryList", []):
+                active: Any = summary.get("ActiveValidationConfiguration") or {}
+                requested: Any = summary.get("RequestedValidationConfiguration") or {}
+                name = normalize_name(summary["DomainName"])
+                record = _dns_record(name, requested)
+                if record is None and active.get("ValidationMethod") == "DNS":
+                    record = _dns_record(name, active)
+                validations.append(
+                    DomainValidation(
+                        domain_name=name,
+                        active_method=active.get("ValidationMethod"),
+                        active_status=active.get("ValidationStatus"),
+                        requested_method=requested.get("ValidationMethod"),
+                        requested_status=requested.get("ValidationStatus"),
+                        record=record,
+                    )
+                )
+        return validations
 
     def delete(self, arn: str) -> DeleteOutcome:
         try:
@@ -300,6 +366,32 @@ class CertificateService:
             if error_code(error) == "ResourceNotFoundException":
                 return {}
             raise
+
+
+def _method_update(summary: Any) -> MethodUpdate | None:
+    if not summary or summary.get("Type", "DOMAIN_VALIDATION_METHOD") != "DOMAIN_VALIDATION_METHOD":
+        return None
+    methods = summary.get("DomainValidationMethodUpdateSummary") or {}
+    return MethodUpdate(
+        status=str(summary.get("Status", "")),
+        from_method=methods.get("From"),
+        to_method=methods.get("To"),
+        requested_at=_timestamp(summary.get("RequestedAt")),
+        changed_at=_timestamp(summary.get("UpdatedAt")),
+    )
+
+
+def _dns_record(name: str, configuration: Any) -> ValidationRecord | None:
+    challenge = configuration.get("ValidationChallenge") or {}
+    record = (challenge.get("DnsValidationChallenge") or {}).get("ResourceRecord") or {}
+    if not record.get("Name") or not record.get("Value"):
+        return None
+    return ValidationRecord(
+        domain_name=name,
+        name=record["Name"],
+        type=record.get("Type", "CNAME"),
+        value=record["Value"],
+    )
 
 
 def _warn_if_opting_out(preference: str | None) -> None:

@@ -27,7 +27,10 @@ REQUESTED = "requested"
 RECORDS_WRITTEN = "records_written"
 #: An update answered without touching a certificate that can no longer serve.
 UNTOUCHED = "untouched"
-PHASES = frozenset({REQUESTED, RECORDS_WRITTEN, UNTOUCHED})
+#: An email → DNS migration started (migration.py), and its records written.
+MIGRATING = "migrating"
+MIGRATION_RECORDS_WRITTEN = "migration_records_written"
+PHASES = frozenset({REQUESTED, RECORDS_WRITTEN, UNTOUCHED, MIGRATING, MIGRATION_RECORDS_WRITTEN})
 #: Clocks of two invocations may differ a little; a start further in the future is forged.
 CLOCK_SKEW_SECONDS = 60.0
 #: No request lives longer than CloudFormation's hour: an older start is replayed or forged.

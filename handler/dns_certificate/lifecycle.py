@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import continuation as cont
+from . import migration
 from .certificates import (
     IDENTITY_TAG,
     ISSUED,
@@ -101,6 +102,8 @@ class _Current:
 
     view: CertificateView
     tags: dict[str, str]
+    #: An email → DNS migration, or a certificate kept migrated (migration.py).
+    method_change: migration.MethodChange | None = None
 
 
 class HandedOff(Exception):  # noqa: N818 - it is an outcome, not an error
@@ -230,6 +233,8 @@ class Lifecycle:
             raise
         if state.action == "replace":
             return self._complete_replacement(properties, state)
+        if state.phase in migration.PHASES:
+            return self._complete_migration(properties, state)
         if state.phase == cont.UNTOUCHED:
             return self._answer_untouched(properties, state)
         return self._complete(properties, state)
@@ -333,7 +338,10 @@ class Lifecycle:
                 action="in_place", certificate_arn=current.view.arn, phase=cont.UNTOUCHED
             )
         self._resolve_zones(properties)
-        return self._start_in_place(properties, state.advanced(action="in_place"), current)
+        state = self._start_in_place(properties, state.advanced(action="in_place"), current)
+        if current.method_change and current.method_change.kind == migration.MIGRATE:
+            state = migration.start(self._certificates(properties), current.view, state)
+        return state
 
     def _answer_untouched(self, properties: CertificateProperties, state: Continuation) -> str:
         """A certificate that can never serve again, asked for exactly as it is: what a rollback
@@ -484,7 +492,19 @@ class Lifecycle:
         plan = decide_update(old, self._effective(properties), fingerprint)
         logger.info("Update decided", extra={"replace": plan.replace, "why": plan.why})
         if plan.replace:
-            return None
+            change = migration.plan_method_change(
+                desired=self._effective(properties).identity(),
+                old=old.identity() if old else None,
+                desired_as_email=self._effective(
+                    replace(properties, validation_method="EMAIL")
+                ).identity(),
+                current_fingerprint=fingerprint,
+                view=view,
+            )
+            if change is None:
+                return None
+            logger.info("Kept in place: " + change.kind, extra={"certificate_arn": physical_id})
+            current = replace(current, method_change=change)
         if view.status in REPLACEABLE_STATUSES and self._changes_needed(properties, current):
             logger.info(
                 "Replacing: the certificate is no longer usable",
@@ -493,14 +513,20 @@ class Lifecycle:
             return None
         return current
 
-    def _desired_tags(self, properties: CertificateProperties) -> dict[str, str]:
+    def _desired_tags(
+        self, properties: CertificateProperties, current: _Current | None = None
+    ) -> dict[str, str]:
         desired = {tag.key: tag.value for tag in properties.tags}
         desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
+        if current and current.method_change:  # the identity tag changes once migrated
+            desired.pop(IDENTITY_TAG)
+            if current.method_change.identity_tag:
+                desired[IDENTITY_TAG] = current.method_change.identity_tag
         return desired
 
     def _changes_needed(self, properties: CertificateProperties, current: _Current) -> bool:
         to_add, to_remove = tag_changes(
-            current.tags, self._desired_tags(properties), keep_prefix=RESERVED_TAG_PREFIX
+            current.tags, self._desired_tags(properties, current), keep_prefix=RESERVED_TAG_PREFIX
         )
         wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
         transparency = current.view.transparency_logging or DEFAULT_TRANSPARENCY
@@ -514,7 +540,7 @@ class Lifecycle:
         service = self._certificates(properties)
         current_tags = current.tags
         to_add, to_remove = tag_changes(
-            current_tags, self._desired_tags(properties), keep_prefix=RESERVED_TAG_PREFIX
+            current_tags, self._desired_tags(properties, current), keep_prefix=RESERVED_TAG_PREFIX
         )
         service.add_tags(arn, to_add)
         service.remove_tags(arn, current_tags, to_remove)
@@ -526,6 +552,22 @@ class Lifecycle:
             extra={"certificate_arn": arn, "tags_set": sorted(to_add), "tags_removed": to_remove},
         )
         return state.advanced(certificate_arn=arn)
+
+    def _complete_migration(self, properties: CertificateProperties, state: Continuation) -> str:
+        """An email → DNS migration: the ARN is the answer; it succeeds once ACM reports every
+        name DNS-validated (or, without waiting, once the records are written)."""
+        arn = self._arn_of(state)
+        self._responder.set_physical_id(arn)
+        self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
+        run = migration.MigrationRun(
+            service=self._certificates(properties),
+            handle_records=lambda view: self._handle_records(properties, view),
+            wait=self._wait_or_hand_off,
+            wait_out_throttling=self._wait_out_throttling,
+        )
+        identity = identity_fingerprint(self._effective(properties).identity())
+        run.converge(properties, state, identity)
+        return arn
 
     # ---- records and issuance -----------------------------------------------------------
 

@@ -11,6 +11,9 @@ instrumented with botocore event hooks that
   UpdateCertificateOptions (not implemented by moto);
 * make the validation records look like ACM's: one distinct CNAME per base name, the same one
   for `example.com` and `*.example.com` (moto returns one constant value for every name);
+* migrate email-validated certificates to DNS validation (`AcmMigrations`: UpdateCertificateOptions
+  with `ValidationMethod`, ListCertificateDomainValidations, DescribeCertificate's UpdateSummary),
+  completing only once every name's CNAME is in a public zone of moto's Route 53;
 * give certificates the key algorithm, root hierarchy (Amazon N2) and certificate usage they
   were requested with (moto ignores all three and makes RSA_2048 keys), and hide them from
   ListCertificates as ACM does by default: only RSA_1024/RSA_2048 unless `Includes.keyTypes`
@@ -30,7 +33,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,6 +180,161 @@ def _ok_response() -> tuple[AWSResponse, dict[str, Any]]:
 
 
 @dataclass
+class _Migration:
+    names: list[str]
+    status: str  # PENDING_DOMAIN_VALIDATION | SUCCESS | FAILED
+    requested_at: float
+    updated_at: float
+    looks: int = 0
+    #: Looks at which every CNAME was in a public zone.
+    complete_looks: int = 0
+
+
+def _cname_in_public_zone(record: Mapping[str, str]) -> bool:
+    from moto.route53.models import route53_backends
+
+    wanted = (record["Name"].lower().rstrip("."), record["Value"].lower().rstrip("."))
+    for zone in list(route53_backends[ACCOUNT_ID]["aws"].zones.values()):
+        if zone.private_zone:
+            continue
+        for rrset in list(zone.rrsets):
+            values = [str(r["Value"] if isinstance(r, Mapping) else r) for r in rrset.records]
+            found = [(rrset.name.lower().rstrip("."), v.lower().rstrip(".")) for v in values]
+            if rrset.type == "CNAME" and found == [wanted]:
+                return True
+    return False
+
+
+@dataclass
+class AcmMigrations:
+    """Email → DNS migrations as ACM runs them (moto knows none of it). Counters are per ARN.
+
+    A migration starts with UpdateCertificateOptions(ValidationMethod DNS) on an issued
+    EMAIL certificate with no migration running; each look at the certificate
+    (DescribeCertificate, ListCertificateDomainValidations) moves it on: SUCCESS on the
+    `looks_to_complete`-th look at which every name's CNAME is in a public zone, FAILED from
+    look `fail_after_looks` on.
+    """
+
+    now: Callable[[], float] = time.time
+    looks_to_complete: int = 1
+    fail_after_looks: int | None = None
+    #: ListCertificateDomainValidations shows no requested record for the first N looks.
+    hidden_record_looks: int = 0
+    #: arn -> ValidationMethod it was requested with (ACM's default: EMAIL).
+    methods: dict[str, str] = field(default_factory=dict)
+    runs: dict[str, _Migration] = field(default_factory=dict)
+
+    def before_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["validation_method"] = params.get("ValidationMethod", "EMAIL")
+
+    def after_request(
+        self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        if http_response.status_code < 300:
+            method = context.get("validation_method", "EMAIL")
+            self.methods.setdefault(parsed["CertificateArn"], method)
+
+    def before_update_options(self, params: dict[str, Any], **_: Any) -> Any:
+        body = json.loads(params["body"])
+        method = body["Options"].get("ValidationMethod")
+        if method is None:
+            return None  # the other options: AcmFaults.before_update_options
+        arn = body["CertificateArn"]
+        bundle = _moto_certificate(arn)
+        run = self.runs.get(arn)
+        if method != "DNS":
+            return _error_response("ValidationException", f"Cannot migrate to {method}")
+        if self.methods.get(arn) != "EMAIL" or (run and run.status == "SUCCESS"):
+            return _error_response("InvalidStateException", f"{arn} is not email-validated")
+        if bundle.status != "ISSUED" or (run and run.status == "PENDING_DOMAIN_VALIDATION"):
+            return _error_response("InvalidStateException", f"{arn} cannot migrate now")
+        now = self.now()
+        names = [bundle.common_name, *(n for n in bundle.sans if n != bundle.common_name)]
+        self.runs[arn] = _Migration(names, "PENDING_DOMAIN_VALIDATION", now, now)
+        return _ok_response()
+
+    def _look(self, arn: str) -> _Migration | None:
+        run = self.runs.get(arn)
+        if run is None or run.status != "PENDING_DOMAIN_VALIDATION":
+            return run
+        run.looks += 1
+        if self.fail_after_looks is not None and run.looks >= self.fail_after_looks:
+            run.status, run.updated_at = "FAILED", self.now()
+        elif all(_cname_in_public_zone(acm_like_record(name)) for name in run.names):
+            run.complete_looks += 1
+            if run.complete_looks >= self.looks_to_complete:
+                run.status, run.updated_at = "SUCCESS", self.now()
+        return run
+
+    def active_method(self, arn: str) -> str:
+        run = self.runs.get(arn)
+        return "DNS" if run and run.status == "SUCCESS" else self.methods.get(arn, "DNS")
+
+    def after_describe(self, http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code >= 300:
+            return
+        certificate = parsed["Certificate"]
+        arn = certificate["CertificateArn"]
+        run = self._look(arn)
+        for option in certificate.get("DomainValidationOptions", []):
+            option["ValidationMethod"] = self.active_method(arn)
+        if run is not None:
+            certificate["UpdateSummary"] = {
+                "Status": run.status,
+                "Type": "DOMAIN_VALIDATION_METHOD",
+                "DomainValidationMethodUpdateSummary": {"From": "EMAIL", "To": "DNS"},
+                "RequestedAt": run.requested_at,
+                "UpdatedAt": run.updated_at,
+            }
+
+    def before_list_validations(self, params: dict[str, Any], **_: Any) -> Any:
+        """moto does not implement ListCertificateDomainValidations: answered here."""
+        arn = json.loads(params["body"])["CertificateArn"]
+        bundle = _moto_certificate(arn)
+        run = self._look(arn)
+        method = self.active_method(arn)
+        names = [bundle.common_name, *(n for n in bundle.sans if n != bundle.common_name)]
+        summaries = []
+        for name in names:
+            if method == "DNS":
+                challenge: dict[str, Any] = {
+                    "DnsValidationChallenge": {"ResourceRecord": acm_like_record(name)}
+                }
+            else:
+                challenge = {"EmailValidationChallenge": {"ValidationDomain": name}}
+            status = "SUCCESS" if bundle.status == "ISSUED" else "PENDING_VALIDATION"
+            summary: dict[str, Any] = {
+                "DomainName": name,
+                "ActiveValidationConfiguration": {
+                    "ValidationMethod": method,
+                    "ValidationStatus": status,
+                    "ValidationChallenge": challenge,
+                },
+            }
+            if run is not None and run.status == "PENDING_DOMAIN_VALIDATION":
+                requested: dict[str, Any] = {
+                    "ValidationMethod": "DNS",
+                    "ValidationStatus": "PENDING_VALIDATION",
+                }
+                if run.looks > self.hidden_record_looks:
+                    requested["ValidationChallenge"] = {
+                        "DnsValidationChallenge": {"ResourceRecord": acm_like_record(name)}
+                    }
+                summary["RequestedValidationConfiguration"] = requested
+            summaries.append(summary)
+        http, parsed = _ok_response()
+        parsed["DomainValidationSummaryList"] = summaries
+        return http, parsed
+
+
+def _moto_certificate(arn: str) -> Any:
+    from moto.acm.models import acm_backends
+
+    return acm_backends[ACCOUNT_ID][arn.split(":")[3]].get_certificate(arn)
+
+
+@dataclass
 class AcmFaults:
     """ACM behaviour moto lacks, applied to the handler's ACM clients. Counters are per ARN."""
 
@@ -196,6 +354,9 @@ class AcmFaults:
     lose_request_response: bool = False
     #: operation -> real seconds each of its next calls hangs (for crhelper's real-time timer).
     stalls: dict[str, list[float]] = field(default_factory=dict)
+
+    #: Email → DNS migrations (moto has none).
+    migrations: AcmMigrations = field(default_factory=AcmMigrations)
 
     describes: dict[str, int] = field(default_factory=dict)
     failing: dict[str, tuple[str, str, int]] = field(default_factory=dict)
@@ -351,6 +512,7 @@ class InstrumentedClients(AwsClients):
         self.clock = clock
         self._instrumented: set[int] = set()
         self.shapes = RequestedShapes()
+        faults.migrations.now = clock.now
 
     def acm(self, region: str | None = None) -> ACMClient:
         client = super().acm(region)
@@ -373,6 +535,19 @@ class InstrumentedClients(AwsClients):
                 self.faults.before_update_options, region=client.meta.region_name
             )
             events.register("before-call.acm.UpdateCertificateOptions", update_options)
+            migrations = self.faults.migrations
+            events.register(
+                "before-parameter-build.acm.RequestCertificate", migrations.before_request
+            )
+            events.register_first("after-call.acm.RequestCertificate", migrations.after_request)
+            events.register_first(
+                "before-call.acm.UpdateCertificateOptions", migrations.before_update_options
+            )
+            events.register("after-call.acm.DescribeCertificate", migrations.after_describe)
+            events.register(
+                "before-call.acm.ListCertificateDomainValidations",
+                migrations.before_list_validations,
+            )
         return client
 
     def route53(self) -> Route53Client:
