@@ -26,6 +26,17 @@ ACM
     RSA_2048, EC_prime256v1 or EC_secp384r1; N2 needs DNS validation and no
     CertificateAuthorityArn; CertificateUsage needs RootHierarchyType, and CLIENT_AUTH_ONLY
     N2_AMAZON_MANAGED; `Options.Export` is kept (moto does that already);
+  * EMAIL certificates are ISSUED only once their approval mail is "clicked":
+    `email_approval_delay` seconds after the request (None: never), or `approve_email(arn)`;
+    DescribeCertificate shows them with ValidationMethod EMAIL and no ResourceRecord;
+  * Email → DNS migration: `UpdateCertificateOptions(Options={"ValidationMethod": "DNS"})` on an
+    ISSUED EMAIL certificate with no migration running (anything else: InvalidStateException or
+    ValidationException, as ACM); `ListCertificateDomainValidations` shows each name's active
+    configuration and, while the migration runs, the requested one with its CNAME;
+    `DescribeCertificate.UpdateSummary` reports it. It completes only once every name's CNAME
+    is in a *public* zone with the exact value (and `issue_delay` after the last one was
+    written); `fail_migration(arn)` or `migration_timeout` ends it FAILED, the certificate
+    still email-validated;
   * `ListCertificates` hides what ACM hides by default: key types other than RSA_1024 and
     RSA_2048 unless `Includes.keyTypes` names them, N2 certificates unless
     `RootHierarchyTypes` names their hierarchy (and then only N2 certificates are listed).
@@ -75,7 +86,7 @@ from moto.acm.models import AWSCertificateManagerBackend, CertBundle, acm_backen
 from moto.acm.responses import AWSCertificateManagerResponse
 from moto.core import errors as moto_errors
 from moto.core.exceptions import AWSError
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores, utcnow
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -159,6 +170,12 @@ class StrictSettings:
     #: A certificate still pending this long after its request becomes VALIDATION_TIMED_OUT
     #: (ACM: 72 hours). None: never.
     validation_timeout: float | None = None
+    #: Seconds after the request at which an EMAIL certificate's approval mail is clicked.
+    #: None: never (`StrictRules.approve_email` approves one).
+    email_approval_delay: float | None = None
+    #: A migration to DNS validation still pending this long after it was asked for becomes
+    #: FAILED (ACM: 72 hours). None: never.
+    migration_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -208,12 +225,30 @@ class _Fault:
 
 
 @dataclass
+class _Migration:
+    """An email → DNS migration of one certificate."""
+
+    status: str  # PENDING_DOMAIN_VALIDATION | SUCCESS | FAILED
+    requested_at: float
+    updated_at: float
+    fail: bool = False
+
+
+@dataclass
 class _CertificateState:
     failure: tuple[str, str | None] | None = None  # forced (status, reason)
     failure_reason: str | None = None
     issued_at: float | None = None
     #: KeyAlgorithm, RootHierarchyType, CertificateUsage as requested (moto ignores them).
     shape: dict[str, str] | None = None
+    #: The ValidationMethod it was requested with (DNS when omitted).
+    validation_method: str = "DNS"
+    email_approved: bool = False
+    migration: _Migration | None = None
+
+    def active_method(self) -> str:
+        migrated = self.migration is not None and self.migration.status == "SUCCESS"
+        return "DNS" if migrated else self.validation_method
 
 
 @dataclass(frozen=True)
@@ -309,6 +344,18 @@ class StrictRules:
         (`issue_delay` after the request), as ACM does when a CAA record forbids it."""
         with self._lock:
             self._failing_names[_fqdn(domain_name)] = (status, reason)
+
+    def approve_email(self, arn: str) -> None:
+        """Someone clicked the approval link of the EMAIL certificate `arn`."""
+        with self._lock:
+            self._state(arn).email_approved = True
+
+    def fail_migration(self, arn: str) -> None:
+        """The next look at `arn` finds its migration to DNS validation FAILED."""
+        with self._lock:
+            migration = self._state(arn).migration
+            if migration is not None:
+                migration.fail = True
 
     def mark_in_use(
         self, arn: str, by: str | Sequence[str], *, refuse_deletes: int | None = None
@@ -425,6 +472,8 @@ class StrictRules:
                 state.failure_reason = reason
             self._emit("certificate_failed", arn=arn, status=status, reason=reason)
             return
+        if bundle.status == "ISSUED":
+            self._advance_migration(bundle, state)
         if bundle.status != "PENDING_VALIDATION":
             return
         timeout = self.settings.validation_timeout
@@ -432,19 +481,121 @@ class StrictRules:
             bundle.status = "VALIDATION_TIMED_OUT"
             self._emit("certificate_failed", arn=arn, status=bundle.status, reason=None)
             return
-        account = arn.split(":")[4]
-        written: list[float] = [_epoch(bundle.created_at)]
-        for name in names:
-            record_name, value = validation_record(name, account)
-            at = self.cname_written_at(record_name, value, account)
-            if at is None:
-                return
-            written.append(at)
-        if time.time() >= max(written) + self.settings.issue_delay:
+        if state.validation_method == "EMAIL":
+            delay = self.settings.email_approval_delay
+            if state.email_approved or (delay is not None and age >= delay):
+                bundle.status = "ISSUED"
+                with self._lock:
+                    state.issued_at = time.time()
+                self._emit("certificate_issued", arn=arn, names=names)
+            return
+        written = self._cnames_written_at(names, arn.split(":")[4])
+        if written is None:
+            return
+        if time.time() >= max(written, _epoch(bundle.created_at)) + self.settings.issue_delay:
             bundle.status = "ISSUED"
             with self._lock:
                 state.issued_at = time.time()
             self._emit("certificate_issued", arn=arn, names=names)
+
+    def _cnames_written_at(self, names: Sequence[str], account: str) -> float | None:
+        """When the last of the names' CNAMEs went into a public zone; None if one is missing."""
+        written: list[float] = [0.0]
+        for name in names:
+            record_name, value = validation_record(name, account)
+            at = self.cname_written_at(record_name, value, account)
+            if at is None:
+                return None
+            written.append(at)
+        return max(written)
+
+    def _advance_migration(self, bundle: CertBundle, state: _CertificateState) -> None:
+        with self._lock:
+            migration = state.migration
+            if migration is None or migration.status != "PENDING_DOMAIN_VALIDATION":
+                return
+        now = time.time()
+        timeout = self.settings.migration_timeout
+        if migration.fail or (timeout is not None and now - migration.requested_at >= timeout):
+            migration.status, migration.updated_at = "FAILED", now
+            self._emit("migration_failed", arn=bundle.arn)
+            return
+        written = self._cnames_written_at(_bundle_names(bundle), bundle.arn.split(":")[4])
+        if written is None:
+            return
+        if now >= max(written, migration.requested_at) + self.settings.issue_delay:
+            migration.status, migration.updated_at = "SUCCESS", now
+            self._emit("migration_completed", arn=bundle.arn, names=_bundle_names(bundle))
+
+    def start_migration(self, bundle: CertBundle, method: str) -> None:
+        """UpdateCertificateOptions with ValidationMethod, refused where ACM refuses it."""
+        arn = bundle.arn
+        with self._lock:
+            state = self._state(arn)
+            migration = state.migration
+            if method != "DNS":
+                raise AWSError(
+                    f"Migrating the validation method to {method} is not supported.",
+                    exception_type="ValidationException",
+                )
+            if bundle.type != "AMAZON_ISSUED" or state.active_method() != "EMAIL":
+                raise AWSError(
+                    f"Certificate {arn} is not validated by email.",
+                    exception_type="InvalidStateException",
+                )
+            if bundle.status != "ISSUED":
+                raise AWSError(
+                    f"Certificate {arn} is {bundle.status}; only issued certificates can be "
+                    "migrated.",
+                    exception_type="InvalidStateException",
+                )
+            if migration is not None and migration.status == "PENDING_DOMAIN_VALIDATION":
+                raise AWSError(
+                    f"A validation method update of {arn} is already in progress.",
+                    exception_type="InvalidStateException",
+                )
+            now = time.time()
+            state.migration = _Migration("PENDING_DOMAIN_VALIDATION", now, now)
+        self._emit("migration_started", arn=arn)
+
+    def domain_validations(self, bundle: CertBundle) -> list[dict[str, Any]]:
+        """ListCertificateDomainValidations' summaries for the certificate."""
+        account = bundle.arn.split(":")[4]
+        with self._lock:
+            state = self._certificates.get(bundle.arn) or _CertificateState()
+            method = state.active_method()
+            migration = state.migration
+        status = _validation_status(bundle.status)
+        summaries: list[dict[str, Any]] = []
+        for name in _bundle_names(bundle):
+            record_name, value = validation_record(name, account)
+            dns = {
+                "DnsValidationChallenge": {
+                    "ResourceRecord": {"Name": record_name, "Type": "CNAME", "Value": value}
+                }
+            }
+            email = {
+                "EmailValidationChallenge": {
+                    "ValidationDomain": _base(name),
+                    "ValidationEmails": [f"admin@{_base(name)}"],
+                }
+            }
+            summary: dict[str, Any] = {
+                "DomainName": name,
+                "ActiveValidationConfiguration": {
+                    "ValidationMethod": method,
+                    "ValidationStatus": status,
+                    "ValidationChallenge": dns if method == "DNS" else email,
+                },
+            }
+            if migration is not None and migration.status == "PENDING_DOMAIN_VALIDATION":
+                summary["RequestedValidationConfiguration"] = {
+                    "ValidationMethod": "DNS",
+                    "ValidationStatus": "PENDING_VALIDATION",
+                    "ValidationChallenge": dns,
+                }
+            summaries.append(summary)
+        return summaries
 
     def describe(self, bundle: CertBundle, result: dict[str, Any]) -> dict[str, Any]:
         certificate = result["Certificate"]
@@ -453,26 +604,36 @@ class StrictRules:
         account = bundle.arn.split(":")[4]
         names = _bundle_names(bundle)
         age = _age(bundle)
-        validation_status = {
-            "ISSUED": "SUCCESS",
-            "FAILED": "FAILED",
-            "VALIDATION_TIMED_OUT": "FAILED",
-        }.get(bundle.status, "PENDING_VALIDATION")
+        validation_status = _validation_status(bundle.status)
+        with self._lock:
+            state = self._certificates.get(bundle.arn) or _CertificateState()
+            method = state.active_method()
+            migration = state.migration
         options: list[dict[str, Any]] = []
         for index, name in enumerate(names):
             option: dict[str, Any] = {
                 "DomainName": name,
                 "ValidationDomain": name,
                 "ValidationStatus": validation_status,
-                "ValidationMethod": "DNS",
+                "ValidationMethod": method,
             }
-            if age >= self.settings.records_delay * (index + 1) / len(names):
+            if method == "EMAIL":
+                option["ValidationDomain"] = _base(name)
+                option["ValidationEmails"] = [f"admin@{_base(name)}"]
+            elif age >= self.settings.records_delay * (index + 1) / len(names):
                 record_name, value = validation_record(name, account)
                 option["ResourceRecord"] = {"Name": record_name, "Type": "CNAME", "Value": value}
             options.append(option)
         certificate["DomainValidationOptions"] = options
+        if migration is not None:
+            certificate["UpdateSummary"] = {
+                "Status": migration.status,
+                "Type": "DOMAIN_VALIDATION_METHOD",
+                "DomainValidationMethodUpdateSummary": {"From": "EMAIL", "To": "DNS"},
+                "RequestedAt": migration.requested_at,
+                "UpdatedAt": migration.updated_at,
+            }
         with self._lock:
-            state = self._certificates.get(bundle.arn) or _CertificateState()
             in_use = self._in_use.get(bundle.arn)
         certificate["InUseBy"] = list(in_use.users) if in_use else list(bundle.in_use_by)
         if bundle.status == "ISSUED" and state.issued_at is not None:
@@ -496,6 +657,10 @@ class StrictRules:
             state = self._state(arn)
             if state.shape is None:  # a token's second request returns the first certificate
                 state.shape = shape.shown()
+                if not shape.certificate_authority_arn:
+                    # Omitted: DNS, as this emulator has always treated it (the handler
+                    # always names the method).
+                    state.validation_method = shape.validation_method or "DNS"
 
     @staticmethod
     def listed(
@@ -718,6 +883,14 @@ def _record_values(records: Sequence[Any]) -> list[str]:
     return values
 
 
+def _validation_status(certificate_status: str) -> str:
+    return {
+        "ISSUED": "SUCCESS",
+        "FAILED": "FAILED",
+        "VALIDATION_TIMED_OUT": "FAILED",
+    }.get(certificate_status, "PENDING_VALIDATION")
+
+
 def _epoch(moment: datetime) -> float:
     return moment.replace(tzinfo=UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
 
@@ -754,6 +927,11 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
     def patch(owner: type, name: str, make: Callable[[Any], Any]) -> None:
         originals.append((owner, name, owner.__dict__.get(name, _INHERITED)))
         setattr(owner, name, make(getattr(owner, name)))
+
+    def add(owner: type, name: str, function: Callable[[Any], Any]) -> None:
+        """A method moto does not have (restored by removing it)."""
+        originals.append((owner, name, owner.__dict__.get(name, _INHERITED)))
+        setattr(owner, name, function)
 
     def describe(original: Callable[[CertBundle], dict[str, Any]]) -> Any:
         def strict_describe(bundle: CertBundle) -> dict[str, Any]:
@@ -848,6 +1026,29 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
 
         return strict_list_response
 
+    def update_certificate_options(response: Any) -> Any:
+        """moto has no UpdateCertificateOptions: the options, and the migration to DNS."""
+        arn = response._get_param("CertificateArn")
+        options = dict(response._get_param("Options") or {})
+        bundle = response.acm_backend.get_certificate(arn)
+        method = options.pop("ValidationMethod", None)
+        if "Export" in options and options["Export"] != bundle.cert_options.get("Export"):
+            raise AWSError(
+                "Export cannot be changed after the certificate is requested.",
+                exception_type="ValidationException",
+            )
+        if method is not None:
+            rules.start_migration(bundle, method)
+        bundle.cert_options.update(options)
+        return EmptyResult()
+
+    def list_domain_validations(response: Any) -> Any:
+        arn = response._get_param("CertificateArn")
+        bundle = response.acm_backend.get_certificate(arn)
+        return ActionResult(
+            result={"DomainValidationSummaryList": rules.domain_validations(bundle)}
+        )
+
     def change_record_sets(original: Callable[..., None]) -> Any:
         def strict_change(
             backend: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]
@@ -920,6 +1121,12 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
         patch(Route53Backend, "list_hosted_zones_by_name", list_by_name)
         patch(AWSCertificateManagerResponse, "request_certificate", request_response)
         patch(AWSCertificateManagerResponse, "list_certificates", list_response)
+        add(AWSCertificateManagerResponse, "update_certificate_options", update_certificate_options)
+        add(
+            AWSCertificateManagerResponse,
+            "list_certificate_domain_validations",
+            list_domain_validations,
+        )
         patch(AWSCertificateManagerResponse, "call_action", call_action("acm"))
         patch(Route53, "call_action", call_action("route53"))
         yield rules
