@@ -13,6 +13,7 @@ from dns_certificate.answer import Sender, send_answer
 from dns_certificate.clients import AwsClients
 from dns_certificate.continuation import lambda_self_invoke
 from dns_certificate.deadline import SystemClock
+from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.errors import CertificateResourceError, InvocationDiedError
 from dns_certificate.intake import DeadInvocation, Malformed, Refusal, Request, classify, hop_of
 from dns_certificate.lifecycle import Lifecycle, Runtime, placeholder_physical_id
@@ -45,6 +46,7 @@ def default_runtime() -> Runtime:
         invoke_self=lambda_self_invoke(clients.lambda_()),
         clock=SystemClock(),
         requests=requests,
+        diagnoser=Diagnoser.from_environment(),
     )
 
 

@@ -47,6 +47,10 @@ class Continuation:
     hop: int = 0
     phase: str = REQUESTED
     certificate_arn: str | None = None
+    #: When the validation records were written (the diagnosis runs 5 minutes later), and
+    #: whether it has run: both carried across hand-offs; absent from older payloads.
+    records_written_at: float | None = None
+    diagnosed: bool = False
 
     def advanced(self, **changes: Any) -> Continuation:
         return replace(self, **changes)
@@ -68,6 +72,12 @@ class Continuation:
             self.certificate_arn
         ):
             problem = "certificate_arn is not an ACM certificate ARN"
+        elif self.records_written_at is not None and not (
+            self.started_at - CLOCK_SKEW_SECONDS
+            <= self.records_written_at
+            <= now + CLOCK_SKEW_SECONDS
+        ):
+            problem = "records_written_at is not within the request's life"
         if problem:
             raise ContinuationError(f"The continuation state is refused: {problem}")
 
@@ -90,6 +100,8 @@ class Continuation:
                 hop=int(data.get("hop", 0)),
                 phase=str(data.get("phase", REQUESTED)),
                 certificate_arn=_optional_str(data.get("certificate_arn")),
+                records_written_at=_optional_float(data.get("records_written_at")),
+                diagnosed=data.get("diagnosed", False) is True,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ContinuationError(f"The continuation state is malformed: {error}") from error
@@ -99,6 +111,14 @@ def _optional_str(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise TypeError("certificate_arn is not a string")
+
+
+def _optional_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("records_written_at is not a number")
+    return float(value)
 
 
 def _looks_like_certificate_arn(value: str) -> bool:

@@ -1,4 +1,5 @@
-"""Route 53: finding the public hosted zone for a name, and writing validation records."""
+"""Route 53: finding the public hosted zone for a name, writing validation records, and reading
+them back (with the zone's delegation set) for the diagnosis."""
 
 from __future__ import annotations
 
@@ -134,6 +135,34 @@ class HostedZoneService:
                 raise  # worth waiting for, not a refusal
             raise DnsChangeError(_change_reason(zone_id, error, self._account)) from error
         return response["ChangeInfo"]["Id"]
+
+    # ---- read back, for the diagnosis ----------------------------------------------------
+
+    def delegation_set(self, zone_id: str) -> tuple[str, tuple[str, ...]]:
+        """The zone's name and the name servers Route 53 serves it from (GetHostedZone)."""
+        response = self._route53.get_hosted_zone(Id=zone_id)
+        servers = response.get("DelegationSet", {}).get("NameServers", [])
+        return normalize_name(response["HostedZone"]["Name"]), tuple(servers)
+
+    def record_values(
+        self, zone_id: str, name: str, record_type: str = "CNAME"
+    ) -> tuple[str, ...] | None:
+        """The values of the zone's `record_type` record named `name`; None when it has none.
+
+        ListResourceRecordSets lists from the name and type asked for on, in Route 53's
+        order: the first set listed is the one asked for, or the next one (checked)."""
+        response = self._route53.list_resource_record_sets(
+            HostedZoneId=zone_id,
+            StartRecordName=name,
+            StartRecordType=record_type,  # type: ignore[arg-type]
+            MaxItems="1",
+        )
+        for rrset in response.get("ResourceRecordSets", []):
+            if normalize_name(rrset["Name"]) == normalize_name(name) and (
+                rrset["Type"] == record_type
+            ):
+                return tuple(r["Value"] for r in rrset.get("ResourceRecords", []))
+        return None
 
 
 def _change_reason(zone_id: str, error: ClientError, account: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -43,7 +44,10 @@ from .deadline import (
     Clock,
     overall_deadline,
 )
+from .diagnoser import Diagnoser
+from .diagnosis import Diagnosis, summary_reason
 from .dns import HostedZoneService
+from .dnsprobe import DIAGNOSIS_BUDGET_SECONDS
 from .errors import (
     CertificateFailedError,
     CertificateInUseError,
@@ -90,6 +94,14 @@ def _zone_field(properties: CertificateProperties, name: str) -> str:
 #: How long a certificate just requested may be missing from DescribeCertificate.
 NEW_CERTIFICATE_GRACE_SECONDS = 60.0
 
+#: Records in place this long without issuance: diagnose why (once per request).
+STUCK_AFTER_SECONDS = 300.0
+#: What a diagnosis at the deadline leaves of the invocation, for the answer.
+DIAGNOSIS_RESERVE_SECONDS = 10.0
+#: ACM gave up: these statuses and FailureReasons get the diagnosis in their reason too.
+DIAGNOSED_STATUSES = frozenset({"VALIDATION_TIMED_OUT"})
+DIAGNOSED_REASONS = frozenset({"CAA_ERROR"})
+
 #: An Update's state before it has decided between replacement and in place.
 UNDECIDED = "update"
 #: Physical ids of Creates that failed before a certificate ARN was known.
@@ -129,6 +141,8 @@ class Runtime:
     invoke_self: SelfInvoke
     clock: Clock
     requests: RequestsStore = field(default_factory=NoRequestsTable)
+    #: Says why a certificate is not validated; None: no diagnosis (app.py always sets one).
+    diagnoser: Diagnoser | None = None
 
 
 def request_token(event: Mapping[str, Any]) -> str:
@@ -592,7 +606,8 @@ class Lifecycle:
             state = self._anchor_deadline(state, view, properties)
             if view.status in TERMINAL_FAILURES:
                 failure = view.failure_reason or "no reason given"
-                raise CertificateFailedError(f"Certificate {arn} is {view.status}: {failure}")
+                reason = f"Certificate {arn} is {view.status}: {failure}"
+                raise CertificateFailedError(self._diagnosed_failure(properties, view, reason))
             records_needed = properties.uses_dns_validation and state.phase != cont.RECORDS_WRITTEN
             if records_needed and (
                 not pending_names(properties.all_names, view.records) or view.status == ISSUED
@@ -605,7 +620,9 @@ class Lifecycle:
                     )
                     attempt += 1
                     continue
-                state = state.advanced(phase=cont.RECORDS_WRITTEN)
+                state = state.advanced(
+                    phase=cont.RECORDS_WRITTEN, records_written_at=self._clock.now()
+                )
                 records_needed = False
                 attempt = 0  # the wait for issuance starts its own backoff
             if view.status == ISSUED:
@@ -619,11 +636,12 @@ class Lifecycle:
             if not waits and not records_needed:
                 logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
                 return view
+            state = self._diagnose_when_stuck(properties, view, state)
             self._wait_or_hand_off(
                 state,
                 RECORDS_BACKOFF if records_needed else ISSUANCE_BACKOFF,
                 attempt,
-                self._pending_reason(arn, properties, view, records_needed),
+                partial(self._pending_reason, arn, properties, view, records_needed),
             )
             attempt += 1
 
@@ -652,9 +670,65 @@ class Lifecycle:
                 "before the deadline"
             )
         pending = [name for name in properties.all_names if name not in view.validated]
+        budget = min(
+            DIAGNOSIS_BUDGET_SECONDS, self._remaining_seconds() - DIAGNOSIS_RESERVE_SECONDS
+        )
+        diagnoses = self._diagnose(properties, view, "at the deadline", budget)
+        if diagnoses:
+            return summary_reason(diagnoses, f"Certificate {arn} was still {view.status}")
         return (
             f"Certificate {arn} was still {view.status} at the deadline; not yet validated: "
             f"{quote_list(pending or properties.all_names)}. Check their records resolve publicly"
+        )
+
+    # ---- diagnosis: why a certificate is not validated ---------------------------------
+
+    def _diagnose_when_stuck(
+        self, properties: CertificateProperties, view: CertificateView, state: Continuation
+    ) -> Continuation:
+        """Once the records have been in place STUCK_AFTER_SECONDS without issuance, log why
+        (once per request: the state remembers it across hand-offs)."""
+        if state.phase != cont.RECORDS_WRITTEN or state.diagnosed:
+            return state
+        if state.records_written_at is None:  # a payload from before the field existed
+            return state.advanced(records_written_at=self._clock.now())
+        if self._clock.now() - state.records_written_at < STUCK_AFTER_SECONDS:
+            return state
+        budget = Budget(state.deadline, self._clock.now(), self._remaining_seconds())
+        self._diagnose(properties, view, "after 5 minutes", budget.sleep_for(float("inf")))
+        return state.advanced(diagnosed=True)
+
+    def _diagnosed_failure(
+        self, properties: CertificateProperties, view: CertificateView, reason: str
+    ) -> str:
+        """VALIDATION_TIMED_OUT and CAA_ERROR: the reason says what the diagnosis found."""
+        if view.status not in DIAGNOSED_STATUSES and view.failure_reason not in DIAGNOSED_REASONS:
+            return reason
+        budget = min(
+            DIAGNOSIS_BUDGET_SECONDS, self._remaining_seconds() - DIAGNOSIS_RESERVE_SECONDS
+        )
+        diagnoses = self._diagnose(properties, view, view.status, budget)
+        if not diagnoses:
+            return reason
+        prefix = f"{view.status} ({view.failure_reason or 'no reason given'}): "
+        return summary_reason(diagnoses, f"Certificate {view.arn}", prefix=prefix)
+
+    def _diagnose(
+        self, properties: CertificateProperties, view: CertificateView, moment: str, budget: float
+    ) -> list[Diagnosis]:
+        diagnoser = self._runtime.diagnoser
+        if diagnoser is None or not properties.uses_dns_validation or budget <= 0:
+            return []
+        pending = [name for name in properties.all_names if name not in view.validated]
+
+        def zones() -> dict[str, tuple[HostedZoneService, str]]:
+            return {
+                name: (self._dns(access), zone_id)
+                for name, (access, zone_id) in self._resolve_zones(properties).items()
+            }
+
+        return diagnoser.run(
+            view.arn, pending, view.records, zones, moment=moment, budget_seconds=budget
         )
 
     def _handle_records(self, properties: CertificateProperties, view: CertificateView) -> None:
@@ -822,14 +896,14 @@ class Lifecycle:
         state: Continuation,
         backoff: Backoff,
         attempt: int,
-        deadline_reason: str,
+        deadline_reason: str | Callable[[], str],
         *,
         in_use: bool = False,
     ) -> None:
         budget = Budget(state.deadline, self._clock.now(), self._remaining_seconds())
         if budget.past_deadline:
             error = CertificateInUseError if in_use else DeadlineExceededError
-            raise error(deadline_reason)
+            raise error(deadline_reason if isinstance(deadline_reason, str) else deadline_reason())
         if budget.must_hand_off:
             self._hand_off(state)
         self._clock.sleep(budget.sleep_for(backoff.delay(attempt)))
