@@ -130,9 +130,7 @@ class DnsServer:
                 response.answer.append(self._rrset(current, "CNAME", cname))
                 current = dns.name.from_text(cname[0])
                 continue
-            exists = any(
-                owner == key or owner.endswith("." + key) for owner, _type in records
-            )
+            exists = any(owner == key or owner.endswith("." + key) for owner, _type in records)
             if not exists and not response.answer:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             return

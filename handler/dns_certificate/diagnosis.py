@@ -110,6 +110,8 @@ class CheckResult:
     check: str
     outcome: str  # pass | fail | skipped
     detail: str
+    #: A shorter form of `detail` for CloudFormation's reason ("" when `detail` is short).
+    brief: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Diagnosis:
     #: The check that explains the name, or None when none does.
     failed_check: str | None
     results: tuple[CheckResult, ...]
+    #: The finding as the reason shows it (lists cut short; the log has `finding` whole).
+    brief: str = ""
 
     def to_log(self) -> dict[str, object]:
         return {
@@ -199,11 +203,14 @@ def check_delegation(obs: Observations) -> CheckResult:
             f"hosted zone {zone.zone_id}'s {ours} (NS records in its parent zone or registrar)",
         )
     if set(public) != {normalize_name(n) for n in zone.name_servers}:
+        first = ours.split(", ")[0]
         return CheckResult(
             "delegation",
             FAIL,
             f"{domain} is delegated to {', '.join(public)}, not to hosted zone "
             f"{zone.zone_id}'s {ours}: update the name servers at the registrar",
+            f"{domain} is delegated to {_fqdn_list(public, 2)}, not to hosted zone "
+            f"{zone.zone_id}'s {first}, …: update the name servers at the registrar",
         )
     return CheckResult(
         "delegation", PASS, f"{domain} is delegated to hosted zone {zone.zone_id}'s name servers"
@@ -221,8 +228,8 @@ def check_cname(obs: Observations) -> CheckResult:
         return CheckResult(
             "cname",
             FAIL,
-            f"{record} {what} in public DNS (ACM needs a CNAME to {wanted}): public DNS does "
-            "not see the zone the record was written to",
+            f"{record} {what} in public DNS (ACM needs a CNAME to {wanted}): public DNS "
+            "does not see the record's zone",
         )
     values = [normalize_name(v) for v in answer.values]
     if values != [wanted]:
@@ -295,6 +302,7 @@ def check_caa(obs: Observations) -> CheckResult:
         FAIL,
         f"CAA {tag} at {owner} allows only {allowed}, not Amazon "
         f"({', '.join(AMAZON_CAA_ISSUERS)}): add {fix}",
+        f"CAA {tag} at {owner} allows only {allowed}, not Amazon: add {fix}",
     )
 
 
@@ -303,7 +311,7 @@ def diagnose(obs: Observations) -> Diagnosis:
     results = (check_record(obs), check_delegation(obs), check_cname(obs), check_caa(obs))
     for result in results:
         if result.outcome == FAIL:
-            return Diagnosis(obs.domain_name, result.detail, result.check, results)
+            return Diagnosis(obs.domain_name, result.detail, result.check, results, result.brief)
     # Skipped only because this resource does not write the records: nothing to report.
     unmanaged = ("record", "delegation") if obs.zone is None else ()
     skipped = [r for r in results if r.outcome == SKIPPED and r.check not in unmanaged]
@@ -330,9 +338,9 @@ def summary_reason(diagnoses: Sequence[Diagnosis], tail: str = "", prefix: str =
     others = len(diagnoses) - 1
     count = ""
     if others:
-        count = f" (+{others} other name{'s' if others > 1 else ''} not validated; findings in log)"
+        count = f" (+{others} more pending name{'s' if others > 1 else ''}: see the log)"
     room = MAX_REASON_LENGTH - len(lead) - len(count)
-    finding = first.finding
+    finding = first.brief or first.finding
     if len(finding) > room:
         finding = finding[: max(0, room - 1)] + "…"
     head = lead + finding + count

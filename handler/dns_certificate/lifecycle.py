@@ -675,7 +675,7 @@ class Lifecycle:
         )
         diagnoses = self._diagnose(properties, view, "at the deadline", budget)
         if diagnoses:
-            return summary_reason(diagnoses, f"Certificate {arn} was still {view.status}")
+            return summary_reason(diagnoses, f"Still {view.status} at the deadline")
         return (
             f"Certificate {arn} was still {view.status} at the deadline; not yet validated: "
             f"{quote_list(pending or properties.all_names)}. Check their records resolve publicly"
@@ -710,8 +710,8 @@ class Lifecycle:
         diagnoses = self._diagnose(properties, view, view.status, budget)
         if not diagnoses:
             return reason
-        prefix = f"{view.status} ({view.failure_reason or 'no reason given'}): "
-        return summary_reason(diagnoses, f"Certificate {view.arn}", prefix=prefix)
+        failure = f" ({view.failure_reason})" if view.failure_reason else ""
+        return summary_reason(diagnoses, prefix=f"{view.status}{failure}: ")
 
     def _diagnose(
         self, properties: CertificateProperties, view: CertificateView, moment: str, budget: float

@@ -44,6 +44,8 @@ states = st.builds(
     hop=st.integers(min_value=0, max_value=MAX_HOPS - 1),
     phase=st.sampled_from([REQUESTED, RECORDS_WRITTEN]),
     certificate_arn=st.none() | st.just(ARN),
+    records_written_at=st.none() | times,
+    diagnosed=st.booleans(),
 )
 
 
@@ -205,3 +207,55 @@ def test_lambda_self_invoke_when_lambda_does_not_accept_raises() -> None:
 
     with pytest.raises(ContinuationError, match="200"):
         invoke("arn:aws:lambda:eu-west-1:1:function:f", dict(EVENT))
+
+
+# ---- the diagnosis' moment (issue 11) -----------------------------------------------------------
+
+
+def test_continuation_from_older_payload_without_diagnosis_fields_loads_with_defaults() -> None:
+    old = {
+        "action": "create",
+        "started_at": 1000.0,
+        "deadline": 4000.0,
+        "hop": 1,
+        "phase": RECORDS_WRITTEN,
+        "certificate_arn": ARN,
+    }
+
+    state = Continuation.from_event({**EVENT, CONTINUATION_KEY: old})
+
+    assert state is not None
+    assert state.records_written_at is None
+    assert state.diagnosed is False
+
+
+def test_continuation_carries_records_written_at_and_diagnosed_to_the_next_hop() -> None:
+    state = Continuation(
+        "create", 1000.0, 4000.0, phase=RECORDS_WRITTEN, records_written_at=1100.5, diagnosed=True
+    )
+
+    loaded = Continuation.from_event(over_the_wire(next_event(EVENT, state)))
+
+    assert loaded == state.advanced(hop=1)
+
+
+@pytest.mark.parametrize("value", ["1100", True, [1]])
+def test_continuation_with_records_written_at_not_a_number_is_refused(value: object) -> None:
+    data = {
+        "action": "create",
+        "started_at": 1000.0,
+        "deadline": 4000.0,
+        "hop": 1,
+        "records_written_at": value,
+    }
+
+    with pytest.raises(ContinuationError, match="malformed"):
+        Continuation.from_event({**EVENT, CONTINUATION_KEY: data})
+
+
+@pytest.mark.parametrize("written_at", [500.0, 1200.0 + 3600.0])
+def test_continuation_check_refuses_records_written_outside_the_request(written_at: float) -> None:
+    state = Continuation("create", 1000.0, 4000.0, hop=1, records_written_at=written_at)
+
+    with pytest.raises(ContinuationError, match="records_written_at"):
+        state.check(actions=("create",), latest_deadline=4000.0, now=1200.0)

@@ -1,0 +1,172 @@
+"""DNS questions: resolver configuration, and real queries to a local server (127.0.0.1)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dns_certificate.diagnosis import ANSWER, NODATA, NXDOMAIN, UNREACHABLE
+from dns_certificate.dnsprobe import (
+    DIAGNOSIS_BUDGET_SECONDS,
+    QUERY_TIMEOUT_SECONDS,
+    RESOLVERS_VARIABLE,
+    DnsSettings,
+    Nameserver,
+    parse_resolvers,
+)
+from local.dns_server import DnsServer
+
+#: Short, so the timeout cases take a fraction of a second.
+TEST_TIMEOUT = 0.3
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DnsServer]:
+    with DnsServer() as dns_server:
+        yield dns_server
+
+
+@pytest.fixture
+def dns_server(server: DnsServer) -> Iterator[DnsServer]:
+    server.clear()
+    yield server
+    server.clear()
+
+
+def settings(server: DnsServer, **changes: float) -> DnsSettings:
+    return DnsSettings(
+        resolvers=parse_resolvers(server.address),
+        query_timeout=changes.get("query_timeout", TEST_TIMEOUT),
+        budget=changes.get("budget", DIAGNOSIS_BUDGET_SECONDS),
+    )
+
+
+def test_defaults_are_two_seconds_per_query_and_ten_per_diagnosis() -> None:
+    assert QUERY_TIMEOUT_SECONDS == 2.0
+    assert DIAGNOSIS_BUDGET_SECONDS == 10.0
+    assert DnsSettings().query_timeout == 2.0
+    assert DnsSettings().budget == 10.0
+    assert RESOLVERS_VARIABLE == "DNS_RESOLVERS"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10.0.0.2", (Nameserver("10.0.0.2", 53),)),
+        (" 1.1.1.1:5353 , 8.8.8.8", (Nameserver("1.1.1.1", 5353), Nameserver("8.8.8.8", 53))),
+        ("[2001:db8::1]:5300", (Nameserver("2001:db8::1", 5300),)),
+        ("2001:db8::2", (Nameserver("2001:db8::2", 53),)),
+    ],
+)
+def test_parse_resolvers_reads_address_and_port(text: str, expected: tuple) -> None:
+    assert parse_resolvers(text) == expected
+
+
+@pytest.mark.parametrize("text", ["dns.google", "1.1.1.1:x", "1.1.1.1:0", "[::1]x", " , "])
+def test_parse_resolvers_refuses_what_is_not_address_port(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_resolvers(text)
+
+
+def test_settings_from_environment_use_dns_resolvers() -> None:
+    loaded = DnsSettings.from_environment({"DNS_RESOLVERS": "127.0.0.1:5300,10.0.0.2"})
+
+    assert loaded.resolvers == (Nameserver("127.0.0.1", 5300), Nameserver("10.0.0.2", 53))
+    assert not loaded.problem
+
+
+def test_settings_from_environment_when_invalid_skip_public_dns_saying_why() -> None:
+    loaded = DnsSettings.from_environment({"DNS_RESOLVERS": "resolver.internal"})
+    answer = loaded.session().query("example.com", "NS")
+
+    assert answer.kind == UNREACHABLE
+    assert answer.error.startswith("DNS_RESOLVERS is invalid: 'resolver.internal'")
+
+
+def test_settings_from_environment_when_unset_use_the_system_resolvers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        "dns_certificate.dnsprobe.system_resolvers", lambda: (Nameserver("192.0.2.53"),)
+    )
+
+    assert DnsSettings.from_environment({}).resolvers == (Nameserver("192.0.2.53"),)
+
+
+def test_query_answers_nodata_and_nxdomain(dns_server: DnsServer) -> None:
+    dns_server.set("example.com", "NS", ["ns1.example.net."])
+    public = settings(dns_server).session()
+
+    assert public.query("example.com", "NS").kind == ANSWER
+    assert public.query("example.com", "CNAME").kind == NODATA
+    assert public.query("_x.example.com", "CNAME").kind == NXDOMAIN
+
+
+def test_query_when_udp_answer_truncated_retries_over_tcp(dns_server: DnsServer) -> None:
+    dns_server.set("example.com", "NS", ["ns1.example.net."])
+    dns_server.truncate_udp = True
+
+    answer = settings(dns_server).session().query("example.com", "NS")
+
+    assert answer.values == ("ns1.example.net.",)
+    assert [q.transport for q in dns_server.queries] == ["udp", "tcp"]
+
+
+def test_query_when_resolver_silent_times_out_once_then_skips(dns_server: DnsServer) -> None:
+    dns_server.silent = True
+    public = settings(dns_server).session()
+
+    started = time.monotonic()
+    first = public.query("example.com", "NS")
+    later = public.caa("www.example.com")
+    elapsed = time.monotonic() - started
+
+    assert first.kind == UNREACHABLE
+    assert f"within {TEST_TIMEOUT:g} s" in first.error
+    assert later.unreachable == first
+    assert len(dns_server.queries) == 1  # the later question was not asked
+    assert elapsed < TEST_TIMEOUT + 0.5
+
+
+def test_query_tries_the_next_resolver_when_one_is_silent(dns_server: DnsServer) -> None:
+    dns_server.set("example.com", "NS", ["ns1.example.net."])
+    with DnsServer() as silent:
+        silent.silent = True
+        both = DnsSettings(
+            resolvers=parse_resolvers(f"{silent.address},{dns_server.address}"),
+            query_timeout=TEST_TIMEOUT,
+        )
+        answer = both.session().query("example.com", "NS")
+
+    assert answer.kind == ANSWER
+
+
+def test_query_when_budget_spent_asks_nothing(dns_server: DnsServer) -> None:
+    answer = settings(dns_server).session(budget=0).query("example.com", "NS")
+
+    assert answer.kind == UNREACHABLE
+    assert "budget is spent" in answer.error
+    assert dns_server.queries == []
+
+
+def test_caa_climbs_to_the_closest_ancestor_with_records(dns_server: DnsServer) -> None:
+    dns_server.set("example.com", "CAA", ['0 issue "letsencrypt.org"'])
+    dns_server.set("www.shop.example.com", "A", ["192.0.2.1"])
+
+    lookup = settings(dns_server).session().caa("*.www.shop.example.com")
+
+    assert lookup.owner == "example.com"
+    assert [q.name for q in dns_server.queries] == [
+        "www.shop.example.com",
+        "shop.example.com",
+        "example.com",
+    ]
+
+
+def test_caa_when_none_anywhere_has_no_owner(dns_server: DnsServer) -> None:
+    lookup = settings(dns_server).session().caa("www.example.com")
+
+    assert lookup.owner is None
+    assert [q.name for q in dns_server.queries] == ["www.example.com", "example.com", "com"]
