@@ -4,6 +4,7 @@ Starts the strict AWS emulator (`local.emulator`), creates hosted zones, and pla
 through the local CloudFormation (`local.driver`) against the real handler:
 
     create -> update the tags (in place) -> update the names (replacement) -> delete
+    -> stuck validation (a zone the registrar delegates elsewhere: the FAILED reason says so)
 
 for a certificate with an apex (example.com), a wildcard (*.example.com) and a name in a
 second zone (www.example.org). It prints what happens as it happens, checks every step the
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from local.dns_server import DnsServer
 from local.driver import DriverEvent, LocalCloudFormation, StackOperation, load_app
 from local.emulator import AwsEvent, Emulator, StrictSettings, validation_record
 
@@ -50,6 +52,12 @@ CREATE = {
 TAGS_UPDATE = {**CREATE, "Tags": [{"Key": "team", "Value": "web"}, {"Key": "env", "Value": "demo"}]}
 REPLACEMENT = {**TAGS_UPDATE, "SubjectAlternativeNames": [WILDCARD, OTHER_ZONE, ADDED]}
 
+#: The stuck validation: a zone in Route 53 whose domain the registrar delegates elsewhere.
+STUCK_ZONE, STUCK_NAME = "example.net", "www.example.net"
+REGISTRAR_NS = ["ns1.registrar-dns.net.", "ns2.registrar-dns.net."]
+#: Short, so the deadline (and its diagnosis) comes within seconds.
+STUCK_SERVICE_TIMEOUT = "20"
+
 
 # ---- output -----------------------------------------------------------------------------------
 
@@ -65,6 +73,8 @@ class Progress:
         self._step_started = time.monotonic()
         self._waiting_for: dict[str, set[str]] = {}  # arn -> validation record names to write
         self._written: set[str] = set()
+        #: Some zone is delegated elsewhere (the stuck validation): ACM may never validate.
+        self.misdelegated = False
 
     def line(self, text: str = "") -> None:
         with self._lock:
@@ -143,6 +153,7 @@ class Progress:
             self.line(
                 f"{self._at(moment)}waiting: every validation CNAME of {arn.split('/')[-1]} "
                 f"is in place; ACM validates ~{self._settings.issue_delay:g} s later"
+                f"{' if public DNS sees it' if self.misdelegated else ''}"
             )
 
 
@@ -173,7 +184,7 @@ class LifecycleReport:
 
     @property
     def ok(self) -> bool:
-        return len(self.steps) == 4 and all(step.ok for step in self.steps)
+        return len(self.steps) >= 4 and all(step.ok for step in self.steps)
 
     @property
     def failures(self) -> list[str]:
@@ -328,6 +339,62 @@ def run_lifecycle(
     return report
 
 
+def run_stuck_validation(
+    aws: Emulator,
+    cfn: LocalCloudFormation,
+    dns_server: DnsServer,
+    progress: Progress | None = None,
+) -> StepReport:
+    """A certificate whose zone public DNS never asks: the registrar delegates example.net to
+    other name servers. The handler's diagnosis (pointed at `dns_server`, which plays public
+    DNS) finds it, and the FAILED reason says what to do."""
+    say: Callable[[str], None] = progress.line if progress else (lambda text: None)
+    zone_id = aws.create_zone(STUCK_ZONE)
+    aws.rules.misdelegate(STUCK_ZONE)  # ACM never sees the record...
+    dns_server.set(STUCK_ZONE, "NS", REGISTRAR_NS)  # ...because public DNS asks these
+    title = (
+        f"[5/5] Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
+        f"registrar delegates to {', '.join(ns.rstrip('.') for ns in REGISTRAR_NS)} "
+        f"(ServiceTimeout {STUCK_SERVICE_TIMEOUT} s)"
+    )
+    if progress:
+        progress.step(title)
+        progress.misdelegated = True
+    step = StepReport(title, "stuck validation")
+    operation = cfn.stack("stuck-demo").create(
+        {"Certificate": {"DomainName": STUCK_NAME, "ServiceTimeout": STUCK_SERVICE_TIMEOUT}}
+    )
+    step.operation = operation
+    step.check(
+        operation.status == "ROLLBACK_COMPLETE",
+        f"stack status {operation.status} (expected ROLLBACK_COMPLETE)",
+    )
+    step.check(not operation.problems, "every answer well-formed, exactly one per request")
+    created = operation.steps_for("Certificate", "create")
+    reason = created[0].reason if created else ""
+    expected = (
+        f"{STUCK_NAME}: {STUCK_ZONE} is delegated to ns1.registrar-dns.net, "
+        f"ns2.registrar-dns.net, not to hosted zone {zone_id}'s"
+    )
+    step.check(
+        bool(created) and created[0].status == "FAILED" and reason.startswith(expected),
+        "the FAILED reason names the misdelegation and the fix",
+    )
+    step.check(aws.certificate_arns() == [], "the rollback Delete removed the certificate")
+    for passed, text in step.checks:
+        say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
+    return step
+
+
+def diagnoser_for(dns_server: DnsServer) -> Any:
+    """The handler's diagnosis, asking `dns_server` as DNS_RESOLVERS would make it."""
+    load_app()  # handler/ on the path, as the Lambda runtime has it
+    from dns_certificate.diagnoser import Diagnoser
+    from dns_certificate.dnsprobe import DnsSettings, parse_resolvers
+
+    return Diagnoser(DnsSettings(resolvers=parse_resolvers(dns_server.address)))
+
+
 # ---- handler logs ---------------------------------------------------------------------------
 
 
@@ -439,7 +506,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (
         handler_logs_to(log_file),
         Emulator(settings=settings) as aws,
-        LocalCloudFormation(function_timeout=args.function_timeout) as cfn,
+        DnsServer() as dns_server,
+        LocalCloudFormation(
+            function_timeout=args.function_timeout,
+            diagnoser=diagnoser_for(dns_server),
+        ) as cfn,
     ):
         progress = Progress(out, aws, settings)
         aws.rules.subscribe(progress.on_aws)
@@ -448,12 +519,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"AWS emulator on {aws.endpoint_url}; hosted zones:", file=out)
         for name, zone_id in zones.items():
             print(f"  {name:<22} {zone_id}", file=out)
+        print(f"Public DNS played by a local DNS server on {dns_server.address}", file=out)
         report = run_lifecycle(aws, cfn, zones, progress)
+        if report.ok:
+            report.steps.append(run_stuck_validation(aws, cfn, dns_server, progress))
 
     _summary(report, out)
     elapsed = time.monotonic() - started
     if report.ok:
-        print(f"\nAll 4 steps passed in {elapsed:.1f} s.", file=out)
+        print(f"\nAll {len(report.steps)} steps passed in {elapsed:.1f} s.", file=out)
         return 0
     print(f"\n{len(report.failures)} check(s) FAILED ({elapsed:.1f} s):", file=out)
     for failure in report.failures:

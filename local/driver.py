@@ -293,9 +293,12 @@ class LocalCloudFormation:
         max_workers: int = 32,
         answers: AnswerServer | None = None,
         function: Any = None,
+        diagnoser: Any = None,
     ) -> None:
         """`function`: what Lambda runs, anything with `lambda_handler(event, context)`;
-        by default the handler (`handler/app.py`), wired to this driver."""
+        by default the handler (`handler/app.py`), wired to this driver; `diagnoser`: the
+        handler's diagnosis of stuck validations (None: none)."""
+        self.diagnoser = diagnoser
         self.region = region
         self.account_id = account_id
         self.function_timeout = function_timeout
@@ -343,6 +346,7 @@ class LocalCloudFormation:
                 invoke_self=self.invoke_self,
                 clock=SystemClock(),
                 requests=requests,
+                diagnoser=self.diagnoser,
             )
             app.use_runtime(runtime)
         self._closed = False

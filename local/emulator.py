@@ -13,7 +13,8 @@ ACM
   * `DescribeCertificate` shows the records only after `records_delay` seconds, some names
     before others;
   * a certificate is ISSUED only once every one of its CNAMEs is in a *public* hosted zone
-    with the exact value, and `issue_delay` seconds after the last of them was written;
+    with the exact value, and `issue_delay` seconds after the last of them was written; a
+    zone marked `misdelegate`d (the registrar points its domain elsewhere) is never seen;
   * FAILED / VALIDATION_TIMED_OUT can be forced (`force_status`, `fail_validation`,
     `validation_timeout`);
   * `DeleteCertificate` of a certificate in use answers `ResourceInUseException`
@@ -301,6 +302,7 @@ class StrictRules:
         self._written_at: dict[tuple[str, str], float] = {}  # (record name, value) -> epoch
         self._certificates: dict[str, _CertificateState] = {}
         self._failing_names: dict[str, tuple[str, str | None]] = {}
+        self._misdelegated: set[str] = set()
         self._in_use: dict[str, _InUse] = {}
         self._throttle_rate: float | None = None
         self._throttle_apis: frozenset[str] | None = None
@@ -356,6 +358,12 @@ class StrictRules:
             migration = self._state(arn).migration
             if migration is not None:
                 migration.fail = True
+
+    def misdelegate(self, zone_name: str) -> None:
+        """Public DNS never asks the hosted zones named `zone_name` (the registrar delegates the
+        domain to other name servers): ACM does not see the records written there."""
+        with self._lock:
+            self._misdelegated.add(_fqdn(zone_name))
 
     def mark_in_use(
         self, arn: str, by: str | Sequence[str], *, refuse_deletes: int | None = None
@@ -721,6 +729,9 @@ class StrictRules:
         if not matching:
             return None
         deepest = max(len(_fqdn(z.name)) for z in matching)
+        with self._lock:
+            if any(_fqdn(z.name) in self._misdelegated for z in matching):
+                return None
         for zone in matching:
             if len(_fqdn(zone.name)) != deepest:
                 continue

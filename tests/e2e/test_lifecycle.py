@@ -30,14 +30,18 @@ def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "All 4 steps passed" in out
+    assert "All 5 steps passed" in out
+    # The stuck validation: the misdelegated zone is named in the FAILED reason.
+    assert "[5/5] Stuck validation: www.example.net" in out
+    assert "reason: www.example.net: example.net is delegated to ns1.registrar-dns.net" in out
     for progress in ("requested arn:aws:acm:", "records written in example.com", "waiting:"):
         assert progress in out
     assert "records written in example.org" in out
     assert "ISSUED arn:aws:acm:" in out
     assert "answered SUCCESS" in out
     assert "continuation #1 invoked" in out  # the 31-second function had to hand off
-    assert "FAIL" not in out
+    assert "    FAIL  " not in out and "check(s) FAILED" not in out  # (the stuck step's
+    # create answers FAILED, as it should)
     assert "X-Amz-Signature" not in out and "/responses/" not in out
     logs = log_file.read_text()
     assert '"Certificate issued"' in logs  # the handler's JSON logs went to the file...
