@@ -22,6 +22,7 @@ from .certificates import (
     ISSUED,
     LOGICAL_ID_TAG,
     REPLACEABLE_STATUSES,
+    REQUEST_TAG,
     STACK_TAG,
     TERMINAL_FAILURES,
     CertificateService,
@@ -215,6 +216,12 @@ class Lifecycle:
     def update(self) -> str:
         properties = parse_properties(self._request.properties)
         state = self._state_or_new((UNDECIDED, "replace", "in_place"), properties.service_timeout)
+        if state.action == "in_place" and state.certificate_arn != self._request.physical_id:
+            # An in-place update keeps the certificate CloudFormation named; anything else is
+            # a state this resource did not write.
+            raise ContinuationError(
+                "The continuation state is refused: its certificate is not the resource's"
+            )
         try:
             if state.action == UNDECIDED:
                 state = self._persevering(
@@ -428,11 +435,17 @@ class Lifecycle:
 
     def _discard(self, service: CertificateService, arn: str, budget: float) -> None:
         """Delete a certificate this request made, retrying throttling within `budget` seconds.
-        Never raises; logs when it gives up (the certificate is then left behind)."""
+        Never raises; logs when it gives up (the certificate is then left behind).
+
+        Only a certificate whose tags carry this request's token is deleted: the ARN may come
+        from a continuation, and a crafted one must not steer the delete at another resource's.
+        """
         give_up_at = self._clock.now() + budget
         attempt = 0
         while True:
             try:
+                if not self._made_by_this_request(service, arn):
+                    return
                 outcome = service.delete(arn)
                 logger.info(
                     "Certificate discarded",
@@ -455,6 +468,21 @@ class Lifecycle:
                     return
                 self._clock.sleep(delay)
                 attempt += 1
+
+    def _made_by_this_request(self, service: CertificateService, arn: str) -> bool:
+        tags = service.tags_if_exists(arn)
+        if tags is None:
+            logger.info("Certificate already gone", extra={"certificate_arn": arn})
+            return False
+        if tags.get(REQUEST_TAG) == request_token(self._event) and owned_by(
+            tags, self._request.stack_id, self._request.logical_id
+        ):
+            return True
+        logger.warning(
+            "Not discarding the certificate: this request did not make it",
+            extra={"certificate_arn": arn},
+        )
+        return False
 
     # ---- update in place ----------------------------------------------------------------
 
@@ -806,9 +834,9 @@ class Lifecycle:
 
         try:
             self._persevering(state, "looking for unreported certificates", search)
-        except (HandedOff, DeadlineExceededError):
+        except HandedOff:
             raise
-        except Exception as error:
+        except Exception as error:  # also throttled until the deadline: a rollback must end
             logger.warning(
                 "Could not look for a certificate the failed create may have requested; if one "
                 "exists, delete it by hand (tag dns-certificate:request = the token below)",
