@@ -13,6 +13,7 @@ physical id, its timer) can reach another, even when a timer outlives its invoca
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -64,6 +65,27 @@ def _without_polling_clients() -> Iterator[None]:
             del os.environ["AWS_SAM_LOCAL"]
         else:
             os.environ["AWS_SAM_LOCAL"] = previous
+
+
+class _RedactResponseUrl(logging.Filter):
+    """crhelper logs the whole event at DEBUG, ResponseURL included: the URL is a credential.
+
+    Installed on crhelper's logger, so that `LogLevel: DEBUG` shows the event without it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, Mapping) and "ResponseURL" in record.msg:
+            record.msg = {**record.msg, "ResponseURL": "(redacted)"}
+        return True
+
+
+def _redact_crhelper_logs() -> None:
+    crhelper_logger = logging.getLogger("crhelper.resource_helper")
+    if not any(isinstance(f, _RedactResponseUrl) for f in crhelper_logger.filters):
+        crhelper_logger.addFilter(_RedactResponseUrl())
+
+
+_redact_crhelper_logs()
 
 
 def crhelper_version() -> str:
