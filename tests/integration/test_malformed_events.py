@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def crafted(now: float, **changes: Any) -> dict[str, Any]:
     return {**state, **changes}
 
 
-CRAFTED = {
+CRAFTED: dict[str, Callable[[float], object]] = {
     "hop 0": lambda now: crafted(now, hop=0),
     "hop past the bound": lambda now: crafted(now, hop=MAX_HOPS + 1),
     "deadline beyond ServiceTimeout": lambda now: crafted(now, deadline=now + 7200),
@@ -120,9 +121,8 @@ def test_event_without_response_url_is_refused_without_answer_or_call(harness: H
     event = harness.event("create.json")
     del event["ResponseURL"]
 
-    result = app.lambda_handler(event, harness.context())
+    app.lambda_handler(event, harness.context())  # returns, no exception
 
-    assert result is None
     assert len(harness.answers_for(previous)) == 1  # nothing sent on the last request's URL
     assert no_acm_or_route53(harness, mark)
 
