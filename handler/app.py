@@ -133,7 +133,23 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
         f"The function's invocation ended without answering ({intake.condition}: a timeout "
         "or crash Lambda could not retry away); see the function's logs"
     )
-    _answer_failed(runtime, event, context, error)
+    resource = _resource(runtime)
+
+    def fail(event: dict[str, Any], context: Any) -> str:
+        # The id a rollback can clean up after; a replacement's certificate discarded.
+        Lifecycle(
+            runtime,
+            event,
+            function_arn=context.invoked_function_arn,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
+            responder=resource,
+        ).abandon()
+        raise error
+
+    resource.create(fail)
+    resource.update(fail)
+    resource.delete(fail)
+    resource(event, context)
 
 
 def lambda_handler(event: Any, context: Any) -> None:

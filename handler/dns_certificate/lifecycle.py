@@ -256,6 +256,30 @@ class Lifecycle:
             self._delete_until_gone(physical_id, state)
         return physical_id
 
+    def abandon(self) -> None:
+        """Before a FAILED answer for an invocation that died (Lambda's on-failure record):
+        leave CloudFormation an id its rollback can clean up after, and discard a replacement
+        certificate, which no Delete will ever name. Touches nothing else; never raises."""
+        try:
+            state = Continuation.from_event(self._event)
+        except ContinuationError:
+            state = None
+        request_type = self._event.get("RequestType")
+        if request_type == "Create":
+            arn = state.certificate_arn if state and state.action == "create" else None
+            self._responder.set_physical_id(
+                arn if is_certificate_arn(arn) and arn else placeholder_physical_id(self._event)
+            )
+        elif request_type == "Update" and (state is None or state.action in (UNDECIDED, "replace")):
+            try:
+                properties = parse_properties(self._request.properties)
+            except InvalidPropertyError:
+                return  # invalid properties never reach RequestCertificate
+            arn = state.certificate_arn if state and state.action == "replace" else None
+            if arn is not None and not is_certificate_arn(arn):
+                arn = None
+            self._discard_replacement(properties, arn, self._discard_budget())
+
     def _state_or_new(self, actions: tuple[str, ...], service_timeout: int) -> Continuation:
         state = Continuation.from_event(self._event)
         if state is None:
