@@ -4,6 +4,8 @@ cannot be used — and a timeout timer that answers first and cannot outlive its
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import threading
 from dataclasses import replace
@@ -14,11 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 import app
+from dns_certificate.answer import AnswerNotDeliveredError, send_answer
 from dns_certificate.lifecycle import Runtime
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from dns_certificate.requests import DynamoDBRequests
 from local.context import LambdaContext
-from tests.integration.harness import REGION, Harness, _error_response
+from tests.integration.harness import REGION, FakeClock, Harness, _error_response
 
 TIMER_FIRES_AFTER = 1.5
 HANG = TIMER_FIRES_AFTER + 1.5
@@ -337,3 +340,28 @@ def test_create_when_hand_off_fails_names_a_permission_only_when_access_is_denie
     assert answer.status == "FAILED"
     assert code in answer.reason
     assert ("lambda:InvokeFunction" in answer.reason) is claims_permission
+
+
+# ---- an answer that could not be delivered --------------------------------------------------
+
+
+def test_answer_not_delivered_fails_the_invocation_and_lambda_retry_answers_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim is released so another invocation can answer: Lambda must be told to retry,
+    and the retry must not find the hop recorded as done."""
+    sender_clock = FakeClock()
+    sender = functools.partial(send_answer, sleep=sender_clock.sleep, monotonic=sender_clock.now)
+    monkeypatch.setattr(app, "SENDER", sender)
+    harness.answers.set_status_code(403)
+    event = harness.event("create.json")
+
+    with pytest.raises(AnswerNotDeliveredError):
+        app.lambda_handler(copy.deepcopy(event), harness.context())
+    harness.answers.set_status_code(200)
+    retry = harness.invoke(event)  # Lambda's retry of the failed invocation
+
+    assert retry is not None
+    assert retry.status == "SUCCESS", retry.reason
+    assert len(harness.answers_for(event)) == 1
+    assert harness.certificates() == [retry.physical_id]
