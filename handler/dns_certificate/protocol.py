@@ -127,6 +127,9 @@ class CertificateResource(CfnResource):
         self._handed_off = False
         self._timeout_cleanup: TimeoutCleanup | None = None
         self._key: RequestKey | None = None
+        #: Every attempt to deliver the answer failed: the invocation must fail, so that
+        #: Lambda retries it (the claim was released for that retry).
+        self.undelivered = False
 
     # ---- what the lifecycle calls -------------------------------------------------------
 
@@ -267,6 +270,7 @@ class CertificateResource(CfnResource):
             self._sender(self._response_url, body, budget)
         except AnswerNotDeliveredError:
             logger.exception("CloudFormation could not be answered")
+            self.undelivered = True
             if key is not None:
                 self._requests.release_answer(key)
             return
