@@ -23,7 +23,9 @@ from dns_certificate.requests import DynamoDBRequests
 from local.context import LambdaContext
 from tests.integration.harness import REGION, FakeClock, Harness, _error_response
 
-TIMER_FIRES_AFTER = 1.5
+# Generous: on a loaded machine the calls before the hang must end before the real-time timer
+# fires, or the timer finds no certificate to clean up (test_timeout.py uses 1.5 s).
+TIMER_FIRES_AFTER = 3.0
 HANG = TIMER_FIRES_AFTER + 1.5
 
 
@@ -99,7 +101,8 @@ def test_timer_answers_before_its_clean_up_deletes_anything(
 
     assert answer is not None
     assert answer.status == "FAILED"
-    assert answers_when_deleting and answers_when_deleting[0] == 1
+    assert answers_when_deleting  # the new certificate was deleted...
+    assert set(answers_when_deleting) == {1}  # ...only once the answer had arrived
     assert harness.certificates() == [old_arn]
 
 
