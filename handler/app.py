@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from dns_certificate.answer import Sender, send_answer
+from dns_certificate.answer import AnswerNotDeliveredError, Sender, send_answer
 from dns_certificate.clients import AwsClients
 from dns_certificate.continuation import lambda_self_invoke
 from dns_certificate.deadline import SystemClock
@@ -70,7 +70,7 @@ def _resource(runtime: Runtime) -> CertificateResource:
     return CertificateResource(sender=SENDER, requests=runtime.requests, log_level=LOG_LEVEL)
 
 
-def _run_lifecycle(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
+def _run_lifecycle(runtime: Runtime, event: dict[str, Any], context: Any) -> CertificateResource:
     resource = _resource(runtime)
 
     def lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
@@ -86,6 +86,16 @@ def _run_lifecycle(runtime: Runtime, event: dict[str, Any], context: Any) -> Non
     resource.update(lambda event, context: lifecycle(event, context).update())
     resource.delete(lambda event, context: lifecycle(event, context).delete())
     resource(event, context)
+    return resource
+
+
+def _raise_if_undelivered(resource: CertificateResource) -> None:
+    """Fail the invocation: Lambda retries it (the claim was released for that retry), and
+    in the end hands the event to the on-failure destination."""
+    if resource.undelivered:
+        raise AnswerNotDeliveredError(
+            "CloudFormation could not be answered; failing the invocation so that Lambda retries"
+        )
 
 
 def _answer_failed(
@@ -105,6 +115,7 @@ def _answer_failed(
     if event.get("RequestType") not in ("Create", "Update", "Delete"):
         event["RequestType"] = "Create"
     resource(event, context)
+    _raise_if_undelivered(resource)
 
 
 def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
@@ -118,7 +129,7 @@ def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> No
         return
     completed = False
     try:
-        _run_lifecycle(runtime, event, context)
+        _raise_if_undelivered(_run_lifecycle(runtime, event, context))
         completed = True
     finally:
         requests.end_hop(key, hop, completed=completed)
@@ -135,7 +146,24 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
         f"The function's invocation ended without answering ({intake.condition}: a timeout "
         "or crash Lambda could not retry away); see the function's logs"
     )
-    _answer_failed(runtime, event, context, error)
+    resource = _resource(runtime)
+
+    def fail(event: dict[str, Any], context: Any) -> str:
+        # The id a rollback can clean up after; a replacement's certificate discarded.
+        Lifecycle(
+            runtime,
+            event,
+            function_arn=context.invoked_function_arn,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
+            responder=resource,
+        ).abandon()
+        raise error
+
+    resource.create(fail)
+    resource.update(fail)
+    resource.delete(fail)
+    resource(event, context)
+    _raise_if_undelivered(resource)
 
 
 def lambda_handler(event: Any, context: Any) -> None:

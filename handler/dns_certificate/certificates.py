@@ -229,6 +229,14 @@ class CertificateService:
         response = self._acm.list_tags_for_certificate(CertificateArn=arn)
         return {tag["Key"]: tag.get("Value", "") for tag in response.get("Tags", [])}
 
+    def tags_if_exists(self, arn: str) -> dict[str, str] | None:
+        try:
+            return self.tags(arn)
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return None
+            raise
+
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
         if tags:
             self._acm.add_tags_to_certificate(

@@ -93,13 +93,15 @@ class Continuation:
             # Not a first invocation: restarting would reset the deadline and the hop guard.
             raise ContinuationError("The continuation state is malformed: not an object")
         try:
+            # Exactly the JSON types this resource writes: a hop of "2" or true would be read
+            # as one hop here and keyed as another in the requests table.
             return cls(
-                action=str(data["action"]),
-                started_at=float(data["started_at"]),
-                deadline=float(data["deadline"]),
-                hop=int(data.get("hop", 0)),
-                phase=str(data.get("phase", REQUESTED)),
-                certificate_arn=_optional_str(data.get("certificate_arn")),
+                action=_typed(data, "action", str),
+                started_at=float(_typed(data, "started_at", (int, float))),
+                deadline=float(_typed(data, "deadline", (int, float))),
+                hop=_typed(data, "hop", int, 0),
+                phase=_typed(data, "phase", str, REQUESTED),
+                certificate_arn=_typed(data, "certificate_arn", str, None),
                 records_written_at=_optional_float(data.get("records_written_at")),
                 diagnosed=data.get("diagnosed", False) is True,
             )
@@ -107,10 +109,18 @@ class Continuation:
             raise ContinuationError(f"The continuation state is malformed: {error}") from error
 
 
-def _optional_str(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError("certificate_arn is not a string")
+_MISSING = object()
+
+
+def _typed(data: Mapping[str, Any], key: str, kind: Any, default: Any = _MISSING) -> Any:
+    value = data.get(key, _MISSING)
+    if value is _MISSING or (value is None and default is None):
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{key} is not a {getattr(kind, '__name__', 'number')}")
+    return value
 
 
 def _optional_float(value: object) -> float | None:

@@ -23,6 +23,7 @@ from .certificates import (
     ISSUED,
     LOGICAL_ID_TAG,
     REPLACEABLE_STATUSES,
+    REQUEST_TAG,
     STACK_TAG,
     TERMINAL_FAILURES,
     CertificateService,
@@ -229,6 +230,12 @@ class Lifecycle:
     def update(self) -> str:
         properties = parse_properties(self._request.properties)
         state = self._state_or_new((UNDECIDED, "replace", "in_place"), properties.service_timeout)
+        if state.action == "in_place" and state.certificate_arn != self._request.physical_id:
+            # An in-place update keeps the certificate CloudFormation named; anything else is
+            # a state this resource did not write.
+            raise ContinuationError(
+                "The continuation state is refused: its certificate is not the resource's"
+            )
         try:
             if state.action == UNDECIDED:
                 state = self._persevering(
@@ -262,6 +269,30 @@ class Lifecycle:
         if self._owned_for_delete(physical_id, state):
             self._delete_until_gone(physical_id, state)
         return physical_id
+
+    def abandon(self) -> None:
+        """Before a FAILED answer for an invocation that died (Lambda's on-failure record):
+        leave CloudFormation an id its rollback can clean up after, and discard a replacement
+        certificate, which no Delete will ever name. Touches nothing else; never raises."""
+        try:
+            state = Continuation.from_event(self._event)
+        except ContinuationError:
+            state = None
+        request_type = self._event.get("RequestType")
+        if request_type == "Create":
+            arn = state.certificate_arn if state and state.action == "create" else None
+            self._responder.set_physical_id(
+                arn if is_certificate_arn(arn) and arn else placeholder_physical_id(self._event)
+            )
+        elif request_type == "Update" and (state is None or state.action in (UNDECIDED, "replace")):
+            try:
+                properties = parse_properties(self._request.properties)
+            except InvalidPropertyError:
+                return  # invalid properties never reach RequestCertificate
+            arn = state.certificate_arn if state and state.action == "replace" else None
+            if arn is not None and not is_certificate_arn(arn):
+                arn = None
+            self._discard_replacement(properties, arn, self._discard_budget())
 
     def _state_or_new(self, actions: tuple[str, ...], service_timeout: int) -> Continuation:
         state = Continuation.from_event(self._event)
@@ -442,11 +473,17 @@ class Lifecycle:
 
     def _discard(self, service: CertificateService, arn: str, budget: float) -> None:
         """Delete a certificate this request made, retrying throttling within `budget` seconds.
-        Never raises; logs when it gives up (the certificate is then left behind)."""
+        Never raises; logs when it gives up (the certificate is then left behind).
+
+        Only a certificate whose tags carry this request's token is deleted: the ARN may come
+        from a continuation, and a crafted one must not steer the delete at another resource's.
+        """
         give_up_at = self._clock.now() + budget
         attempt = 0
         while True:
             try:
+                if not self._made_by_this_request(service, arn):
+                    return
                 outcome = service.delete(arn)
                 logger.info(
                     "Certificate discarded",
@@ -469,6 +506,21 @@ class Lifecycle:
                     return
                 self._clock.sleep(delay)
                 attempt += 1
+
+    def _made_by_this_request(self, service: CertificateService, arn: str) -> bool:
+        tags = service.tags_if_exists(arn)
+        if tags is None:
+            logger.info("Certificate already gone", extra={"certificate_arn": arn})
+            return False
+        if tags.get(REQUEST_TAG) == request_token(self._event) and owned_by(
+            tags, self._request.stack_id, self._request.logical_id
+        ):
+            return True
+        logger.warning(
+            "Not discarding the certificate: this request did not make it",
+            extra={"certificate_arn": arn},
+        )
+        return False
 
     # ---- update in place ----------------------------------------------------------------
 
@@ -880,9 +932,9 @@ class Lifecycle:
 
         try:
             self._persevering(state, "looking for unreported certificates", search)
-        except (HandedOff, DeadlineExceededError):
+        except HandedOff:
             raise
-        except Exception as error:
+        except Exception as error:  # also throttled until the deadline: a rollback must end
             logger.warning(
                 "Could not look for a certificate the failed create may have requested; if one "
                 "exists, delete it by hand (tag dns-certificate:request = the token below)",

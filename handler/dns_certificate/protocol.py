@@ -13,6 +13,7 @@ physical id, its timer) can reach another, even when a timer outlives its invoca
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -66,6 +67,27 @@ def _without_polling_clients() -> Iterator[None]:
             os.environ["AWS_SAM_LOCAL"] = previous
 
 
+class _RedactResponseUrl(logging.Filter):
+    """crhelper logs the whole event at DEBUG, ResponseURL included: the URL is a credential.
+
+    Installed on crhelper's logger, so that `LogLevel: DEBUG` shows the event without it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, Mapping) and "ResponseURL" in record.msg:
+            record.msg = {**record.msg, "ResponseURL": "(redacted)"}
+        return True
+
+
+def _redact_crhelper_logs() -> None:
+    crhelper_logger = logging.getLogger("crhelper.resource_helper")
+    if not any(isinstance(f, _RedactResponseUrl) for f in crhelper_logger.filters):
+        crhelper_logger.addFilter(_RedactResponseUrl())
+
+
+_redact_crhelper_logs()
+
+
 def crhelper_version() -> str:
     return str(getattr(crhelper, "__version__", "")) or _installed_version("crhelper")
 
@@ -105,6 +127,9 @@ class CertificateResource(CfnResource):
         self._handed_off = False
         self._timeout_cleanup: TimeoutCleanup | None = None
         self._key: RequestKey | None = None
+        #: Every attempt to deliver the answer failed: the invocation must fail, so that
+        #: Lambda retries it (the claim was released for that retry).
+        self.undelivered = False
 
     # ---- what the lifecycle calls -------------------------------------------------------
 
@@ -245,6 +270,7 @@ class CertificateResource(CfnResource):
             self._sender(self._response_url, body, budget)
         except AnswerNotDeliveredError:
             logger.exception("CloudFormation could not be answered")
+            self.undelivered = True
             if key is not None:
                 self._requests.release_answer(key)
             return

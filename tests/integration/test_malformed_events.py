@@ -1,0 +1,217 @@
+"""Issue 8 (points 5 to 8): malformed and crafted events get one clear answer, or a logged
+refusal; never a crash, never an AWS call, never an answer on another request's URL."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import app
+from dns_certificate.continuation import MAX_HOPS
+from dns_certificate.protocol import CRHELPER_VERSION, crhelper_version
+from tests.integration.harness import Harness
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def no_acm_or_route53(harness: Harness, mark: int = 0) -> bool:
+    return not harness.calls.since(mark, "acm") and not harness.calls.since(mark, "route53")
+
+
+def test_create_when_region_is_unknown_fails_naming_it_with_zero_aws_calls(
+    harness: Harness,
+) -> None:
+    properties = {**harness.event("create.json")["ResourceProperties"], "Region": "xx-fake-1"}
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "Region" in answer.reason
+    assert harness.calls.calls == []
+
+
+# ---- crafted continuations ------------------------------------------------------------------
+
+
+def crafted(now: float, **changes: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "action": "create",
+        "started_at": now,
+        "deadline": now + 600,
+        "hop": 1,
+        "phase": "requested",
+    }
+    return {**state, **changes}
+
+
+CRAFTED: dict[str, Callable[[float], object]] = {
+    "hop 0": lambda now: crafted(now, hop=0),
+    "hop past the bound": lambda now: crafted(now, hop=MAX_HOPS + 1),
+    "deadline beyond ServiceTimeout": lambda now: crafted(now, deadline=now + 7200),
+    "another request type's action": lambda now: crafted(now, action="delete"),
+    "started two days ago": lambda now: crafted(
+        now, started_at=now - 2 * 86400, deadline=now - 2 * 86400 + 600
+    ),
+    "certificate_arn not an ARN": lambda now: crafted(now, certificate_arn="not-an-arn"),
+    "certificate_arn of another service": lambda now: crafted(
+        now, certificate_arn="arn:aws:iam::123456789012:server-certificate/x"
+    ),
+    "hop as a string": lambda now: crafted(now, hop="2"),
+    "hop as a boolean": lambda now: crafted(now, hop=True),
+    "deadline not a number": lambda now: crafted(now, deadline="soon"),
+    "not an object": lambda now: ["action", "create"],
+    "a string": lambda now: "create",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(CRAFTED))
+def test_create_when_continuation_is_crafted_fails_with_zero_aws_calls(
+    harness: Harness, shape: str
+) -> None:
+    event = harness.event("create-two-zones.json", Continuation=CRAFTED[shape](harness.clock.now()))
+
+    answer = harness.invoke(event)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert "continuation" in answer.reason.lower()
+    assert not answer.physical_id.startswith("arn:")
+    assert no_acm_or_route53(harness)
+    assert len(harness.self_invokes) == 0
+
+
+# ---- crhelper's private keys ----------------------------------------------------------------
+
+
+def test_create_when_event_carries_crhelper_poll_and_data_keys_ignores_them(
+    harness: Harness,
+) -> None:
+    event = harness.event(
+        "create.json",
+        CrHelperPoll=True,
+        CrHelperData={"Arn": "forged", "Extra": "forged"},
+        CrHelperPermission="sid",
+        CrHelperRule="arn:aws:events:us-east-1:123456789012:rule/forged",
+    )
+
+    answer = harness.run(event)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id.startswith("arn:aws:acm:")
+    assert answer.data["Arn"] == answer.physical_id
+    assert "Extra" not in answer.data
+    assert harness.calls.count("acm", "RequestCertificate") == 1
+
+
+# ---- ResponseURL ----------------------------------------------------------------------------
+
+
+def test_event_without_response_url_is_refused_without_answer_or_call(harness: Harness) -> None:
+    previous = harness.event("create.json")
+    harness.run(previous)
+    mark = harness.calls.mark()
+    event = harness.event("create.json")
+    del event["ResponseURL"]
+
+    app.lambda_handler(event, harness.context())  # returns, no exception
+
+    assert len(harness.answers_for(previous)) == 1  # nothing sent on the last request's URL
+    assert no_acm_or_route53(harness, mark)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "data:text/plain,hello",
+        "ftp://example.com/x",
+        "http://example.com/not-loopback",
+        "",
+        None,
+        42,
+        ["https://example.com/"],
+    ],
+)
+def test_event_with_unusable_response_url_is_refused_without_crash(
+    harness: Harness, url: object
+) -> None:
+    event = harness.event("create.json")
+    event["ResponseURL"] = url
+
+    app.lambda_handler(event, harness.context())
+
+    assert no_acm_or_route53(harness)
+
+
+@pytest.mark.parametrize(
+    "payload", [None, [], "Create", 42, {"RequestType": "Create"}, {"ResponseURL": 1}]
+)
+def test_payload_that_is_no_request_is_refused_without_crash(
+    harness: Harness, payload: object
+) -> None:
+    app.lambda_handler(payload, harness.context())
+
+    assert no_acm_or_route53(harness)
+
+
+# ---- the pinned crhelper and the log level --------------------------------------------------
+
+
+def test_crhelper_installed_is_the_version_the_overrides_were_written_for() -> None:
+    """protocol.py overrides crhelper internals: a new release must be read before it is used."""
+    assert version("crhelper") == CRHELPER_VERSION
+    assert crhelper_version() == CRHELPER_VERSION
+    requirements = (ROOT / "handler" / "requirements.txt").read_text()
+    assert f"crhelper=={CRHELPER_VERSION}" in requirements.split()
+
+
+DEBUG_SCRIPT = """
+import logging, sys
+sys.path[:0] = ["handler", "."]
+logging.root.addHandler(logging.StreamHandler(sys.stdout))  # as Lambda's runtime does
+import app
+from local.context import LambdaContext
+sent = []
+app.SENDER = lambda url, body, budget: sent.append(body["Status"])
+event = {
+    "RequestType": "Create", "ResponseURL": "https://example.com/r?X-Amz-Signature=SECRETSIG",
+    "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "RequestId": "r-1",
+    "LogicalResourceId": "Certificate", "ResourceType": "Custom::DnsValidatedCertificate",
+    "ResourceProperties": {"DomainName": "example.com", "Region": "xx-fake-1"},
+}
+app.lambda_handler(event, LambdaContext(timeout_seconds=60))
+print("SENT", sent)
+"""
+
+
+def test_log_level_debug_logs_debug_lines_but_never_the_response_url() -> None:
+    env = {
+        **os.environ,
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    env.pop("REQUESTS_TABLE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", DEBUG_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    output = result.stdout + result.stderr
+
+    assert "SENT ['FAILED']" in output
+    assert re.search(r'"level":\s*"DEBUG"', output)
+    assert "SECRETSIG" not in output
