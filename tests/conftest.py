@@ -1,4 +1,4 @@
-"""Shared fixtures: a fake AWS account (moto, in-process), the ResponseURL server, a fake clock.
+"""Shared fixtures: a fake AWS account (moto, in-process), the ResponseURL server, the fake clock.
 
 The environment is set before anything imports `app`: importing it builds crhelper's resource,
 which makes boto3 clients from AWS_REGION (without a region every invocation answers FAILED).
@@ -40,11 +40,11 @@ from tests.integration.harness import (  # noqa: E402
     REGION,
     AcmFaults,
     CallLog,
-    FakeClock,
     Harness,
     InstrumentedClients,
     SelfInvokes,
 )
+from tests.support.clock import FakeClock  # noqa: E402
 
 
 @pytest.fixture
@@ -87,7 +87,8 @@ def lambda_context(fake_clock: FakeClock) -> LambdaContext:
 
 @pytest.fixture
 def answer_server(_answer_server: AnswerServer) -> Iterator[AnswerServer]:
-    """The presigned ResponseURL's stand-in; each event gets its own URL from `new_url()`."""
+    """The presigned ResponseURL's stand-in, for every kind of test (unit, integration, e2e):
+    each request gets its own URL from `new_url()`; the status it answers with is reset after."""
     yield _answer_server
     _answer_server.set_status_code(200)
 

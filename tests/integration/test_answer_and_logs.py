@@ -13,7 +13,8 @@ import pytest
 
 import app
 from dns_certificate.answer import send_answer
-from tests.integration.harness import FakeClock, Harness
+from tests.integration.harness import Harness
+from tests.support.clock import FakeClock
 
 REQUEST_KEYS = ("stack_id", "logical_resource_id", "request_id", "request_type")
 
