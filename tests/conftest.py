@@ -33,10 +33,8 @@ import app  # noqa: E402
 from dns_certificate.lifecycle import Runtime  # noqa: E402
 from dns_certificate.requests import DynamoDBRequests  # noqa: E402
 from local.answers import AnswerServer  # noqa: E402
-from local.context import LambdaContext  # noqa: E402
 from local.emulator import create_requests_table  # noqa: E402
 from tests.integration.harness import (  # noqa: E402
-    FUNCTION_ARN,
     REGION,
     AcmFaults,
     CallLog,
@@ -77,12 +75,6 @@ def fake_clock() -> FakeClock:
 def _answer_server() -> Iterator[AnswerServer]:
     with AnswerServer() as server:  # one for the session: stopping one takes half a second
         yield server
-
-
-@pytest.fixture
-def lambda_context(fake_clock: FakeClock) -> LambdaContext:
-    """A 900-second invocation whose remaining time counts down on the fake clock."""
-    return LambdaContext(timeout_seconds=900.0, function_arn=FUNCTION_ARN, clock=fake_clock.now)
 
 
 @pytest.fixture
