@@ -205,11 +205,11 @@ class AcmMigrations:
         bundle = _moto_certificate(arn)
         run = self.runs.get(arn)
         if method != "DNS":
-            return _error_response("ValidationException", f"Cannot migrate to {method}")
+            return error_response("ValidationException", f"Cannot migrate to {method}")
         if self.methods.get(arn) != "EMAIL" or (run and run.status == "SUCCESS"):
-            return _error_response("InvalidStateException", f"{arn} is not email-validated")
+            return error_response("InvalidStateException", f"{arn} is not email-validated")
         if bundle.status != "ISSUED" or (run and run.status == "PENDING_DOMAIN_VALIDATION"):
-            return _error_response("InvalidStateException", f"{arn} cannot migrate now")
+            return error_response("InvalidStateException", f"{arn} cannot migrate now")
         now = self.now()
         names = [bundle.common_name, *(n for n in bundle.sans if n != bundle.common_name)]
         self.runs[arn] = _Migration(names, "PENDING_DOMAIN_VALIDATION", now, now)
