@@ -33,6 +33,7 @@ import app  # noqa: E402
 from dns_certificate.lifecycle import Runtime  # noqa: E402
 from dns_certificate.requests import DynamoDBRequests  # noqa: E402
 from local.answers import AnswerServer  # noqa: E402
+from local.dns_server import DnsServer  # noqa: E402
 from local.emulator import create_requests_table  # noqa: E402
 from tests.integration.harness import (  # noqa: E402
     REGION,
@@ -83,6 +84,20 @@ def answer_server(_answer_server: AnswerServer) -> Iterator[AnswerServer]:
     each request gets its own URL from `new_url()`; the status it answers with is reset after."""
     yield _answer_server
     _answer_server.set_status_code(200)
+
+
+@pytest.fixture(scope="session")
+def _dns_server() -> Iterator[DnsServer]:
+    with DnsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def dns_server(_dns_server: DnsServer) -> Iterator[DnsServer]:
+    """The local DNS server the diagnosis asks (unit and integration); empty for each test."""
+    _dns_server.clear()
+    yield _dns_server
+    _dns_server.clear()
 
 
 @pytest.fixture
