@@ -66,11 +66,27 @@ def check_answer(raw: bytes) -> tuple[dict[str, Any], list[str]]:
     return body, problems
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One PUT as it arrived, whatever status it was given: what went over the wire."""
+
+    method: str
+    target: str  # the path with its query, as the request line carried it
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    status: int
+
+
 class AnswerServer:
-    """Each request gets its own URL; `wait_for(url)` blocks until that URL was answered."""
+    """Each request gets its own URL; `wait_for(url)` blocks until that URL was answered.
+
+    A PUT answered with a 2xx status is an answer (`answers_for`); every PUT, refused or not,
+    is an attempt (`attempts_for`).
+    """
 
     def __init__(self, *, fail_first: int = 0, status_code: int = 200) -> None:
         self._answers: dict[str, list[Answer]] = {}
+        self._attempts: dict[str, list[Attempt]] = {}
         self._condition = threading.Condition()
         self._fail_first = fail_first
         self._status_code = status_code
@@ -80,6 +96,7 @@ class AnswerServer:
             def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
+                path = self.path.split("?")[0]
                 with server._condition:
                     if server._fail_first > 0:
                         server._fail_first -= 1
@@ -88,11 +105,14 @@ class AnswerServer:
                         code = server._status_code
                         if 200 <= code < 300:
                             body, problems = check_answer(raw)
-                            path = self.path.split("?")[0]
                             server._answers.setdefault(path, []).append(
                                 Answer(path=path, raw=raw, body=body, problems=problems)
                             )
                             server._condition.notify_all()
+                    headers = {key.lower(): value for key, value in self.headers.items()}
+                    server._attempts.setdefault(path, []).append(
+                        Attempt(self.command, self.path, headers, raw, code)
+                    )
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -134,6 +154,11 @@ class AnswerServer:
         path = url.split("?")[0].removeprefix(self.base_url)
         with self._condition:
             return list(self._answers.get(path, []))
+
+    def attempts_for(self, url: str) -> list[Attempt]:
+        path = url.split("?")[0].removeprefix(self.base_url)
+        with self._condition:
+            return list(self._attempts.get(path, []))
 
     def wait_for(self, url: str, timeout: float = 30.0) -> Answer:
         path = url.split("?")[0].removeprefix(self.base_url)

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fake AWS account (moto, in-process), the ResponseURL server, a fake clock.
+"""Shared fixtures: a fake AWS account (moto, in-process), the ResponseURL server, the fake clock.
 
 The environment is set before anything imports `app`: importing it builds crhelper's resource,
 which makes boto3 clients from AWS_REGION (without a region every invocation answers FAILED).
@@ -33,18 +33,17 @@ import app  # noqa: E402
 from dns_certificate.lifecycle import Runtime  # noqa: E402
 from dns_certificate.requests import DynamoDBRequests  # noqa: E402
 from local.answers import AnswerServer  # noqa: E402
-from local.context import LambdaContext  # noqa: E402
+from local.dns_server import DnsServer  # noqa: E402
 from local.emulator import create_requests_table  # noqa: E402
 from tests.integration.harness import (  # noqa: E402
-    FUNCTION_ARN,
     REGION,
     AcmFaults,
     CallLog,
-    FakeClock,
     Harness,
     InstrumentedClients,
     SelfInvokes,
 )
+from tests.support.clock import FakeClock  # noqa: E402
 
 
 @pytest.fixture
@@ -80,16 +79,25 @@ def _answer_server() -> Iterator[AnswerServer]:
 
 
 @pytest.fixture
-def lambda_context(fake_clock: FakeClock) -> LambdaContext:
-    """A 900-second invocation whose remaining time counts down on the fake clock."""
-    return LambdaContext(timeout_seconds=900.0, function_arn=FUNCTION_ARN, clock=fake_clock.now)
+def answer_server(_answer_server: AnswerServer) -> Iterator[AnswerServer]:
+    """The presigned ResponseURL's stand-in, for every kind of test (unit, integration, e2e):
+    each request gets its own URL from `new_url()`; the status it answers with is reset after."""
+    yield _answer_server
+    _answer_server.set_status_code(200)
+
+
+@pytest.fixture(scope="session")
+def _dns_server() -> Iterator[DnsServer]:
+    with DnsServer() as server:
+        yield server
 
 
 @pytest.fixture
-def answer_server(_answer_server: AnswerServer) -> Iterator[AnswerServer]:
-    """The presigned ResponseURL's stand-in; each event gets its own URL from `new_url()`."""
-    yield _answer_server
-    _answer_server.set_status_code(200)
+def dns_server(_dns_server: DnsServer) -> Iterator[DnsServer]:
+    """The local DNS server the diagnosis asks (unit and integration); empty for each test."""
+    _dns_server.clear()
+    yield _dns_server
+    _dns_server.clear()
 
 
 @pytest.fixture

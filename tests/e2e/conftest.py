@@ -41,13 +41,6 @@ def hosted_zones(emulator: Emulator) -> dict[str, str]:
     return create_zones(emulator)
 
 
-@pytest.fixture(scope="package")
-def answer_server() -> Iterator[AnswerServer]:
-    """One ResponseURL server for the package (each request still gets its own URL)."""
-    with AnswerServer() as server:
-        yield server
-
-
 @pytest.fixture
 def cfn(emulator: Emulator, answer_server: AnswerServer) -> Iterator[LocalCloudFormation]:
     """The local CloudFormation; the handler's runtime is restored after."""

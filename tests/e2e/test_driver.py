@@ -1,14 +1,15 @@
-"""The local CloudFormation itself: the events it sends and the answers it refuses.
+"""The local CloudFormation's checks that the end-to-end tests rely on, with a fake function.
 
-A fake function stands in for the handler, so each protocol mistake can be made on purpose;
-if the driver did not catch these, the end-to-end tests could pass on a handler that
-CloudFormation would reject.
+Every end-to-end test asserts `problems == []` and one answer per request: that means something
+only if the driver reports a second answer, a malformed answer and a function that raised. The
+handler is tested on events shaped like CloudFormation's: properties as strings, and the ids an
+Update and a Delete carry. Everything else the driver does (hand-offs, no answer, its own
+bookkeeping) the end-to-end tests check for themselves.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,9 +18,7 @@ from typing import Any
 import pytest
 
 from local.answers import AnswerServer
-from local.driver import RESOURCE_TYPE, LocalCloudFormation
-
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+from local.driver import LocalCloudFormation
 
 
 def put(event: dict[str, Any], **changes: Any) -> None:
@@ -42,32 +41,30 @@ def put(event: dict[str, Any], **changes: Any) -> None:
 
 
 class FakeFunction:
-    """`behaviour(event, context, driver)` plays the function; every event is kept."""
+    """`behaviour(event)` plays the function; every event is kept."""
 
-    def __init__(self, behaviour: Callable[[dict[str, Any], Any, LocalCloudFormation], None]):
+    def __init__(self, behaviour: Callable[[dict[str, Any]], None]):
         self.behaviour = behaviour
         self.events: list[dict[str, Any]] = []
-        self.remaining: list[int] = []
-        self.driver: LocalCloudFormation | None = None
         self._lock = threading.Lock()
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> None:
         with self._lock:
             self.events.append(event)
-            self.remaining.append(context.get_remaining_time_in_millis())
-        assert self.driver is not None
-        self.behaviour(event, context, self.driver)
+        self.behaviour(event)
+
+
+Run = Callable[[FakeFunction], LocalCloudFormation]
 
 
 @pytest.fixture
-def run(answer_server: AnswerServer) -> Iterator[Callable[..., LocalCloudFormation]]:
+def run(answer_server: AnswerServer) -> Iterator[Run]:
     drivers: list[LocalCloudFormation] = []
 
-    def start(function: FakeFunction, **options: Any) -> LocalCloudFormation:
-        settings: dict[str, Any] = {"grace": 0.3, "retry_delay": 0.05, "answer_timeout": 5.0}
-        settings.update(options)
-        driver = LocalCloudFormation(function=function, answers=answer_server, **settings)
-        function.driver = driver
+    def start(function: FakeFunction) -> LocalCloudFormation:
+        driver = LocalCloudFormation(
+            function=function, answers=answer_server, grace=0.3, retry_delay=0.05, answer_timeout=5
+        )
         drivers.append(driver.start())
         return driver
 
@@ -77,9 +74,9 @@ def run(answer_server: AnswerServer) -> Iterator[Callable[..., LocalCloudFormati
 
 
 def test_events_are_built_like_cloudformation_builds_them(
-    run: Callable[..., Any], answer_server: AnswerServer
+    run: Run,
 ) -> None:
-    function = FakeFunction(lambda event, context, driver: put(event))
+    function = FakeFunction(put)
     cfn = run(function)
     stack = cfn.stack("events")
 
@@ -89,15 +86,6 @@ def test_events_are_built_like_cloudformation_builds_them(
 
     create, update, delete = function.events
     assert [e["RequestType"] for e in function.events] == ["Create", "Update", "Delete"]
-    for event in function.events:
-        assert UUID.match(event["RequestId"])
-        assert event["StackId"] == stack.stack_id
-        assert event["StackId"].startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/")
-        assert event["LogicalResourceId"] == "R"
-        assert event["ResourceType"] == RESOURCE_TYPE
-        assert event["ServiceToken"] == cfn.function_arn
-        assert event["ResourceProperties"]["ServiceToken"] == cfn.function_arn
-        assert event["ResponseURL"].startswith(answer_server.base_url + "/")
     assert len({e["RequestId"] for e in function.events}) == 3
     assert len({e["ResponseURL"] for e in function.events}) == 3
     assert create["ResourceProperties"]["ServiceTimeout"] == "300"  # every scalar a string
@@ -108,12 +96,10 @@ def test_events_are_built_like_cloudformation_builds_them(
     assert update["ResourceProperties"]["Tags"] == [{"Key": "n", "Value": "1"}]
     assert delete["PhysicalResourceId"] == "id-1"
     assert "OldResourceProperties" not in delete
-    # The context counts down from the function's timeout.
-    assert all(40_000 < remaining <= 45_000 for remaining in function.remaining)
 
 
-def test_a_second_answer_is_a_problem(run: Callable[..., Any]) -> None:
-    def twice(event: dict[str, Any], context: Any, driver: Any) -> None:
+def test_a_second_answer_is_a_problem(run: Run) -> None:
+    def twice(event: dict[str, Any]) -> None:
         put(event)
         put(event, Status="FAILED", Reason="late")
 
@@ -126,8 +112,8 @@ def test_a_second_answer_is_a_problem(run: Callable[..., Any]) -> None:
     assert any("answered 2 times" in problem for problem in step.problems)
 
 
-def test_malformed_answers_are_problems(run: Callable[..., Any]) -> None:
-    def sloppy(event: dict[str, Any], context: Any, driver: Any) -> None:
+def test_malformed_answers_are_problems(run: Run) -> None:
+    def sloppy(event: dict[str, Any]) -> None:
         put(event, RequestId="someone-else", Data={"Big": "x" * 5000}, Status="FAILED")
 
     cfn = run(FakeFunction(sloppy))
@@ -140,22 +126,10 @@ def test_malformed_answers_are_problems(run: Callable[..., Any]) -> None:
     assert "FAILED answer has no Reason" in problems
 
 
-def test_no_answer_is_reported_and_rolled_back(run: Callable[..., Any]) -> None:
-    cfn = run(FakeFunction(lambda event, context, driver: None), answer_timeout=0.5)
-
-    operation = cfn.stack("silent").create({"R": {"DomainName": "example.com"}})
-
-    assert operation.status == "ROLLBACK_FAILED"  # the rollback Delete goes unanswered too
-    create, rollback = operation.steps
-    assert create.status == rollback.status == "NO_ANSWER"
-    assert rollback.physical_id_sent  # a generated id: CloudFormation deletes it anyway
-    assert any("no answer" in problem for problem in create.problems)
-
-
 def test_a_function_error_is_retried_like_lambda_retries_async_invocations(
-    run: Callable[..., Any],
+    run: Run,
 ) -> None:
-    def failing_twice(event: dict[str, Any], context: Any, driver: Any) -> None:
+    def failing_twice(event: dict[str, Any]) -> None:
         if len(fake.events) < 3:
             raise RuntimeError(f"boom near {event['ResponseURL']}")
         put(event)
@@ -169,23 +143,3 @@ def test_a_function_error_is_retried_like_lambda_retries_async_invocations(
     assert [inv.attempt for inv in step.invocations] == [0, 1, 2]
     assert sum("raised RuntimeError" in problem for problem in step.problems) == 2
     assert all("X-Amz-Signature" not in problem for problem in step.problems)  # scrubbed
-
-
-def test_a_continuation_runs_as_a_new_invocation(run: Callable[..., Any]) -> None:
-    def hand_off_once(event: dict[str, Any], context: Any, driver: LocalCloudFormation) -> None:
-        if "Continuation" not in event:
-            driver.invoke_self(context.invoked_function_arn, {**event, "Continuation": {"hop": 1}})
-        else:
-            put(event)
-
-    function = FakeFunction(hand_off_once)
-    cfn = run(function)
-
-    step = cfn.stack("hop").create({"R": {"DomainName": "example.com"}}).steps[0]
-
-    assert step.ok
-    assert [inv.hop for inv in step.invocations] == [0, 1]
-    assert step.hops == 1
-    assert function.events[1]["RequestId"] == function.events[0]["RequestId"]
-    with pytest.raises(RuntimeError):
-        cfn.invoke_self("arn:aws:lambda:us-east-1:123456789012:function:other", function.events[0])

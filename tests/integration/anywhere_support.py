@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
-from botocore.compat import HTTPHeaders
 
 from dns_certificate.properties import Route53Access
 from local.answers import Answer
@@ -35,11 +34,11 @@ from tests.integration.harness import (
     AcmFaults,
     Call,
     CallLog,
-    FakeClock,
     Harness,
     InstrumentedClients,
     acm_like_record,
 )
+from tests.support.clock import FakeClock
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
@@ -320,11 +319,3 @@ class BeyondMotoSanLimit:
             }
             for name in names
         ]
-
-
-def error_response(code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    http = AWSResponse("https://sts.amazonaws.com/", 403, HTTPHeaders(), None)
-    return http, {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": 403},
-    }

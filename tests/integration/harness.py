@@ -45,6 +45,8 @@ import app
 from dns_certificate.clients import AwsClients
 from local.answers import Answer, AnswerServer
 from local.context import LambdaContext
+from tests.support.aws_errors import error_response
+from tests.support.clock import FakeClock
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
@@ -58,39 +60,6 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:dns-certificate"
 #: zero-time call would let an invocation's remaining time sit exactly on a threshold.
 API_CALL_SECONDS = 0.02
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
-
-
-# ---- time -----------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """The handler's clock: `sleep` advances time at once, so an hour of waiting takes no time.
-
-    It starts at the real time, because ACM's CreatedAt (real time, from moto) is compared with
-    it when a redelivered event re-anchors its deadline.
-    """
-
-    def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else start
-        self._lock = threading.Lock()
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self._now += max(0.0, seconds)
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-    @property
-    def slept(self) -> float:
-        return sum(self.sleeps)
 
 
 # ---- recording API calls --------------------------------------------------------------------
@@ -166,14 +135,6 @@ def acm_like_record(domain_name: str) -> dict[str, str]:
     }
 
 
-def _error_response(code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    http = AWSResponse("https://acm.amazonaws.com/", 400, HTTPHeaders(), None)
-    return http, {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": 400},
-    }
-
-
 def _ok_response() -> tuple[AWSResponse, dict[str, Any]]:
     http = AWSResponse("https://acm.amazonaws.com/", 200, HTTPHeaders(), None)
     return http, {"ResponseMetadata": {"HTTPStatusCode": 200}}
@@ -244,11 +205,11 @@ class AcmMigrations:
         bundle = _moto_certificate(arn)
         run = self.runs.get(arn)
         if method != "DNS":
-            return _error_response("ValidationException", f"Cannot migrate to {method}")
+            return error_response("ValidationException", f"Cannot migrate to {method}")
         if self.methods.get(arn) != "EMAIL" or (run and run.status == "SUCCESS"):
-            return _error_response("InvalidStateException", f"{arn} is not email-validated")
+            return error_response("InvalidStateException", f"{arn} is not email-validated")
         if bundle.status != "ISSUED" or (run and run.status == "PENDING_DOMAIN_VALIDATION"):
-            return _error_response("InvalidStateException", f"{arn} cannot migrate now")
+            return error_response("InvalidStateException", f"{arn} cannot migrate now")
         now = self.now()
         names = [bundle.common_name, *(n for n in bundle.sans if n != bundle.common_name)]
         self.runs[arn] = _Migration(names, "PENDING_DOMAIN_VALIDATION", now, now)
@@ -413,7 +374,7 @@ class AcmFaults:
             return None
         self.delete_refusals += 1
         arn = json.loads(params["body"])["CertificateArn"]
-        return _error_response(
+        return error_response(
             "ResourceInUseException", f"Certificate {arn} is in use by {len(self.in_use_by)}"
         )
 

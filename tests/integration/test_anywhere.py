@@ -33,7 +33,6 @@ from tests.integration.anywhere_support import (
     cnames_in,
     create_dns_role,
     create_zone_in,
-    error_response,
     run_request,
     zones_in,
 )
@@ -42,12 +41,13 @@ from tests.integration.harness import (
     REGION,
     AcmFaults,
     CallLog,
-    FakeClock,
     Harness,
     SelfInvokes,
     acm_like_record,
     expected_records,
 )
+from tests.support.aws_errors import error_response
+from tests.support.clock import FakeClock
 
 EU_WEST_1 = "eu-west-1"
 US_WEST_2 = "us-west-2"
@@ -354,7 +354,9 @@ def test_cross_account_when_role_cannot_be_assumed_fails_before_requesting(
     create_zone_in(DNS_ACCOUNT, "example.net")
 
     def refuse(**_: Any) -> Any:
-        return error_response("AccessDenied", "not authorized to perform: sts:AssumeRole")
+        return error_response(
+            "AccessDenied", "not authorized to perform: sts:AssumeRole", status=403
+        )
 
     clients._session.events.register("before-call.sts.AssumeRole", refuse)
 

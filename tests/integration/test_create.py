@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from dns_certificate.dns import RECORD_TTL
 from dns_certificate.lifecycle import Runtime
 from tests.integration.harness import FUNCTION_ARN, REGION, Harness, expected_records
+from tests.support.aws_errors import error_response
 
 TWO_ZONE_NAMES = ["example.com", "*.example.com", "www.example.org"]
 
@@ -324,11 +324,7 @@ def _describe_not_found(times: int) -> Any:
         if left[0] <= 0:
             return None
         left[0] -= 1
-        http = AWSResponse("https://acm.amazonaws.com/", 400, HTTPHeaders(), None)
-        return http, {
-            "Error": {"Code": "ResourceNotFoundException", "Message": "Could not find"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
+        return error_response("ResourceNotFoundException", "Could not find")
 
     return hook
 

@@ -30,19 +30,6 @@ QUERY_TIMEOUT = 0.3
 REGISTRAR_NS = ["ns1.registrar-dns.net.", "ns2.registrar-dns.net."]
 
 
-@pytest.fixture(scope="module")
-def _dns_server() -> Iterator[DnsServer]:
-    with DnsServer() as server:
-        yield server
-
-
-@pytest.fixture
-def dns_server(_dns_server: DnsServer) -> Iterator[DnsServer]:
-    _dns_server.clear()
-    yield _dns_server
-    _dns_server.clear()
-
-
 @pytest.fixture
 def diagnosing(runtime: Runtime, dns_server: DnsServer) -> Iterator[DnsServer]:
     """The handler's runtime, its diagnosis asking the local DNS server."""

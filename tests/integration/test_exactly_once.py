@@ -21,7 +21,9 @@ from dns_certificate.lifecycle import Runtime
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from dns_certificate.requests import DynamoDBRequests
 from local.context import LambdaContext
-from tests.integration.harness import REGION, FakeClock, Harness, _error_response
+from tests.integration.harness import REGION, Harness
+from tests.support.aws_errors import error_response
+from tests.support.clock import FakeClock
 
 # Generous: on a loaded machine the calls before the hang must end before the real-time timer
 # fires, or the timer finds no certificate to clean up (test_timeout.py uses 1.5 s).
@@ -239,7 +241,7 @@ def test_create_when_requests_table_is_throttled_still_answers_once(
     client = runtime.clients.dynamodb()
 
     def throttled(**_: Any) -> Any:
-        return _error_response("ProvisionedThroughputExceededException", "Rate exceeded")
+        return error_response("ProvisionedThroughputExceededException", "Rate exceeded")
 
     client.meta.events.register("before-call.dynamodb", throttled)
     event = harness.event("create.json")

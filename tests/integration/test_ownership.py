@@ -7,7 +7,8 @@ from typing import Any
 
 from dns_certificate.certificates import IDENTITY_TAG
 from dns_certificate.lifecycle import Runtime
-from tests.integration.harness import REGION, Harness, _error_response
+from tests.integration.harness import REGION, Harness
+from tests.support.aws_errors import error_response
 
 
 def refuse(runtime: Runtime, operation: str, code: str, times: int | None = None) -> list[int]:
@@ -18,7 +19,7 @@ def refuse(runtime: Runtime, operation: str, code: str, times: int | None = None
         if model.name != operation or (times is not None and len(made) >= times):
             return None
         made.append(1)
-        return _error_response(code, f"{operation} refused (injected)")
+        return error_response(code, f"{operation} refused (injected)")
 
     runtime.clients.acm(REGION).meta.events.register("before-call.acm", hook)
     return made

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from dns_certificate.lifecycle import Runtime
 from tests.integration.harness import REGION, Harness, expected_records
+from tests.support.aws_errors import error_response
 
 
 class Throttler:
@@ -39,11 +39,7 @@ class Throttler:
             if model.service_model.service_name == "route53"
             else ("ThrottlingException")
         )
-        http = AWSResponse("https://example.invalid/", 400, HTTPHeaders(), None)
-        return http, {
-            "Error": {"Code": code, "Message": "Rate exceeded"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
+        return error_response(code, "Rate exceeded")
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from local.context import LambdaContext
 from tests.integration.harness import Harness
@@ -48,28 +50,20 @@ def test_create_when_timer_fires_during_a_hung_call_answers_once_with_the_arn(
     assert len(harness.answers_for(event)) == 1
 
 
-def test_replacement_when_timer_fires_while_waiting_discards_the_new_certificate(
-    harness: Harness,
+@pytest.mark.parametrize(
+    "describe_stalls",
+    [
+        # The new certificate's DescribeCertificate hangs: it was requested and must be discarded.
+        pytest.param([0.0, HANG], id="while-waiting-discards-the-new-certificate"),
+        # The old certificate's hangs, while deciding: no new certificate may be requested.
+        pytest.param([HANG], id="before-the-request-requests-none"),
+    ],
+)
+def test_replacement_when_timer_fires_keeps_only_the_old_certificate(
+    harness: Harness, describe_stalls: list[float]
 ) -> None:
     old_arn = harness.create(name="create-two-zones.json")
-    harness.faults.stalls = {"DescribeCertificate": [0.0, HANG]}  # the new certificate's
-    event = replacement(harness, old_arn)
-
-    answer = harness.invoke(event, about_to_time_out(harness))
-    run_what_was_handed_on(harness)
-
-    assert answer is not None
-    assert answer.status == "FAILED"
-    assert answer.physical_id == old_arn
-    assert len(harness.answers_for(event)) == 1
-    assert harness.certificates() == [old_arn]
-
-
-def test_replacement_when_timer_fires_before_the_request_leaves_no_new_certificate(
-    harness: Harness,
-) -> None:
-    old_arn = harness.create(name="create-two-zones.json")
-    harness.faults.stalls = {"DescribeCertificate": [HANG]}  # the old one's, while deciding
+    harness.faults.stalls = {"DescribeCertificate": describe_stalls}
     event = replacement(harness, old_arn)
 
     answer = harness.invoke(event, about_to_time_out(harness))

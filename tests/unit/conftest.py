@@ -1,28 +1,14 @@
-"""Fixtures for the unit tests (the doubles themselves live in `fakes`)."""
+"""Fixtures for the unit tests (the shared ones, `answer_server` and `fake_clock`, are in
+../conftest.py)."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from .fakes import FakeClock, RecordingServer, SilentServer
-
-
-@pytest.fixture
-def recording_server() -> Iterator[Callable[..., RecordingServer]]:
-    """`recording_server(503, 200)` starts a server answering 503 first, then 200."""
-    servers: list[RecordingServer] = []
-
-    def start(*statuses: int) -> RecordingServer:
-        server = RecordingServer(statuses or (200,))
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+from .fakes import SilentServer
 
 
 @pytest.fixture
@@ -39,8 +25,3 @@ def unused_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/responses/abc?X-Amz-Signature=topsecret"
-
-
-@pytest.fixture
-def fake_clock() -> FakeClock:
-    return FakeClock()

@@ -7,7 +7,6 @@ import json
 import logging
 import time
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,12 +21,13 @@ from dns_certificate.answer import (
     send_answer,
     url_problem,
 )
+from local.answers import AnswerServer
+from tests.support.clock import FakeClock
 
-from .fakes import FakeClock, RecordingServer, SilentServer
+from .fakes import SilentServer
 from .strategies import FAST
 
 ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
-StartServer = Callable[..., RecordingServer]
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -146,111 +146,116 @@ def test_encode_body_when_any_content_fits_4096_bytes_and_keeps_required_fields(
 # ---- send_answer over real sockets -------------------------------------------------------------
 
 
-def test_send_answer_when_url_is_plain_http_delivers_it(recording_server: StartServer) -> None:
-    server = recording_server(200)
+def test_send_answer_when_url_is_plain_http_delivers_it(answer_server: AnswerServer) -> None:
+    url = answer_server.new_url()
     answer = body()
 
-    send_answer(server.url, answer, 5.0)
+    send_answer(url, answer, 5.0)
 
-    (received,) = server.requests
+    (received,) = answer_server.attempts_for(url)
     assert json.loads(received.body) == answer
 
 
 def test_send_answer_when_delivering_uses_put_with_empty_content_type(
-    recording_server: StartServer,
+    answer_server: AnswerServer,
 ) -> None:
-    server = recording_server(200)
+    url = answer_server.new_url()
 
-    send_answer(server.url, body(), 5.0)
+    send_answer(url, body(), 5.0)
 
-    (received,) = server.requests
+    (received,) = answer_server.attempts_for(url)
     assert received.method == "PUT"
     assert received.headers.get("content-type") == ""
     assert int(received.headers["content-length"]) == len(received.body)
 
 
 def test_send_answer_when_url_is_presigned_keeps_path_and_query(
-    recording_server: StartServer,
+    answer_server: AnswerServer,
 ) -> None:
-    server = recording_server(200)
+    url = answer_server.new_url()
 
-    send_answer(server.url, body(), 5.0)
+    send_answer(url, body(), 5.0)
 
-    assert server.requests[0].path == "/responses/abc?X-Amz-Signature=topsecret"
+    assert answer_server.base_url + answer_server.attempts_for(url)[0].target == url
 
 
 def test_send_answer_when_body_too_large_sends_at_most_4096_bytes(
-    recording_server: StartServer,
+    answer_server: AnswerServer,
 ) -> None:
-    server = recording_server(200)
+    url = answer_server.new_url()
 
-    send_answer(server.url, body(Reason="r" * 9000, Data={"Arn": ARN, "X": "x" * 9000}), 5.0)
+    send_answer(url, body(Reason="r" * 9000, Data={"Arn": ARN, "X": "x" * 9000}), 5.0)
 
-    assert len(server.requests[0].body) <= MAX_BODY_BYTES
+    (answer,) = answer_server.answers_for(url)
+    assert len(answer.raw) <= MAX_BODY_BYTES
+    assert answer.problems == []
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])
 def test_send_answer_when_status_is_2xx_counts_as_delivered(
-    recording_server: StartServer, fake_clock: FakeClock, status: int
+    answer_server: AnswerServer, fake_clock: FakeClock, status: int
 ) -> None:
-    server = recording_server(status)
+    answer_server.set_status_code(status)
+    url = answer_server.new_url()
 
-    send_answer(server.url, body(), 5.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+    send_answer(url, body(), 5.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
-    assert len(server.requests) == 1
+    assert len(answer_server.attempts_for(url)) == 1
     assert fake_clock.sleeps == []
 
 
 def test_send_answer_when_first_attempt_gets_503_retries_and_delivers(
-    recording_server: StartServer, fake_clock: FakeClock
+    answer_server: AnswerServer, fake_clock: FakeClock
 ) -> None:
-    server = recording_server(503, 200)
+    answer_server.set_status_code(200, fail_first=1)
+    url = answer_server.new_url()
 
-    send_answer(server.url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+    send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
-    assert len(server.requests) == 2
-    assert server.requests[0].body == server.requests[1].body
+    first, second = answer_server.attempts_for(url)
+    assert (first.status, second.status) == (503, 200)
+    assert first.body == second.body
     assert len(fake_clock.sleeps) == 1
 
 
 @pytest.mark.parametrize("status", [500, 403, 404])
 def test_send_answer_when_every_attempt_fails_gives_up_within_budget(
-    recording_server: StartServer, fake_clock: FakeClock, status: int
+    answer_server: AnswerServer, fake_clock: FakeClock, status: int
 ) -> None:
-    server = recording_server(status)
-    started = fake_clock.now
+    answer_server.set_status_code(status)
+    url = answer_server.new_url()
+    started = fake_clock.now()
 
     with pytest.raises(AnswerNotDeliveredError, match=f"HTTP {status}"):
-        send_answer(
-            server.url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic
-        )
+        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
-    assert fake_clock.now - started <= 60.0
-    assert 2 <= len(server.requests) <= 20
+    assert fake_clock.now() - started <= 60.0
+    assert 2 <= len(answer_server.attempts_for(url)) <= 20
+    assert answer_server.answers_for(url) == []
     assert fake_clock.sleeps == sorted(fake_clock.sleeps)  # backoff never shrinks
 
 
 def test_send_answer_when_nothing_listens_gives_up_within_budget(
     unused_port_url: str, fake_clock: FakeClock
 ) -> None:
-    with pytest.raises(AnswerNotDeliveredError):
-        send_answer(
-            unused_port_url, body(), 10.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic
-        )
+    started = fake_clock.now()
 
-    assert fake_clock.now - 1000.0 <= 10.0
+    with pytest.raises(AnswerNotDeliveredError):
+        send_answer(unused_port_url, body(), 10.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
+
+    assert fake_clock.now() - started <= 10.0
 
 
 def test_send_answer_when_https_url_points_at_plain_http_server_does_not_deliver(
-    recording_server: StartServer, fake_clock: FakeClock
+    answer_server: AnswerServer, fake_clock: FakeClock
 ) -> None:
-    server = recording_server(200)
-    https_url = server.url.replace("http://", "https://", 1)
+    url = answer_server.new_url()
+    https_url = url.replace("http://", "https://", 1)
 
     with pytest.raises(AnswerNotDeliveredError):
-        send_answer(https_url, body(), 3.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+        send_answer(https_url, body(), 3.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
-    assert all(received.method != "PUT" for received in server.requests)
+    assert answer_server.attempts_for(url) == []
 
 
 def test_send_answer_when_server_never_answers_times_out_each_attempt(
@@ -265,18 +270,20 @@ def test_send_answer_when_server_never_answers_times_out_each_attempt(
 
 
 def test_send_answer_when_not_delivered_never_reveals_the_url(
-    recording_server: StartServer, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+    answer_server: AnswerServer, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = recording_server(403)
+    answer_server.set_status_code(403)
+    url = answer_server.new_url()
+    signature = url.split("X-Amz-Signature=")[1]
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(AnswerNotDeliveredError) as caught:
-        send_answer(server.url, body(), 5.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+        send_answer(url, body(), 5.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
-    assert "topsecret" not in str(caught.value)
+    assert signature not in str(caught.value)
     assert "/responses/" not in str(caught.value)
     assert "Answer not delivered" in caplog.messages  # the log was captured...
-    assert "topsecret" not in caplog.text  # ...and does not hold the URL's signature
+    assert signature not in caplog.text  # ...and does not hold the URL's signature
 
 
 # ---- which URLs the sender accepts ----------------------------------------------------------
@@ -339,7 +346,7 @@ def test_send_answer_when_url_is_not_accepted_refuses_without_network_attempt(
     url: str, no_network: list[object], fake_clock: FakeClock
 ) -> None:
     with pytest.raises(AnswerNotDeliveredError) as caught:
-        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
     assert no_network == []
     assert fake_clock.sleeps == []
@@ -359,7 +366,7 @@ def test_send_answer_when_url_is_not_a_string_refuses_without_network_attempt(
     url: Any, no_network: list[object], fake_clock: FakeClock
 ) -> None:
     with pytest.raises(AnswerNotDeliveredError, match="is not a string"):
-        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+        send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
     assert no_network == []
     assert fake_clock.sleeps == []
@@ -381,12 +388,12 @@ def test_url_problem_when_https_or_http_to_loopback_accepts_it(url: str) -> None
     assert url_problem(url) is None
 
 
-def test_send_answer_when_http_to_localhost_delivers_it(recording_server: StartServer) -> None:
-    server = recording_server(200)
+def test_send_answer_when_http_to_localhost_delivers_it(answer_server: AnswerServer) -> None:
+    url = answer_server.new_url()
 
-    send_answer(server.url.replace("127.0.0.1", "localhost", 1), body(), 5.0)
+    send_answer(url.replace("127.0.0.1", "localhost", 1), body(), 5.0)
 
-    assert len(server.requests) == 1
+    assert len(answer_server.answers_for(url)) == 1
 
 
 @pytest.mark.parametrize(
@@ -417,7 +424,7 @@ def test_send_answer_when_transport_raises_anything_counts_a_failed_attempt(
             body(),
             30.0,
             sleep=fake_clock.sleep,
-            monotonic=fake_clock.monotonic,
+            monotonic=fake_clock.now,
         )
 
     assert len(attempts) >= 2  # retried: a failed attempt, not a crash
@@ -425,9 +432,9 @@ def test_send_answer_when_transport_raises_anything_counts_a_failed_attempt(
 
 
 def test_send_answer_when_first_attempt_raises_type_error_retries_and_delivers(
-    monkeypatch: pytest.MonkeyPatch, recording_server: StartServer, fake_clock: FakeClock
+    monkeypatch: pytest.MonkeyPatch, answer_server: AnswerServer, fake_clock: FakeClock
 ) -> None:
-    server = recording_server(200)
+    url = answer_server.new_url()
     real_urlopen = urllib.request.urlopen
     attempts: list[object] = []
 
@@ -439,7 +446,7 @@ def test_send_answer_when_first_attempt_raises_type_error_retries_and_delivers(
 
     monkeypatch.setattr(urllib.request, "urlopen", flaky)
 
-    send_answer(server.url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.monotonic)
+    send_answer(url, body(), 60.0, sleep=fake_clock.sleep, monotonic=fake_clock.now)
 
     assert len(attempts) == 2
-    assert len(server.requests) == 1
+    assert len(answer_server.attempts_for(url)) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,19 +19,6 @@ from local.dns_server import DnsServer
 
 #: Short, so the timeout cases take a fraction of a second.
 TEST_TIMEOUT = 0.3
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[DnsServer]:
-    with DnsServer() as dns_server:
-        yield dns_server
-
-
-@pytest.fixture
-def dns_server(server: DnsServer) -> Iterator[DnsServer]:
-    server.clear()
-    yield server
-    server.clear()
 
 
 def settings(server: DnsServer, **changes: float) -> DnsSettings:

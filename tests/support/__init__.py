@@ -1,0 +1,1 @@
+"""Test doubles shared by the unit, integration and end-to-end tests: one of each."""
