@@ -221,12 +221,18 @@ class AcmMigrations:
     fail_after_looks: int | None = None
     #: ListCertificateDomainValidations shows no requested record for the first N looks.
     hidden_record_looks: int = 0
-    #: arn -> ValidationMethod it was requested with (ACM's default: EMAIL).
-    methods: dict[str, str] = field(default_factory=dict)
+    #: The next N starts (UpdateCertificateOptions, ValidationMethod DNS) lose a race: another
+    #: caller (a concurrent delivery, the console) started the migration just before them, so
+    #: it runs and the call is refused as ACM refuses a second start.
+    start_races: int = 0
+    #: arn -> ValidationMethod it was requested with (ACM's default: EMAIL; a private
+    #: certificate has none).
+    methods: dict[str, str | None] = field(default_factory=dict)
     runs: dict[str, _Migration] = field(default_factory=dict)
 
     def before_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["validation_method"] = params.get("ValidationMethod", "EMAIL")
+        private = "CertificateAuthorityArn" in params
+        context["validation_method"] = None if private else params.get("ValidationMethod", "EMAIL")
 
     def after_request(
         self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
@@ -252,6 +258,9 @@ class AcmMigrations:
         now = self.now()
         names = [bundle.common_name, *(n for n in bundle.sans if n != bundle.common_name)]
         self.runs[arn] = _Migration(names, "PENDING_DOMAIN_VALIDATION", now, now)
+        if self.start_races > 0:
+            self.start_races -= 1
+            return _error_response("InvalidStateException", f"{arn} is already migrating")
         return _ok_response()
 
     def _look(self, arn: str) -> _Migration | None:
