@@ -276,7 +276,8 @@ class AcmMigrations:
                 run.status, run.updated_at = "SUCCESS", self.now()
         return run
 
-    def active_method(self, arn: str) -> str:
+    def active_method(self, arn: str) -> str | None:
+        """None: a private certificate, which is not validated."""
         run = self.runs.get(arn)
         return "DNS" if run and run.status == "SUCCESS" else self.methods.get(arn, "DNS")
 
@@ -286,8 +287,10 @@ class AcmMigrations:
         certificate = parsed["Certificate"]
         arn = certificate["CertificateArn"]
         run = self._look(arn)
+        method = self.active_method(arn)
         for option in certificate.get("DomainValidationOptions", []):
-            option["ValidationMethod"] = self.active_method(arn)
+            if method is not None:
+                option["ValidationMethod"] = method
         if run is not None:
             certificate["UpdateSummary"] = {
                 "Status": run.status,
