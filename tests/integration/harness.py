@@ -449,6 +449,9 @@ class RequestedShapes:
 
     def __init__(self) -> None:
         self.by_arn: dict[str, dict[str, str]] = {}
+        #: ListCertificates answers at most this many summaries a page (None: all at once, as
+        #: moto does), with a NextToken valid for the same filters only, as ACM's is.
+        self.page_size: int | None = None
 
     def shape(self, arn: str, moto_key_algorithm: str | None) -> dict[str, str]:
         shape = dict(self.by_arn.get(arn, {}))
@@ -478,7 +481,13 @@ class RequestedShapes:
         body = json.loads(params["body"] or b"{}")
         includes = body.get("Includes") or {}
         context["list_filters"] = (includes.pop("keyTypes", None), body.get("RootHierarchyTypes"))
+        context["list_page"] = (body.pop("NextToken", None), self._filters_digest(body, includes))
         params["body"] = json.dumps(body).encode()
+
+    def _filters_digest(self, body: Mapping[str, Any], includes: Mapping[str, Any]) -> str:
+        filters = {**body, "Includes": {**includes, "keyTypes": None}}
+        filters.pop("MaxItems", None)
+        return hashlib.md5(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:8]
 
     def after_list(
         self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
@@ -496,6 +505,19 @@ class RequestedShapes:
                 continue
             listed.append({**summary, **shape})
         parsed["CertificateSummaryList"] = listed
+        if self.page_size is None:
+            return
+        token, digest = context.get("list_page", (None, ""))
+        start = 0
+        if token is not None:
+            token_digest, _, offset = str(token).partition(":")
+            if token_digest != digest:
+                raise AssertionError("NextToken used with other filters than its first page's")
+            start = int(offset)
+        listed.sort(key=lambda summary: summary["CertificateArn"])
+        parsed["CertificateSummaryList"] = listed[start : start + self.page_size]
+        if start + self.page_size < len(listed):
+            parsed["NextToken"] = f"{digest}:{start + self.page_size}"
 
 
 def _rewrite_records(http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
