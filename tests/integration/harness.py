@@ -510,7 +510,7 @@ class RequestedShapes:
         token, digest = context.get("list_page", (None, ""))
         start = 0
         if token is not None:
-            token_digest, _, offset = str(token).partition(":")
+            token_digest, _colon, offset = str(token).partition(":")
             if token_digest != digest:
                 raise AssertionError("NextToken used with other filters than its first page's")
             start = int(offset)
