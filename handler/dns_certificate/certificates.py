@@ -273,7 +273,16 @@ class CertificateService:
         """Each name's active and (during a migration) requested validation configuration."""
         validations: list[DomainValidation] = []
         paginator = self._acm.get_paginator("list_certificate_domain_validations")
-        for page in paginator.paginate(CertificateArn=arn):
+        try:
+            pages = list(paginator.paginate(CertificateArn=arn))
+        except ClientError as error:
+            if error_code(error) not in ("AccessDenied", "AccessDeniedException"):
+                raise
+            raise CertificateFailedError(
+                f"Cannot read the DNS validation records of {arn}: the function's role needs "
+                "acm:ListCertificateDomainValidations (update the resource's stack)"
+            ) from error
+        for page in pages:
             for summary in page.get("DomainValidationSummaryList", []):
                 active: Any = summary.get("ActiveValidationConfiguration") or {}
                 requested: Any = summary.get("RequestedValidationConfiguration") or {}

@@ -383,8 +383,12 @@ class Lifecycle:
                 action="in_place", certificate_arn=current.view.arn, phase=cont.UNTOUCHED
             )
         self._resolve_zones(properties)
+        migrates = current.method_change and current.method_change.kind == migration.MIGRATE
+        if migrates:
+            migration.check_readable(self._certificates(properties), current.view.arn)
         state = self._start_in_place(properties, state.advanced(action="in_place"), current)
-        if current.method_change and current.method_change.kind == migration.MIGRATE:
+        if migrates:
+            self._stop_if_answered("starting the migration to DNS validation")
             state = migration.start(self._certificates(properties), current.view, state)
         return state
 
@@ -630,6 +634,7 @@ class Lifecycle:
             handle_records=lambda view: self._handle_records(properties, view),
             wait=self._wait_or_hand_off,
             wait_out_throttling=self._wait_out_throttling,
+            stop_if_answered=self._stop_if_answered,
         )
         identity = identity_fingerprint(self._effective(properties).identity())
         run.converge(properties, state, identity)

@@ -112,6 +112,8 @@ def plan_method_change(
             if (
                 candidate is not None
                 and candidate.validation_method == "EMAIL"
+                # A private certificate is not validated at all: nothing to migrate.
+                and candidate.certificate_authority_arn is None
                 and migrated(candidate) == desired
                 and _is(candidate, current_fingerprint, old)
             ):
@@ -181,10 +183,29 @@ def progress(
     )
 
 
+def check_readable(service: CertificateService, arn: str) -> None:
+    """Before anything changes: a migration whose records cannot be read (the role lacks
+    acm:ListCertificateDomainValidations) would only run until it expires."""
+    service.domain_validations(arn)
+
+
 def start(service: CertificateService, view: CertificateView, state: Continuation) -> Continuation:
-    """Ask ACM to migrate, unless a migration runs or succeeded already (a redelivery)."""
+    """Ask ACM to migrate, unless a migration runs or succeeded already (a redelivery).
+
+    ACM refuses a second start while a migration runs: when another caller (a concurrent
+    delivery of this event, a retried invocation, the console) started one between our look
+    and our call, the refusal is that migration's, and it is the one waited for."""
     if needs_start(view.method_update):
-        service.start_dns_migration(view.arn)
+        try:
+            service.start_dns_migration(view.arn)
+        except CertificateFailedError:
+            if needs_start(service.describe(view.arn).method_update):
+                raise
+            logger.info(
+                "Migration to DNS validation started meanwhile by another caller",
+                extra={"certificate_arn": view.arn},
+            )
+            return state.advanced(phase=cont.MIGRATING)
         logger.info("Migration to DNS validation started", extra={"certificate_arn": view.arn})
     else:
         logger.info(
@@ -209,6 +230,9 @@ class MigrationRun:
     wait: Callable[[Continuation, Backoff, int, str], None]
     #: Re-raises anything but throttling; waits throttling out.
     wait_out_throttling: Callable[[ClientError, Continuation, str, int], None]
+    #: Ends the invocation (HandedOff) once the timer has answered FAILED: CloudFormation
+    #: rolls back to EMAIL, and records written now would complete the migration anyway.
+    stop_if_answered: Callable[[str], None] = lambda step: None
 
     def converge(
         self, properties: CertificateProperties, state: Continuation, identity_tag: str
@@ -241,6 +265,7 @@ class MigrationRun:
                         "email-validated; check the records resolve publicly"
                     )
                 if state.phase == cont.MIGRATING and not now.missing_records:
+                    self.stop_if_answered("writing the migration's records")
                     self.handle_records(replace(view, records=now.records))
                     state = state.advanced(phase=cont.MIGRATION_RECORDS_WRITTEN)
                     attempt = 0

@@ -182,12 +182,18 @@ class AcmMigrations:
     fail_after_looks: int | None = None
     #: ListCertificateDomainValidations shows no requested record for the first N looks.
     hidden_record_looks: int = 0
-    #: arn -> ValidationMethod it was requested with (ACM's default: EMAIL).
-    methods: dict[str, str] = field(default_factory=dict)
+    #: The next N starts (UpdateCertificateOptions, ValidationMethod DNS) lose a race: another
+    #: caller (a concurrent delivery, the console) started the migration just before them, so
+    #: it runs and the call is refused as ACM refuses a second start.
+    start_races: int = 0
+    #: arn -> ValidationMethod it was requested with (ACM's default: EMAIL; a private
+    #: certificate has none).
+    methods: dict[str, str | None] = field(default_factory=dict)
     runs: dict[str, _Migration] = field(default_factory=dict)
 
     def before_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["validation_method"] = params.get("ValidationMethod", "EMAIL")
+        private = "CertificateAuthorityArn" in params
+        context["validation_method"] = None if private else params.get("ValidationMethod", "EMAIL")
 
     def after_request(
         self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
@@ -213,6 +219,9 @@ class AcmMigrations:
         now = self.now()
         names = [bundle.common_name, *(n for n in bundle.sans if n != bundle.common_name)]
         self.runs[arn] = _Migration(names, "PENDING_DOMAIN_VALIDATION", now, now)
+        if self.start_races > 0:
+            self.start_races -= 1
+            return _error_response("InvalidStateException", f"{arn} is already migrating")
         return _ok_response()
 
     def _look(self, arn: str) -> _Migration | None:
@@ -228,7 +237,8 @@ class AcmMigrations:
                 run.status, run.updated_at = "SUCCESS", self.now()
         return run
 
-    def active_method(self, arn: str) -> str:
+    def active_method(self, arn: str) -> str | None:
+        """None: a private certificate, which is not validated."""
         run = self.runs.get(arn)
         return "DNS" if run and run.status == "SUCCESS" else self.methods.get(arn, "DNS")
 
@@ -238,8 +248,10 @@ class AcmMigrations:
         certificate = parsed["Certificate"]
         arn = certificate["CertificateArn"]
         run = self._look(arn)
+        method = self.active_method(arn)
         for option in certificate.get("DomainValidationOptions", []):
-            option["ValidationMethod"] = self.active_method(arn)
+            if method is not None:
+                option["ValidationMethod"] = method
         if run is not None:
             certificate["UpdateSummary"] = {
                 "Status": run.status,
@@ -398,6 +410,9 @@ class RequestedShapes:
 
     def __init__(self) -> None:
         self.by_arn: dict[str, dict[str, str]] = {}
+        #: ListCertificates answers at most this many summaries a page (None: all at once, as
+        #: moto does), with a NextToken valid for the same filters only, as ACM's is.
+        self.page_size: int | None = None
 
     def shape(self, arn: str, moto_key_algorithm: str | None) -> dict[str, str]:
         shape = dict(self.by_arn.get(arn, {}))
@@ -427,7 +442,13 @@ class RequestedShapes:
         body = json.loads(params["body"] or b"{}")
         includes = body.get("Includes") or {}
         context["list_filters"] = (includes.pop("keyTypes", None), body.get("RootHierarchyTypes"))
+        context["list_page"] = (body.pop("NextToken", None), self._filters_digest(body, includes))
         params["body"] = json.dumps(body).encode()
+
+    def _filters_digest(self, body: Mapping[str, Any], includes: Mapping[str, Any]) -> str:
+        filters = {**body, "Includes": {**includes, "keyTypes": None}}
+        filters.pop("MaxItems", None)
+        return hashlib.md5(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:8]
 
     def after_list(
         self, http_response: AWSResponse, parsed: dict[str, Any], context: dict[str, Any], **_: Any
@@ -445,6 +466,19 @@ class RequestedShapes:
                 continue
             listed.append({**summary, **shape})
         parsed["CertificateSummaryList"] = listed
+        if self.page_size is None:
+            return
+        token, digest = context.get("list_page", (None, ""))
+        start = 0
+        if token is not None:
+            token_digest, _colon, offset = str(token).partition(":")
+            if token_digest != digest:
+                raise AssertionError("NextToken used with other filters than its first page's")
+            start = int(offset)
+        listed.sort(key=lambda summary: summary["CertificateArn"])
+        parsed["CertificateSummaryList"] = listed[start : start + self.page_size]
+        if start + self.page_size < len(listed):
+            parsed["NextToken"] = f"{digest}:{start + self.page_size}"
 
 
 def _rewrite_records(http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:

@@ -213,6 +213,32 @@ def test_list_all_certificates_finds_every_key_type_and_both_n2_hierarchies(
     )
 
 
+def test_list_all_certificates_when_both_passes_span_pages_finds_each_once(
+    harness: Harness, runtime: Runtime
+) -> None:
+    acm = runtime.clients.acm()
+    shapes: list[dict[str, Any]] = [
+        *({"KeyAlgorithm": key} for key in ("RSA_2048", "EC_prime256v1", "EC_secp384r1") * 2),
+        *({"RootHierarchyType": root} for root in ("N2_AMAZON_MANAGED",) * 3),
+        *({"RootHierarchyType": "N2_SFG2_AMAZON_MANAGED", "KeyAlgorithm": "EC_secp384r1"},) * 2,
+    ]
+    requested = {
+        acm.request_certificate(DomainName=f"{index}.example.com", **extra)["CertificateArn"]
+        for index, extra in enumerate(shapes)
+    }
+    runtime.clients.shapes.page_size = 2  # type: ignore[attr-defined]
+    mark = harness.calls.mark()
+
+    listed = CertificateService(acm).list_all_certificates()
+
+    assert sorted(summary["CertificateArn"] for summary in listed) == sorted(requested)
+    lists = harness.calls.since(mark, "acm", "ListCertificates")
+    assert len(lists) == 3 + 3  # six of each kind, two a page
+    # Every page of a pass asks with that pass's filters.
+    assert sum("RootHierarchyTypes" in call.params for call in lists) == 3
+    assert all(len(call.params["Includes"]["keyTypes"]) == 7 for call in lists)
+
+
 # ---- 6. certificate transparency -------------------------------------------------------------
 
 

@@ -199,3 +199,19 @@ def test_progress_when_the_failure_is_an_earlier_attempts_keeps_waiting() -> Non
         STARTED,
     )
     assert not now.failed and not now.done
+
+
+def test_plan_when_the_certificate_is_private_replaces() -> None:
+    """A private certificate (CertificateAuthorityArn) is not validated: ACM has nothing to
+    migrate, so EMAIL → DNS stays the replacement it always was."""
+    pca = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/1234"
+    email = replace(EMAIL, certificate_authority_arn=pca)
+    dns = replace(DNS, certificate_authority_arn=pca)
+    change = plan_method_change(
+        desired=dns,
+        old=email,
+        desired_as_email=email,
+        current_fingerprint=identity_fingerprint(email),
+        view=view(),
+    )
+    assert change is None
