@@ -110,12 +110,14 @@ class AnswerServer:
                 raw = self.rfile.read(length)
                 path = self.path.split("?")[0]
                 code, hang = server._fault_code(path)
-                if hang > 0:
+                if code:  # refused by an injected fault: counted at once, answered after `hang`
+                    with server._condition:
+                        server._attempts.setdefault(path, []).append(Attempt(raw, code))
                     server._closing.wait(hang)
+                    server._reply(self, code)
+                    return
                 with server._condition:
-                    if code:
-                        pass  # refused by an injected fault
-                    elif server._fail_first > 0:
+                    if server._fail_first > 0:
                         server._fail_first -= 1
                         code = 503
                     else:
@@ -127,18 +129,22 @@ class AnswerServer:
                             )
                             server._condition.notify_all()
                     server._attempts.setdefault(path, []).append(Attempt(raw, code))
-                try:
-                    self.send_response(code)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass  # the sender gave up on a hanging PUT and closed the connection
+                server._reply(self, code)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, code: int) -> None:
+        try:
+            handler.send_response(code)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        except OSError:
+            pass  # the sender gave up on a hanging PUT and closed the connection
 
     def __enter__(self) -> AnswerServer:
         self._thread.start()

@@ -253,24 +253,34 @@ class _Tracked:
 
 
 def _locked_clients(region: str) -> Any:
-    """The handler's `AwsClients`, safe for many threads at once.
+    """The handler's `AwsClients`, one set per worker thread, as each Lambda container has its own.
 
     Lambda runs one invocation per container, so the handler makes its clients lazily without
-    a lock; here invocations share one factory, and a boto3 session must not make two clients
-    at the same time. Every method of the factory runs under one lock.
+    a lock, and each container's clients keep their own state (botocore's retry quota among
+    it: one shared set would let one stack's throttled calls use up another's retries). Here a
+    worker thread plays a warm container: each gets its own `AwsClients`, made on first use;
+    clients are made under one lock (a boto3 session must not make two at the same time). Every
+    client made is labelled with the calling invocation's scope and fenced when it is stopped.
     """
     from dns_certificate.clients import AwsClients
 
-    class LockedClients(AwsClients):
-        def __init__(self, default_region: str) -> None:
-            super().__init__(default_region)
-            self._creation_lock = threading.RLock()
+    lock = threading.RLock()
+    containers = threading.local()
 
-        def __getattribute__(self, name: str) -> Any:
-            attribute = super().__getattribute__(name)
+    class ContainerClients:
+        default_region = region
+
+        def _own(self) -> AwsClients:
+            clients: AwsClients | None = getattr(containers, "clients", None)
+            if clients is None:
+                with lock:
+                    clients = containers.clients = AwsClients(region)
+            return clients
+
+        def __getattr__(self, name: str) -> Any:
+            attribute = getattr(self._own(), name)
             if name.startswith("_") or not callable(attribute):
                 return attribute
-            lock = super().__getattribute__("_creation_lock")
 
             def locked(*args: Any, **kwargs: Any) -> Any:
                 with lock:
@@ -282,7 +292,7 @@ def _locked_clients(region: str) -> Any:
 
             return locked
 
-    return LockedClients(region)
+    return ContainerClients()
 
 
 class _WorkerPool:
@@ -380,6 +390,7 @@ class LocalCloudFormation:
         self._listeners: list[DriverListener] = []
         self._closed = True
         self._duplicates: list[Duplicate] = []
+        self._timeouts: dict[str, float] = {}  # stack name -> function timeout
         self._urls: dict[str, str] = {}  # request id -> ResponseURL (never printed)
         #: Deliveries scheduled (retries, duplicates, destinations) but not started, by request.
         self._pending: dict[str, int] = {}
@@ -495,6 +506,16 @@ class LocalCloudFormation:
         self._emit("handed_off", request_id, hop=hop)
         self._invoke(text, request_id, hop=hop, attempt=0)
 
+    def set_function_timeout(self, stack: str, seconds: float) -> None:
+        """Invocations for `stack` (by name) run with this timeout: as if its ServiceToken
+        named another deployment of the function, configured differently."""
+        with self._lock:
+            self._timeouts[stack] = seconds
+
+    def function_timeout_of(self, stack: str) -> float:
+        with self._lock:
+            return self._timeouts.get(stack, self.function_timeout)
+
     def duplicate(self, rule: Duplicate) -> None:
         """Deliver the events `rule` matches twice (see `Duplicate`)."""
         with self._lock:
@@ -520,24 +541,22 @@ class LocalCloudFormation:
             self._emit("duplicated", request_id, hop=hop, concurrent=rule.concurrent)
             second = partial(self._run, event_text, request_id, hop, 0, duplicate=True)
             if rule.concurrent:
-                self._pool.submit(second)
+                self._hold(request_id, +1)
+                self._pool.submit(partial(second, release=True))
             else:
                 then = partial(self._later, request_id, rule.delay, second)
         self._pool.submit(partial(self._run, event_text, request_id, hop, attempt, then=then))
 
-    def _later(self, request_id: str, delay: float, task: Callable[[], None]) -> None:
-        """Run `task` as a new delivery in `delay` seconds (counted as pending until then)."""
-        with self._lock:
-            self._pending[request_id] = self._pending.get(request_id, 0) + 1
+    def _later(self, request_id: str, delay: float, task: Callable[..., None]) -> None:
+        """Run `task` (a `_run`) as a new delivery in `delay` seconds; it counts as pending
+        until its invocation is recorded, so `wait_idle` cannot miss it."""
+        self._hold(request_id, +1)
 
         def start() -> None:
-            try:
-                if not self._closed and self._pool is not None:
-                    self._pool.submit(task)
-            finally:
-                with self._lock:
-                    self._pending[request_id] -= 1
-                    self._lock.notify_all()
+            if not self._closed and self._pool is not None:
+                self._pool.submit(partial(task, release=True))
+            else:
+                self._hold(request_id, -1)
 
         timer = threading.Timer(delay, start)
         timer.daemon = True
@@ -553,13 +572,19 @@ class LocalCloudFormation:
         duplicate: bool = False,
         destination: bool = False,
         then: Callable[[], None] | None = None,
+        release: bool = False,
     ) -> None:
+        """One invocation. `release`: it was counted as pending (`_hold`) until recorded."""
         assert self._app is not None
+        payload = json.loads(event_text)
+        inner = payload.get("requestPayload", payload) if destination else payload
+        scope = stack_name(str(inner.get("StackId", "")))
+        timeout = self.function_timeout_of(scope)
         invocation = Invocation(
             request_id=request_id,
             hop=hop,
             attempt=attempt,
-            timeout_seconds=self.function_timeout,
+            timeout_seconds=timeout,
             started=time.monotonic(),
             duplicate=duplicate,
             destination=destination,
@@ -568,20 +593,16 @@ class LocalCloudFormation:
             tracked = self._tracked.get(request_id)
             if tracked is not None:
                 tracked.invocations.append(invocation)
+            if release:
+                self._hold(request_id, -1)
         self._emit(
             "invoked", request_id, hop=hop, attempt=attempt, duplicate=duplicate,
             destination=destination,
         )  # fmt: skip
-        context = LambdaContext(
-            timeout_seconds=self.function_timeout, function_arn=self.function_arn
-        )
-        payload = json.loads(event_text)
-        inner = payload.get("requestPayload", payload) if destination else payload
+        context = LambdaContext(timeout_seconds=timeout, function_arn=self.function_arn)
         _current.invocation = invocation
-        _current.scope = stack_name(str(inner.get("StackId", "")))
-        stopper = threading.Timer(
-            self.function_timeout, self._stop, args=(invocation, event_text, then)
-        )
+        _current.scope = scope
+        stopper = threading.Timer(timeout, self._stop, args=(invocation, event_text, then))
         stopper.daemon = True
         stopper.start()
         failed = False
@@ -603,12 +624,16 @@ class LocalCloudFormation:
                 ended_now = invocation.ended is None
                 if ended_now:
                     invocation.ended = time.monotonic()
+                    self._hold(request_id, +1)  # until what follows it is scheduled
                 self._lock.notify_all()
-        if ended_now:  # neither stopped at the timeout nor handled as such
-            if failed and not destination:
-                self._after_failure(invocation, event_text, "RetriesExhausted")
-            if then is not None:
-                then()
+        if ended_now:  # not stopped at the timeout (`_stop` schedules what follows then)
+            try:
+                if failed and not destination:
+                    self._after_failure(invocation, event_text, "RetriesExhausted")
+                if then is not None:
+                    then()
+            finally:
+                self._hold(request_id, -1)
 
     def _stop(
         self, invocation: Invocation, event_text: str, then: Callable[[], None] | None
@@ -619,13 +644,23 @@ class LocalCloudFormation:
                 return
             invocation.timed_out = True
             invocation.ended = time.monotonic()
-            invocation.error = f"Task timed out after {self.function_timeout:.2f} seconds"
+            invocation.error = f"Task timed out after {invocation.timeout_seconds:.2f} seconds"
+            self._hold(invocation.request_id, +1)  # until the retry is scheduled
             self._lock.notify_all()
-        self._emit("timed_out", invocation.request_id, hop=invocation.hop)
-        if not invocation.destination:
-            self._after_failure(invocation, event_text, "RetriesExhausted")
-        if then is not None:
-            then()
+        try:
+            self._emit("timed_out", invocation.request_id, hop=invocation.hop)
+            if not invocation.destination:
+                self._after_failure(invocation, event_text, "RetriesExhausted")
+            if then is not None:
+                then()
+        finally:
+            self._hold(invocation.request_id, -1)
+
+    def _hold(self, request_id: str, change: int) -> None:
+        """Count a delivery about to be scheduled as pending, so `wait_idle` waits for it."""
+        with self._lock:
+            self._pending[request_id] = self._pending.get(request_id, 0) + change
+            self._lock.notify_all()
 
     def _after_failure(self, invocation: Invocation, event_text: str, condition: str) -> None:
         """Lambda's retry of a failed or timed-out event, or its on-failure destination."""

@@ -1084,7 +1084,15 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
             roots = response._get_param("RootHierarchyTypes")
             summaries: list[dict[str, Any]] = []
             # No `includes` for moto: it would filter on its own (always RSA_2048) keys.
-            for bundle in response.acm_backend.list_certificates(statuses, None):
+            # A snapshot: moto's own listing iterates the live dict, which a request made at
+            # the same time changes ("dictionary changed size during iteration").
+            for arn in list(response.acm_backend._certificates):
+                try:
+                    bundle = response.acm_backend.get_certificate(arn)  # its status brought on
+                except AWSError:
+                    continue  # deleted meanwhile
+                if statuses and bundle.status not in statuses:
+                    continue
                 summary = bundle.describe()["Certificate"]
                 if not rules.listed(summary, includes.get("keyTypes"), roots):
                     continue

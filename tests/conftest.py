@@ -45,6 +45,12 @@ from tests.integration.harness import (  # noqa: E402
     InstrumentedClients,
     SelfInvokes,
 )
+from tests.reliability.figures import (  # noqa: E402, F401 - the figures fixture and table hooks
+    figures,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
 
 
 @pytest.fixture
