@@ -24,7 +24,7 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: help venv test test-parallel lint format demo build validate deploy clean distclean
+.PHONY: help venv test test-parallel reliability lint format demo build validate deploy clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -66,6 +66,9 @@ test: venv ## Run the test suite (PYTEST_ARGS="..." passes options to pytest)
 
 test-parallel: venv ## Run the test suite on 2 workers (pytest-xdist)
 	$(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+
+reliability: venv ## Reliability figures: bad inputs and faults (prints one table; fails on a miss)
+	$(VENV)/bin/python -m pytest tests/reliability -q $(PYTEST_ARGS)
 
 # Runs every linter even when an earlier one fails, then fails if any did.
 lint: venv ## ruff check, ruff format --check, mypy, cfn-lint

@@ -148,15 +148,18 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
     )
     resource = _resource(runtime)
 
-    def fail(event: dict[str, Any], context: Any) -> str:
-        # The id a rollback can clean up after; a replacement's certificate discarded.
-        Lifecycle(
+    def lifecycle() -> Lifecycle:
+        return Lifecycle(
             runtime,
             event,
             function_arn=context.invoked_function_arn,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
             responder=resource,
-        ).abandon()
+        )
+
+    def fail(event: dict[str, Any], context: Any) -> str:
+        # The id a rollback can clean up after; a replacement's certificate discarded.
+        lifecycle().abandon()
         raise error
 
     resource.create(fail)

@@ -3,6 +3,12 @@
 CloudFormation reads the provider's answer from an S3 object the provider PUTs to. This server
 accepts those PUTs on 127.0.0.1, checks each the way CloudFormation would (JSON, required
 fields, at most 4096 bytes, one answer per request) and keeps them for the caller to read.
+
+Fault modes, for the URLs of one label (`new_url(label)`; the local CloudFormation labels each
+request's URL with its stack, logical id and purpose, as the real URL names the stack):
+refuse the first N PUTs to each URL (HTTP 503), refuse every PUT, or hang: hold the first N PUTs
+for some seconds without taking them, then answer 503. Every PUT is counted as an attempt, taken
+or not, so a test can tell one answer retried from two different answers.
 """
 
 from __future__ import annotations
@@ -66,15 +72,33 @@ def check_answer(raw: bytes) -> tuple[dict[str, Any], list[str]]:
     return body, problems
 
 
+@dataclass
+class UrlFault:
+    """What the URLs of a label do with PUTs: refuse the first `refuse` of each URL (None:
+    every one), or hold the first `hang_count` for `hang_seconds` and then refuse them."""
+
+    refuse: int | None = 0
+    hang_seconds: float = 0.0
+    hang_count: int = 0
+
+
 @dataclass(frozen=True)
 class Attempt:
-    """One PUT as it arrived, whatever status it was given: what went over the wire."""
+    """One PUT as it arrived, taken or refused, whatever status it was given."""
 
     method: str
     target: str  # the path with its query, as the request line carried it
     headers: dict[str, str]  # names in lower case
     body: bytes
     status: int
+
+    @property
+    def raw(self) -> bytes:
+        return self.body
+
+    @property
+    def code(self) -> int:
+        return self.status
 
 
 class AnswerServer:
@@ -87,6 +111,9 @@ class AnswerServer:
     def __init__(self, *, fail_first: int = 0, status_code: int = 200) -> None:
         self._answers: dict[str, list[Answer]] = {}
         self._attempts: dict[str, list[Attempt]] = {}
+        self._started: dict[str, int] = {}  # PUTs begun per path (a hanging one included)
+        self._faults: dict[str, UrlFault] = {}  # label -> fault
+        self._closing = threading.Event()
         self._condition = threading.Condition()
         self._fail_first = fail_first
         self._status_code = status_code
@@ -97,6 +124,21 @@ class AnswerServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 path = self.path.split("?")[0]
+                code, hang = server._fault_code(path)
+                if code:  # refused by an injected fault: counted at once, answered after `hang`
+                    with server._condition:
+                        server._attempts.setdefault(path, []).append(
+                            Attempt(
+                                self.command,
+                                self.path,
+                                {k.lower(): v for k, v in self.headers.items()},
+                                raw,
+                                code,
+                            )
+                        )
+                    server._closing.wait(hang)
+                    server._reply(self, code)
+                    return
                 with server._condition:
                     if server._fail_first > 0:
                         server._fail_first -= 1
@@ -113,15 +155,22 @@ class AnswerServer:
                     server._attempts.setdefault(path, []).append(
                         Attempt(self.command, self.path, headers, raw, code)
                     )
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                server._reply(self, code)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, code: int) -> None:
+        try:
+            handler.send_response(code)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        except OSError:
+            pass  # the sender gave up on a hanging PUT and closed the connection
 
     def __enter__(self) -> AnswerServer:
         self._thread.start()
@@ -131,6 +180,7 @@ class AnswerServer:
         self.close()
 
     def close(self) -> None:
+        self._closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -140,10 +190,43 @@ class AnswerServer:
         host_text = host.decode() if isinstance(host, bytes) else host
         return f"http://{host_text}:{port}"
 
-    def new_url(self) -> str:
-        """A presigned-looking URL: the signature makes it a credential, like the real one."""
+    def new_url(self, label: str = "") -> str:
+        """A presigned-looking URL: the signature makes it a credential, like the real one.
+        `label` (letters, digits, `-._`) goes into the path, where `set_fault` finds it."""
         token = uuid.uuid4().hex
-        return f"{self.base_url}/responses/{token}?X-Amz-Signature=secret{token}"
+        prefix = f"{label}/" if label else ""
+        return f"{self.base_url}/responses/{prefix}{token}?X-Amz-Signature=secret{token}"
+
+    def set_fault(self, label: str, fault: UrlFault | None) -> None:
+        """PUTs to the URLs whose label starts with `label` meet `fault` (None lifts it)."""
+        with self._condition:
+            if fault is None:
+                self._faults.pop(label, None)
+            else:
+                self._faults[label] = fault
+
+    def _fault_code(self, path: str) -> tuple[int, float]:
+        """(status code to refuse with or 0, seconds to hold the PUT first) for a new PUT."""
+        label = path.removeprefix("/responses/").rpartition("/")[0]
+        with self._condition:
+            made = self._started.get(path, 0)
+            self._started[path] = made + 1
+            fault = next(
+                (f for prefix, f in self._faults.items() if label.startswith(prefix)), None
+            )
+            if fault is None or not label:
+                return 0, 0.0
+            if made < fault.hang_count:
+                return 503, fault.hang_seconds
+            if fault.refuse is None or made - fault.hang_count < fault.refuse:
+                return 503, 0.0
+            return 0, 0.0
+
+    def attempts_for(self, url: str) -> list[Attempt]:
+        """Every PUT made to `url`, taken or refused, in order."""
+        path = url.split("?")[0].removeprefix(self.base_url)
+        with self._condition:
+            return list(self._attempts.get(path, []))
 
     def set_status_code(self, code: int, fail_first: int = 0) -> None:
         with self._condition:
@@ -154,11 +237,6 @@ class AnswerServer:
         path = url.split("?")[0].removeprefix(self.base_url)
         with self._condition:
             return list(self._answers.get(path, []))
-
-    def attempts_for(self, url: str) -> list[Attempt]:
-        path = url.split("?")[0].removeprefix(self.base_url)
-        with self._condition:
-            return list(self._attempts.get(path, []))
 
     def wait_for(self, url: str, timeout: float = 30.0) -> Answer:
         path = url.split("?")[0].removeprefix(self.base_url)

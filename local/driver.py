@@ -13,6 +13,21 @@ What CloudFormation and Lambda do, done here in one process:
   delay). The handler's `invoke_self` is this driver's: the continuation payload goes through
   JSON (and Lambda's 256 KB async payload limit) and runs as a new invocation with a new
   context.
+* **Timeouts** stop the invocation as Lambda does: at the function's timeout the invocation is
+  over (recorded as timed out, retried with the same event like a function error). A thread
+  cannot be killed, so the stopped one is fenced instead: its next AWS call or answer raises
+  `InvocationStopped` (a BaseException the handler does not catch). Its crhelper timer thread is
+  not fenced (it answers before the timeout, and must be joined by the handler anyway).
+* **The on-failure destination** (optional, `on_failure_destination=True`): when the last
+  retry failed or timed out, the function gets Lambda's destination record
+  (`requestContext.condition` RetriesExhausted, `requestPayload` the event).
+* **Duplicate delivery** (`duplicate(Duplicate(...))`): Lambda may deliver an event twice; a
+  rule delivers the matching events (a stack's Create/Update/Delete, or one hop of its chain) a
+  second time, at the same moment or right after the first delivery ended.
+* **Scopes**: every AWS call an invocation makes carries the header `x-local-scope` with its
+  stack's name, so the emulator can inject a fault into one stack's calls only; the
+  ResponseURL's path names the stack, the logical id and the purpose (as the real one names
+  the stack), so the answer server can fail one request's answers.
 * **Answers** are checked the way CloudFormation reads them (JSON, required fields, at most
   4096 bytes, the request's own ids echoed) and there must be exactly one per request: after
   the first, the driver waits a short grace period and counts again.
@@ -45,9 +60,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.answers import Answer, AnswerServer
+from local.answers import Answer, AnswerServer, Attempt
 from local.context import LambdaContext
-from local.emulator import ACCOUNT_ID, DEFAULT_REGION
+from local.emulator import ACCOUNT_ID, DEFAULT_REGION, SCOPE_HEADER
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "handler"
 RESOURCE_TYPE = "Custom::DnsValidatedCertificate"
@@ -57,6 +72,30 @@ ASYNC_PAYLOAD_LIMIT = 256 * 1024
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 NO_ANSWER = "NO_ANSWER"
+
+
+class InvocationStopped(BaseException):
+    """Raised in an invocation Lambda has stopped (timed out) when it calls AWS or answers."""
+
+
+#: The invocation running on this thread: its scope (stack name) and its record.
+_current = threading.local()
+
+
+def stack_name(stack_id: str) -> str:
+    """`arn:aws:cloudformation:...:stack/<name>/<id>` -> name ("" when not a stack ARN)."""
+    parts = stack_id.split(":stack/", 1)
+    return parts[1].split("/", 1)[0] if len(parts) == 2 else ""
+
+
+def _fence_and_scope(request: Any, **_: Any) -> None:
+    """botocore `before-send`: label the call with its stack; stop a stopped invocation."""
+    invocation: Invocation | None = getattr(_current, "invocation", None)
+    if invocation is None:
+        return
+    if invocation.timed_out:
+        raise InvocationStopped(f"invocation {invocation.hop}.{invocation.attempt} timed out")
+    request.headers[SCOPE_HEADER] = getattr(_current, "scope", "")
 
 
 def load_app() -> ModuleType:
@@ -91,6 +130,12 @@ class Invocation:
     started: float
     ended: float | None = None
     error: str | None = None
+    #: Lambda stopped it at the function's timeout.
+    timed_out: bool = False
+    #: A second delivery of an event Lambda had already delivered (`Duplicate`).
+    duplicate: bool = False
+    #: Lambda's on-failure destination record for this request, not the event itself.
+    destination: bool = False
 
     @property
     def seconds(self) -> float:
@@ -98,7 +143,19 @@ class Invocation:
 
     @property
     def overran(self) -> bool:
-        return self.seconds > self.timeout_seconds
+        return not self.timed_out and self.seconds > self.timeout_seconds
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Deliver the events of `stack` of `request_type` (hop `hop` of their chain) twice:
+    `concurrent` at the same moment, else `delay` seconds after the first delivery ended."""
+
+    stack: str
+    request_type: str
+    hop: int = 0
+    concurrent: bool = False
+    delay: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -133,6 +190,8 @@ class StepResult:
     invocations: list[Invocation]
     problems: list[str]
     answers: int
+    #: The label of the request's ResponseURL (stack.logical-id.purpose).
+    label: str = ""
 
     @property
     def ok(self) -> bool:
@@ -194,32 +253,46 @@ class _Tracked:
 
 
 def _locked_clients(region: str) -> Any:
-    """The handler's `AwsClients`, safe for many threads at once.
+    """The handler's `AwsClients`, one set per worker thread, as each Lambda container has its own.
 
     Lambda runs one invocation per container, so the handler makes its clients lazily without
-    a lock; here invocations share one factory, and a boto3 session must not make two clients
-    at the same time. Every method of the factory runs under one lock.
+    a lock, and each container's clients keep their own state (botocore's retry quota among
+    it: one shared set would let one stack's throttled calls use up another's retries). Here a
+    worker thread plays a warm container: each gets its own `AwsClients`, made on first use;
+    clients are made under one lock (a boto3 session must not make two at the same time). Every
+    client made is labelled with the calling invocation's scope and fenced when it is stopped.
     """
     from dns_certificate.clients import AwsClients
 
-    class LockedClients(AwsClients):
-        def __init__(self, default_region: str) -> None:
-            super().__init__(default_region)
-            self._creation_lock = threading.RLock()
+    lock = threading.RLock()
+    containers = threading.local()
 
-        def __getattribute__(self, name: str) -> Any:
-            attribute = super().__getattribute__(name)
+    class ContainerClients:
+        default_region = region
+
+        def _own(self) -> AwsClients:
+            clients: AwsClients | None = getattr(containers, "clients", None)
+            if clients is None:
+                with lock:
+                    clients = containers.clients = AwsClients(region)
+            return clients
+
+        def __getattr__(self, name: str) -> Any:
+            attribute = getattr(self._own(), name)
             if name.startswith("_") or not callable(attribute):
                 return attribute
-            lock = super().__getattribute__("_creation_lock")
 
             def locked(*args: Any, **kwargs: Any) -> Any:
                 with lock:
-                    return attribute(*args, **kwargs)
+                    made = attribute(*args, **kwargs)
+                events = getattr(getattr(made, "meta", None), "events", None)
+                if events is not None:  # a client: label its calls, fence stopped invocations
+                    events.register("before-send", _fence_and_scope, unique_id="local-driver")
+                return made
 
             return locked
 
-    return LockedClients(region)
+    return ContainerClients()
 
 
 class _WorkerPool:
@@ -294,6 +367,7 @@ class LocalCloudFormation:
         answers: AnswerServer | None = None,
         function: Any = None,
         diagnoser: Any = None,
+        on_failure_destination: bool = True,
     ) -> None:
         """`function`: what Lambda runs, anything with `lambda_handler(event, context)`;
         by default the handler (`handler/app.py`), wired to this driver; `diagnoser`: the
@@ -306,6 +380,7 @@ class LocalCloudFormation:
         self.grace = grace
         self.lambda_retries = lambda_retries
         self.retry_delay = retry_delay
+        self.on_failure_destination = on_failure_destination
         self.function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{FUNCTION_NAME}"
         self._max_workers = max_workers
         self._answers: AnswerServer | None = answers
@@ -317,6 +392,12 @@ class LocalCloudFormation:
         self._tracked: dict[str, _Tracked] = {}
         self._listeners: list[DriverListener] = []
         self._closed = True
+        self._duplicates: list[Duplicate] = []
+        self._timeouts: dict[str, float] = {}  # stack name -> function timeout
+        self._urls: dict[str, str] = {}  # request id -> ResponseURL (never printed)
+        #: Deliveries scheduled (retries, duplicates, destinations) but not started, by request.
+        self._pending: dict[str, int] = {}
+        self._saved_sender: Any = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -349,6 +430,15 @@ class LocalCloudFormation:
                 diagnoser=self.diagnoser,
             )
             app.use_runtime(runtime)
+            self._saved_sender = sender = self._app.SENDER
+
+            def fenced_sender(url: str, body: Any, budget: float) -> None:
+                invocation: Invocation | None = getattr(_current, "invocation", None)
+                if invocation is not None and invocation.timed_out:
+                    raise InvocationStopped("a stopped invocation cannot answer")
+                sender(url, body, budget)
+
+            self._app.SENDER = fenced_sender
         self._closed = False
         return self
 
@@ -362,6 +452,9 @@ class LocalCloudFormation:
             self._pool.close()
         if self._wires_handler and self._app is not None:
             self._app.use_runtime(None)
+            if self._saved_sender is not None:
+                self._app.SENDER = self._saved_sender
+                self._saved_sender = None
         if self._answers is not None and self._owns_answers:
             self._answers.close()
             self._answers = None
@@ -417,43 +510,198 @@ class LocalCloudFormation:
         self._emit("handed_off", request_id, hop=hop)
         self._invoke(text, request_id, hop=hop, attempt=0)
 
+    def set_function_timeout(self, stack: str, seconds: float) -> None:
+        """Invocations for `stack` (by name) run with this timeout: as if its ServiceToken
+        named another deployment of the function, configured differently."""
+        with self._lock:
+            self._timeouts[stack] = seconds
+
+    def function_timeout_of(self, stack: str) -> float:
+        with self._lock:
+            return self._timeouts.get(stack, self.function_timeout)
+
+    def duplicate(self, rule: Duplicate) -> None:
+        """Deliver the events `rule` matches twice (see `Duplicate`)."""
+        with self._lock:
+            self._duplicates.append(rule)
+
+    def _duplicate_rule(self, event_text: str, request_id: str, hop: int) -> Duplicate | None:
+        with self._lock:
+            rules = list(self._duplicates)
+            tracked = self._tracked.get(request_id)
+        if not rules or tracked is None:
+            return None
+        stack = stack_name(str(json.loads(event_text).get("StackId", "")))
+        for rule in rules:
+            if (rule.stack, rule.request_type, rule.hop) == (stack, tracked.request_type, hop):
+                return rule
+        return None
+
     def _invoke(self, event_text: str, request_id: str, *, hop: int, attempt: int) -> None:
         assert self._pool is not None
-        self._pool.submit(lambda: self._run(event_text, request_id, hop, attempt))
+        rule = self._duplicate_rule(event_text, request_id, hop) if attempt == 0 else None
+        then: Callable[[], None] | None = None
+        if rule is not None:
+            self._emit("duplicated", request_id, hop=hop, concurrent=rule.concurrent)
+            second = partial(self._run, event_text, request_id, hop, 0, duplicate=True)
+            if rule.concurrent:
+                self._hold(request_id, +1)
+                self._pool.submit(partial(second, release=True))
+            else:
+                then = partial(self._later, request_id, rule.delay, second)
+        self._pool.submit(partial(self._run, event_text, request_id, hop, attempt, then=then))
 
-    def _run(self, event_text: str, request_id: str, hop: int, attempt: int) -> None:
+    def _later(self, request_id: str, delay: float, task: Callable[..., None]) -> None:
+        """Run `task` (a `_run`) as a new delivery in `delay` seconds; it counts as pending
+        until its invocation is recorded, so `wait_idle` cannot miss it."""
+        self._hold(request_id, +1)
+
+        def start() -> None:
+            if not self._closed and self._pool is not None:
+                self._pool.submit(partial(task, release=True))
+            else:
+                self._hold(request_id, -1)
+
+        timer = threading.Timer(delay, start)
+        timer.daemon = True
+        timer.start()
+
+    def _run(
+        self,
+        event_text: str,
+        request_id: str,
+        hop: int,
+        attempt: int,
+        *,
+        duplicate: bool = False,
+        destination: bool = False,
+        then: Callable[[], None] | None = None,
+        release: bool = False,
+    ) -> None:
+        """One invocation. `release`: it was counted as pending (`_hold`) until recorded."""
         assert self._app is not None
+        payload = json.loads(event_text)
+        inner = payload.get("requestPayload", payload) if destination else payload
+        scope = stack_name(str(inner.get("StackId", "")))
+        timeout = self.function_timeout_of(scope)
         invocation = Invocation(
             request_id=request_id,
             hop=hop,
             attempt=attempt,
-            timeout_seconds=self.function_timeout,
+            timeout_seconds=timeout,
             started=time.monotonic(),
+            duplicate=duplicate,
+            destination=destination,
         )
         with self._lock:
             tracked = self._tracked.get(request_id)
             if tracked is not None:
                 tracked.invocations.append(invocation)
-        self._emit("invoked", request_id, hop=hop, attempt=attempt)
-        context = LambdaContext(
-            timeout_seconds=self.function_timeout, function_arn=self.function_arn
-        )
+            if release:
+                self._hold(request_id, -1)
+        self._emit(
+            "invoked", request_id, hop=hop, attempt=attempt, duplicate=duplicate,
+            destination=destination,
+        )  # fmt: skip
+        context = LambdaContext(timeout_seconds=timeout, function_arn=self.function_arn)
+        _current.invocation = invocation
+        _current.scope = scope
+        stopper = threading.Timer(timeout, self._stop, args=(invocation, event_text, then))
+        stopper.daemon = True
+        stopper.start()
+        failed = False
         try:
-            self._app.lambda_handler(json.loads(event_text), context)
+            self._app.lambda_handler(payload, context)
+        except InvocationStopped:
+            pass  # Lambda ended it at the timeout: `_stop` recorded it and retries it
         except Exception as error:
-            invocation.error = self._scrub(f"{type(error).__name__}: {error}")
-            self._emit("function_error", request_id, hop=hop, error=invocation.error)
-            if attempt < self.lambda_retries and not self._closed:
-                retry = threading.Timer(
-                    self.retry_delay,
-                    lambda: self._invoke(event_text, request_id, hop=hop, attempt=attempt + 1),
-                )
-                retry.daemon = True
-                retry.start()
-        finally:
+            failed = True
             with self._lock:
-                invocation.ended = time.monotonic()
+                if not invocation.timed_out:
+                    invocation.error = self._scrub(f"{type(error).__name__}: {error}")
+            self._emit("function_error", request_id, hop=hop, error=invocation.error)
+        finally:
+            stopper.cancel()
+            _current.invocation = None
+            _current.scope = ""
+            with self._lock:
+                ended_now = invocation.ended is None
+                if ended_now:
+                    invocation.ended = time.monotonic()
+                    self._hold(request_id, +1)  # until what follows it is scheduled
                 self._lock.notify_all()
+        if ended_now:  # not stopped at the timeout (`_stop` schedules what follows then)
+            try:
+                if failed and not destination:
+                    self._after_failure(invocation, event_text, "RetriesExhausted")
+                if then is not None:
+                    then()
+            finally:
+                self._hold(request_id, -1)
+
+    def _stop(
+        self, invocation: Invocation, event_text: str, then: Callable[[], None] | None
+    ) -> None:
+        """The function's timeout: Lambda ends the invocation and retries the event."""
+        with self._lock:
+            if invocation.ended is not None:
+                return
+            invocation.timed_out = True
+            invocation.ended = time.monotonic()
+            invocation.error = f"Task timed out after {invocation.timeout_seconds:.2f} seconds"
+            self._hold(invocation.request_id, +1)  # until the retry is scheduled
+            self._lock.notify_all()
+        try:
+            self._emit("timed_out", invocation.request_id, hop=invocation.hop)
+            if not invocation.destination:
+                self._after_failure(invocation, event_text, "RetriesExhausted")
+            if then is not None:
+                then()
+        finally:
+            self._hold(invocation.request_id, -1)
+
+    def _hold(self, request_id: str, change: int) -> None:
+        """Count a delivery about to be scheduled as pending, so `wait_idle` waits for it."""
+        with self._lock:
+            self._pending[request_id] = self._pending.get(request_id, 0) + change
+            self._lock.notify_all()
+
+    def _after_failure(self, invocation: Invocation, event_text: str, condition: str) -> None:
+        """Lambda's retry of a failed or timed-out event, or its on-failure destination."""
+        if self._closed:
+            return
+        request_id, hop, attempt = invocation.request_id, invocation.hop, invocation.attempt
+        if attempt < self.lambda_retries:
+            self._later(
+                request_id,
+                self.retry_delay,
+                partial(self._run, event_text, request_id, hop, attempt + 1),
+            )
+        elif self.on_failure_destination and not invocation.duplicate:
+            record = {
+                "version": "1.0",
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "requestContext": {
+                    "requestId": str(uuid.uuid4()),
+                    "functionArn": f"{self.function_arn}:$LATEST",
+                    "condition": condition,
+                    "approximateInvokeCount": attempt + 1,
+                },
+                "requestPayload": json.loads(event_text),
+                "responseContext": {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                },
+                "responsePayload": {"errorMessage": invocation.error or "unknown"},
+            }
+            self._emit("destination", request_id, hop=hop)
+            self._later(
+                request_id,
+                self.retry_delay,
+                partial(self._run, json.dumps(record), request_id, hop, attempt + 1,
+                        destination=True),
+            )  # fmt: skip
 
     def invocations(self, request_id: str) -> list[Invocation]:
         with self._lock:
@@ -461,13 +709,25 @@ class LocalCloudFormation:
             return list(tracked.invocations) if tracked else []
 
     def _running(self, request_id: str | None = None) -> int:
-        return sum(
+        """Invocations running or scheduled (of `request_id`, or all)."""
+        pending = sum(count for key, count in self._pending.items() if request_id in (None, key))
+        return pending + sum(
             1
             for key, tracked in self._tracked.items()
             if request_id is None or key == request_id
             for inv in tracked.invocations
             if inv.ended is None
         )
+
+    def answers_received(self, request_id: str) -> list[Answer]:
+        """Every answer the request's ResponseURL took, so far."""
+        url = self._urls.get(request_id)
+        return self._answers.answers_for(url) if url and self._answers else []
+
+    def answer_attempts(self, request_id: str) -> list[Attempt]:
+        """Every PUT to the request's ResponseURL, taken or refused, so far."""
+        url = self._urls.get(request_id)
+        return self._answers.attempts_for(url) if url and self._answers else []
 
     def wait_idle(self, timeout: float, request_id: str | None = None) -> bool:
         """Wait until no invocation (of `request_id`, or at all) is running."""
@@ -506,7 +766,8 @@ class LocalCloudFormation:
         if self._closed or self._answers is None:
             raise RuntimeError("start the driver first")
         answers = self._answers
-        url = answers.new_url()
+        label = f"{stack_name(stack_id)}.{logical_id}.{purpose}"
+        url = answers.new_url(label)
         request_id = str(uuid.uuid4())
         event: dict[str, Any] = {
             "RequestType": request_type,
@@ -524,6 +785,7 @@ class LocalCloudFormation:
             event["OldResourceProperties"] = dict(old_properties)
         with self._lock:
             self._tracked[request_id] = _Tracked(request_type, logical_id)
+            self._urls[request_id] = url
         self._emit("request", request_id, purpose=purpose, physical_id=physical_id)
         wait = self.answer_timeout
         timeout_property = str(properties.get("ServiceTimeout", "")).strip()
@@ -569,6 +831,7 @@ class LocalCloudFormation:
             invocations=self.invocations(request_id),
             problems=problems,
             answers=len(received),
+            label=label,
         )
 
     def _check(
@@ -604,7 +867,12 @@ class LocalCloudFormation:
             )
         for invocation in self.invocations(request_id):
             where = f"invocation {invocation.hop}.{invocation.attempt}"
-            if invocation.error:
+            if invocation.timed_out:
+                problems.append(
+                    f"{where} timed out after {invocation.timeout_seconds:.0f} s (Lambda "
+                    "stopped it)"
+                )
+            elif invocation.error:
                 problems.append(f"{where} raised {invocation.error}")
             if invocation.overran:
                 problems.append(
@@ -727,6 +995,12 @@ class Stack:
             for step in steps
         )
         status = "ROLLBACK_COMPLETE" if _all_succeeded(rollback) else "ROLLBACK_FAILED"
+        # A ROLLBACK_FAILED stack keeps what it could not delete; deleting the stack retries.
+        self.resources = {
+            step.logical_id: _Resource(wanted[step.logical_id], str(step.physical_id_sent))
+            for step in rollback
+            if step.status != SUCCESS
+        }
         return StackOperation("CREATE", status, steps + rollback, time.monotonic() - started)
 
     def update(self, template: Mapping[str, Mapping[str, Any]]) -> StackOperation:

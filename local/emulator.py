@@ -53,7 +53,12 @@ Both
   * optional throttling: at most N requests per second per API, or a rate of its own for
     each API (`ThrottlingException` for ACM, `Throttling` for Route 53);
   * injected faults: the next calls to an API answer an error, optionally after the call
-    took effect (a response lost on the way back).
+    took effect (a response lost on the way back); or answer only after a delay (a call that
+    hangs: it takes effect at once, its response comes `seconds` later). Helpers name the
+    usual ones: `throttle_first`, `refuse` (AccessDenied on every call), `hang`.
+  * fault scopes: a fault may apply only to calls whose `x-local-scope` header starts with its
+    scope (the local CloudFormation driver sets the header to the stack's name on every call an
+    invocation makes), so faults of stacks run at the same time do not meet.
 
 Usage::
 
@@ -215,6 +220,13 @@ class _InUse:
     refused: int = 0
 
 
+#: The request header that names a call's scope (see `StrictRules.inject_fault`).
+SCOPE_HEADER = "x-local-scope"
+#: Error codes for a refused call, as each service spells AccessDenied.
+ACCESS_DENIED = {"acm": "AccessDeniedException", "route53": "AccessDenied"}
+THROTTLED = {"acm": "ThrottlingException", "route53": "Throttling"}
+
+
 @dataclass
 class _Fault:
     api: str  # "acm:RequestCertificate"
@@ -223,6 +235,13 @@ class _Fault:
     remaining: int
     after_effect: bool
     status: int
+    scope: str | None = None  # None: every call; else calls whose scope starts with it
+    hang: float = 0.0  # > 0: not an error, the response comes this many seconds late
+
+    def applies(self, api: str, scope: str) -> bool:
+        if self.api != api or self.remaining <= 0:
+            return False
+        return self.scope is None or scope.startswith(self.scope)
 
 
 @dataclass
@@ -311,6 +330,10 @@ class StrictRules:
         self._faults: list[_Fault] = []
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        #: Calls per (scope, API); the scope is "" for calls without the scope header.
+        self.scoped_calls: Counter[tuple[str, str]] = Counter()
+        #: Set when the emulator stops: hanging calls end at once.
+        self.stopping = threading.Event()
 
     # ---- listeners ----------------------------------------------------------------------
 
@@ -436,14 +459,61 @@ class StrictRules:
         count: int = 1,
         after_effect: bool = False,
         status: int = 400,
+        scope: str | None = None,
     ) -> None:
         """The next `count` calls to `api` ("acm:RequestCertificate") answer error `code`.
 
         With `after_effect` the call is carried out first and only its response is replaced:
-        the caller sees an error for something that happened.
+        the caller sees an error for something that happened. With `scope`, only calls whose
+        scope header starts with it count (and are hit).
         """
         with self._lock:
-            self._faults.append(_Fault(api, code, message, count, after_effect, status))
+            self._faults.append(
+                _Fault(api, code, message, count, after_effect, status, scope=scope)
+            )
+
+    def throttle_first(self, api: str, count: int, *, scope: str | None = None) -> None:
+        """The first `count` calls to `api` are throttled (the service's own error code)."""
+        code = THROTTLED[api.split(":", 1)[0]]
+        self.inject_fault(api, code, message="Rate exceeded", count=count, scope=scope)
+
+    def refuse(self, api: str, *, scope: str | None = None, count: int = 10**9) -> None:
+        """Every call to `api` (or the next `count`) is refused, as IAM or an organisation's
+        policy refuses it: AccessDenied, HTTP 403."""
+        service, action = api.split(":", 1)
+        self.inject_fault(
+            api,
+            ACCESS_DENIED[service],
+            message=f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/dns-certificate/local is "
+            f"not authorized to perform: {service}:{action} (injected)",
+            count=count,
+            status=403,
+            scope=scope,
+        )
+
+    def hang(self, api: str, seconds: float, *, count: int = 1, scope: str | None = None) -> None:
+        """The next `count` calls to `api` take effect, and their responses come `seconds`
+        later (a client with a shorter read timeout gives up first and may retry)."""
+        with self._lock:
+            self._faults.append(
+                _Fault(api, "Hang", "", count, True, 200, scope=scope, hang=seconds)
+            )
+
+    def pending_faults(self, scope: str | None = None) -> int:
+        """How many injected faults (of `scope`, exactly) have calls left to hit."""
+        with self._lock:
+            return sum(
+                1
+                for fault in self._faults
+                if fault.remaining > 0 and (scope is None or fault.scope == scope)
+            )
+
+    def clear_faults(self, scope: str | None = None) -> None:
+        """Lift the injected faults (those of `scope` exactly, or all)."""
+        with self._lock:
+            self._faults = [
+                fault for fault in self._faults if scope is not None and fault.scope != scope
+            ]
 
     # ---- ACM ----------------------------------------------------------------------------
 
@@ -838,13 +908,14 @@ class StrictRules:
 
     # ---- every API ----------------------------------------------------------------------
 
-    def intercept(self, api: str) -> tuple[_Fault | None, bool]:
+    def intercept(self, api: str, scope: str = "") -> tuple[_Fault | None, bool]:
         """(a fault to answer, whether it comes after the call) for this call, counted."""
         now = time.monotonic()
         chosen: _Fault | None = None
         throttled = False
         with self._lock:
             self.calls[api] += 1
+            self.scoped_calls[(scope, api)] += 1
             limit = self._throttle_bucket(api)
             if limit is not None:
                 key, rate = limit
@@ -859,7 +930,7 @@ class StrictRules:
                 chosen = _Fault(api, code, "Rate exceeded", 1, False, 400)
             else:
                 for fault in self._faults:
-                    if fault.api == api and fault.remaining > 0:
+                    if fault.applies(api, scope):
                         fault.remaining -= 1
                         chosen = fault
                         break
@@ -868,7 +939,9 @@ class StrictRules:
         if throttled:
             self._emit("throttled", api=api)
         else:
-            self._emit("fault", api=api, code=chosen.code, after_effect=chosen.after_effect)
+            self._emit(
+                "fault", api=api, code=chosen.code, after_effect=chosen.after_effect, scope=scope
+            )
         return chosen, chosen.after_effect
 
 
@@ -1022,7 +1095,15 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
             roots = response._get_param("RootHierarchyTypes")
             summaries: list[dict[str, Any]] = []
             # No `includes` for moto: it would filter on its own (always RSA_2048) keys.
-            for bundle in response.acm_backend.list_certificates(statuses, None):
+            # A snapshot: moto's own listing iterates the live dict, which a request made at
+            # the same time changes ("dictionary changed size during iteration").
+            for arn in list(response.acm_backend._certificates):
+                try:
+                    bundle = response.acm_backend.get_certificate(arn)  # its status brought on
+                except AWSError:
+                    continue  # deleted meanwhile
+                if statuses and bundle.status not in statuses:
+                    continue
                 summary = bundle.describe()["Certificate"]
                 if not rules.listed(summary, includes.get("keyTypes"), roots):
                     continue
@@ -1102,7 +1183,12 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
         def make(original: Callable[[Any], Any]) -> Any:
             def strict_call_action(response: Any) -> Any:
                 action = response._get_action()
-                fault, after_effect = rules.intercept(f"{service}:{action}")
+                scope = str((response.headers or {}).get(SCOPE_HEADER) or "")
+                fault, after_effect = rules.intercept(f"{service}:{action}", scope)
+                if fault is not None and fault.hang > 0:
+                    result = original(response)  # it happened; the answer is late
+                    rules.stopping.wait(fault.hang)
+                    return result
                 if fault is not None:
                     if fault.code not in common_codes:
                         common_codes.append(fault.code)
@@ -1234,6 +1320,7 @@ class Emulator:
         self.stop()
 
     def start(self) -> Emulator:
+        self.rules.stopping.clear()
         stack = self._exit
         try:
             if self.strict:
@@ -1255,6 +1342,7 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        self.rules.stopping.set()  # calls hanging on an injected fault end now
         self._exit.close()
         self._server = None
 

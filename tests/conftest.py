@@ -43,6 +43,12 @@ from tests.integration.harness import (  # noqa: E402
     InstrumentedClients,
     SelfInvokes,
 )
+from tests.reliability.figures import (  # noqa: E402, F401 - the figures fixture and table hooks
+    figures,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
 from tests.support.clock import FakeClock  # noqa: E402
 
 

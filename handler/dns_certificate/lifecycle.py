@@ -272,8 +272,9 @@ class Lifecycle:
 
     def abandon(self) -> None:
         """Before a FAILED answer for an invocation that died (Lambda's on-failure record):
-        leave CloudFormation an id its rollback can clean up after, and discard a replacement
-        certificate, which no Delete will ever name. Touches nothing else; never raises."""
+        discard the certificate the request made (a Create's, which the rollback would delete
+        anyway; a replacement's, which no Delete will ever name) and leave CloudFormation an id
+        its rollback can clean up after. Touches nothing else; never raises."""
         try:
             state = Continuation.from_event(self._event)
         except ContinuationError:
@@ -281,9 +282,16 @@ class Lifecycle:
         request_type = self._event.get("RequestType")
         if request_type == "Create":
             arn = state.certificate_arn if state and state.action == "create" else None
-            self._responder.set_physical_id(
-                arn if is_certificate_arn(arn) and arn else placeholder_physical_id(self._event)
-            )
+            arn = arn if is_certificate_arn(arn) else None
+            self._responder.set_physical_id(arn or placeholder_physical_id(self._event))
+            # The answer is FAILED whatever happens, and its rollback would delete what this
+            # Create made: do it now, so that an answer that never arrives (a ResponseURL that
+            # refuses, a Delete naming an id CloudFormation made up) cannot leave it behind.
+            try:
+                properties = parse_properties(self._request.properties)
+            except InvalidPropertyError:
+                return  # invalid properties never reach RequestCertificate
+            self._discard_replacement(properties, arn, self._discard_budget())
         elif request_type == "Update" and (state is None or state.action in (UNDECIDED, "replace")):
             try:
                 properties = parse_properties(self._request.properties)

@@ -189,7 +189,7 @@ def test_duplicate_of_a_running_hop_does_nothing(harness: Harness, runtime: Runt
     assert harness.invoke(event, harness.context(timeout_seconds=25)) is None
     ((_, payload),) = harness.self_invokes.payloads
     made = calls_by_thread(runtime)
-    harness.faults.stalls = {"DescribeCertificate": [1.5]}
+    harness.faults.stalls = {"DescribeCertificate": [4.0]}
     results: list[Any] = []
     running = threading.Thread(target=lambda: results.append(harness.invoke(payload)))
 
