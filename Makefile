@@ -24,7 +24,8 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: help venv test test-parallel lint format demo build validate deploy clean distclean
+.PHONY: help venv test test-parallel lint format demo build build-check validate deploy \
+	plain-template plain-code clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -96,6 +97,20 @@ validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(SAM) deploy --guided
+
+# --- plain CloudFormation (service-managed StackSets refuse transforms) ----------------------
+
+PLAIN_DIR := build/plain
+
+plain-template: venv ## template.yaml translated offline to build/plain/template.json (code from S3)
+	$(VENV)/bin/python -m tools.plain_template --output $(PLAIN_DIR)/template.json
+
+plain-code: build ## Zip sam build's function folder into build/plain/code.zip (upload to CodeS3Key)
+	@mkdir -p $(PLAIN_DIR)
+	rm -f $(PLAIN_DIR)/code.zip
+	cd .aws-sam/build/CertificateFunction && \
+		"$(CURDIR)/$(VENV)/bin/python" -c 'import shutil; shutil.make_archive("$(CURDIR)/$(PLAIN_DIR)/code", "zip", ".")'
+	@echo "wrote $(PLAIN_DIR)/code.zip"
 
 # --- housekeeping -----------------------------------------------------------------------------
 

@@ -96,3 +96,15 @@ def test_sar_metadata_files_when_read_exist() -> None:
     assert "Apache License" in license_text
     assert "Version 2.0" in license_text
     assert (ROOT / sar["ReadmeUrl"]).is_file()
+
+
+def test_nested_application_example_when_read_asks_for_the_current_version() -> None:
+    example, matches = decode(str(ROOT / "examples" / "nested-application.yaml"))
+    assert not matches, matches
+    assert str(example["Parameters"]["ProviderVersion"]["Default"]) == project_version()
+    provider = example["Resources"]["CertificateProvider"]
+    assert provider["Type"] == "AWS::Serverless::Application"
+    certificate = example["Resources"]["Certificate"]["Properties"]
+    assert certificate["ServiceToken"] == {
+        "Fn::GetAtt": ["CertificateProvider", "Outputs.ServiceToken"]
+    }
