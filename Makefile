@@ -92,6 +92,13 @@ build: $(SAM_STAMP) ## sam build into .aws-sam/build (no container; needs python
 	@test -n "$(PY313)" || { echo "error: sam build needs python3.13 (the Lambda runtime)" >&2; exit 1; }
 	PATH="$(dir $(PY313)):$$PATH" $(SAM) build
 
+# The built artifact is what we test (tools/check_build.py): no test/dev package in it, and the
+# built app.lambda_handler, run in a bare interpreter with only the build and boto3 on its path,
+# answers a sample event from events/ as CloudFormation expects. Part of .ci/run.
+build-check: build venv ## sam build, then check and invoke the built handler in a bare python3.13
+	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFunction
+	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFailureFunction
+
 validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" $(SAM) validate --lint
 
