@@ -202,6 +202,24 @@ def check_answer(answers: list[dict[str, Any]], event: dict[str, Any]) -> list[s
     return problems
 
 
+def check_metrics(stdout: str) -> list[str]:
+    """The invocation's one embedded-metric-format line: Failed, for a Create."""
+    lines = []
+    for line in stdout.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "_aws" in parsed:
+            lines.append(parsed)
+    if len(lines) != 1:
+        return [f"expected one metrics (EMF) line, got {len(lines)}"]
+    line = lines[0]
+    if line.get("Failed") != [1.0] or line.get("RequestType") != "Create":
+        return [f"metrics line is not one failed Create: {line}"]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD)
@@ -213,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     problems = check_contents(build)
     event = json.loads(EVENT.read_text(encoding="utf-8"))
-    answers, _stdout = invoke(build, EVENT)
+    answers, stdout = invoke(build, EVENT)
     problems += check_answer(answers, event)
+    problems += check_metrics(stdout)
     for problem in problems:
         print(f"check-build: {problem}", file=sys.stderr)
     if problems:

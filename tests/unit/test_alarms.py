@@ -63,3 +63,19 @@ def test_function_errors_alarm_when_read_watches_both_functions() -> None:
         assert (metric["Namespace"], metric["MetricName"]) == ("AWS/Lambda", "Errors")
         functions.add(metric["Dimensions"][0]["Value"]["Ref"])
     assert functions == {"CertificateFunction", "CertificateFailureFunction"}
+
+
+def test_alarms_when_read_match_what_the_code_emits() -> None:
+    from dns_certificate import metrics
+
+    template = _template()
+    for name in ("CertificateFunction", "CertificateFailureFunction"):
+        variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == metrics.DEFAULT_NAMESPACE
+        assert variables["METRICS_PROVIDER"] == {"Ref": "AWS::StackName"}
+    alarm = template["Resources"]["FailedRequestsAlarm"]["Properties"]
+    for metric in _metric_stats(alarm):
+        assert metric["Namespace"] == metrics.DEFAULT_NAMESPACE
+        assert metric["MetricName"] == metrics.FAILED
+        names = {d["Name"] for d in metric["Dimensions"]}
+        assert names == {metrics.PROVIDER_DIMENSION, metrics.REQUEST_TYPE_DIMENSION}
