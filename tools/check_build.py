@@ -204,7 +204,7 @@ def check_answer(answers: list[dict[str, Any]], event: dict[str, Any]) -> list[s
 
 def check_metrics(stdout: str) -> list[str]:
     """The invocation's one embedded-metric-format line: Failed, for a Create."""
-    lines = []
+    lines: list[dict[str, Any]] = []
     for line in stdout.splitlines():
         try:
             parsed = json.loads(line)
@@ -214,9 +214,9 @@ def check_metrics(stdout: str) -> list[str]:
             lines.append(parsed)
     if len(lines) != 1:
         return [f"expected one metrics (EMF) line, got {len(lines)}"]
-    line = lines[0]
-    if line.get("Failed") != [1.0] or line.get("RequestType") != "Create":
-        return [f"metrics line is not one failed Create: {line}"]
+    emf = lines[0]
+    if emf.get("Failed") != [1.0] or emf.get("RequestType") != "Create":
+        return [f"metrics line is not one failed Create: {emf}"]
     return []
 
 
