@@ -40,9 +40,12 @@ REASON_BUILDERS = {
 #: Calls whose argument at this position is a reason -> the class it ends up as.
 REASON_ARGUMENTS = {
     "_wait_or_hand_off": (3, "DeadlineExceededError"),
+    "wait": (3, "DeadlineExceededError"),  # the waiter migration.py is handed
     "Malformed": (1, "CertificateResourceError"),
     "_send": (1, "CertificateResourceError"),
 }
+#: Calls whose third argument (what was throttled) goes into "AWS throttled … until the deadline".
+THROTTLING_WAITS = {"_wait_out_throttling", "wait_out_throttling"}
 #: Reasons the scan cannot read where they are raised: (file, source of the argument) -> why
 #: that is covered. A new entry needs its templates documented (and read by the scan).
 DYNAMIC_SITES = {
@@ -161,7 +164,7 @@ def scan() -> tuple[list[Template], list[tuple[str, str]]]:
                 unread.append((relative, ast.unparse(argument)))
         # _wait_out_throttling("… what …") callers: their `what` goes into a reason.
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _called_name(node) == "_wait_out_throttling":
+            if isinstance(node, ast.Call) and _called_name(node) in THROTTLING_WAITS:
                 what = template_of(node.args[2]) if len(node.args) > 2 else None
                 if what is not None:
                     templates.append(
