@@ -42,6 +42,7 @@ REASON_ARGUMENTS = {
     "_wait_or_hand_off": (3, "DeadlineExceededError"),
     "wait": (3, "DeadlineExceededError"),  # the waiter migration.py is handed
     "Malformed": (1, "CertificateResourceError"),
+    "_diagnosed_failure": (2, "CertificateFailedError"),  # the reason without a diagnosis
     "_send": (1, "CertificateResourceError"),
 }
 #: Calls whose third argument (what was throttled) goes into "AWS throttled … until the deadline".
@@ -54,9 +55,16 @@ DYNAMIC_SITES = {
     ("dns_certificate/dns.py", "_change_reason(zone_id, error, self._account)"): "REASON_BUILDERS",
     (
         "dns_certificate/lifecycle.py",
-        "self._pending_reason(arn, properties, view, records_needed)",
-    ): "REASON_BUILDERS",
+        "partial(self._pending_reason, arn, properties, view, records_needed)",
+    ): "REASON_BUILDERS; with a diagnosis, summary_reason (DIAGNOSIS_SECTION)",
+    (
+        "dns_certificate/lifecycle.py",
+        "self._diagnosed_failure(properties, view, reason)",
+    ): "its reason argument (REASON_ARGUMENTS); with a diagnosis, summary_reason",
 }
+#: Reasons made of diagnosis findings (diagnosis.summary_reason) are documented in this README
+#: section, which Troubleshooting must point to.
+DIAGNOSIS_SECTION = "#why-is-my-certificate-not-issuing"
 #: Reasons made without a template above.
 EXTRA_TEMPLATES = {
     "Unexpected …: …": "protocol.py: any other exception, with its type and message",
@@ -211,6 +219,10 @@ def test_troubleshooting_when_read_lists_every_reason_template() -> None:
     assert not missing, "README Troubleshooting lacks these reasons (as `code`):\n" + "\n".join(
         missing
     )
+
+
+def test_troubleshooting_when_read_points_to_the_diagnosis_findings() -> None:
+    assert DIAGNOSIS_SECTION in troubleshooting()
 
 
 def test_template_of_when_given_an_f_string_marks_each_value() -> None:
