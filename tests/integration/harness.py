@@ -221,7 +221,7 @@ class AcmMigrations:
         self.runs[arn] = _Migration(names, "PENDING_DOMAIN_VALIDATION", now, now)
         if self.start_races > 0:
             self.start_races -= 1
-            return _error_response("InvalidStateException", f"{arn} is already migrating")
+            return error_response("InvalidStateException", f"{arn} is already migrating")
         return _ok_response()
 
     def _look(self, arn: str) -> _Migration | None:
