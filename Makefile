@@ -24,7 +24,8 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: help venv test test-parallel reliability lint format demo build validate deploy clean distclean
+.PHONY: help venv test test-parallel reliability lint format demo build build-check validate \
+	deploy plain-template plain-code clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -94,11 +95,32 @@ build: $(SAM_STAMP) ## sam build into .aws-sam/build (no container; needs python
 	@test -n "$(PY313)" || { echo "error: sam build needs python3.13 (the Lambda runtime)" >&2; exit 1; }
 	PATH="$(dir $(PY313)):$$PATH" $(SAM) build
 
+# The built artifact is what we test (tools/check_build.py): no test/dev package in it, and the
+# built app.lambda_handler, run in a bare interpreter with only the build and boto3 on its path,
+# answers a sample event from events/ as CloudFormation expects. Part of .ci/run.
+build-check: build venv ## sam build, then check and invoke the built handler in a bare python3.13
+	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFunction
+	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFailureFunction
+
 validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" $(SAM) validate --lint
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(SAM) deploy --guided
+
+# --- plain CloudFormation (service-managed StackSets refuse transforms) ----------------------
+
+PLAIN_DIR := build/plain
+
+plain-template: venv ## template.yaml translated offline to build/plain/template.json (code from S3)
+	$(VENV)/bin/python -m tools.plain_template --output $(PLAIN_DIR)/template.json
+
+plain-code: build ## Zip sam build's function folder into build/plain/code.zip (upload to CodeS3Key)
+	@mkdir -p $(PLAIN_DIR)
+	rm -f $(PLAIN_DIR)/code.zip
+	cd .aws-sam/build/CertificateFunction && \
+		"$(CURDIR)/$(VENV)/bin/python" -c 'import shutil; shutil.make_archive("$(CURDIR)/$(PLAIN_DIR)/code", "zip", ".")'
+	@echo "wrote $(PLAIN_DIR)/code.zip"
 
 # --- housekeeping -----------------------------------------------------------------------------
 

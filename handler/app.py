@@ -17,6 +17,8 @@ from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.errors import CertificateResourceError, InvocationDiedError
 from dns_certificate.intake import DeadInvocation, Malformed, Refusal, Request, classify, hop_of
 from dns_certificate.lifecycle import Lifecycle, Runtime, placeholder_physical_id
+from dns_certificate.metrics import current as current_metrics
+from dns_certificate.metrics import recording as metrics_recording
 from dns_certificate.protocol import CertificateResource
 from dns_certificate.requests import DynamoDBRequests, NoRequestsTable, RequestKey, RequestsStore
 
@@ -170,8 +172,15 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
 
 
 def lambda_handler(event: Any, context: Any) -> None:
+    """One invocation; its metrics are flushed once however it ends (answer, hand-off, timer)."""
+    with metrics_recording():
+        _handle_invocation(event, context)
+
+
+def _handle_invocation(event: Any, context: Any) -> None:
     intake = classify(event)
     inner = getattr(intake, "event", {})
+    current_metrics().describe(inner.get("RequestType"), hop_of(inner))
     logger.thread_safe_clear_keys()
     logger.thread_safe_append_keys(
         stack_id=inner.get("StackId"),

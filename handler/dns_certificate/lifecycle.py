@@ -58,6 +58,7 @@ from .errors import (
     InvalidPropertyError,
     quote_list,
 )
+from .metrics import current as current_metrics
 from .planning import (
     ValidationRecord,
     configured_zone,
@@ -335,6 +336,7 @@ class Lifecycle:
         """Re-raise anything but throttling; throttling is waited for like any other wait."""
         if not is_throttling(error):
             raise error
+        current_metrics().throttled()
         logger.warning(
             "Throttled beyond the client's retries; waiting",
             extra={
@@ -688,10 +690,14 @@ class Lifecycle:
                 state = state.advanced(
                     phase=cont.RECORDS_WRITTEN, records_written_at=self._clock.now()
                 )
+                if properties.writes_dns_records:
+                    current_metrics().records_written(self._clock.now() - state.started_at)
                 records_needed = False
                 attempt = 0  # the wait for issuance starts its own backoff
             if view.status == ISSUED:
                 logger.info("Certificate issued", extra={"certificate_arn": arn})
+                if state.action in ("create", "replace"):
+                    current_metrics().issued(self._clock.now() - state.started_at)
                 return view
             # ManageDnsRecords "false" hands DNS records over instead of waiting; EMAIL and
             # private certificates have none to hand over, so they wait like any other.

@@ -28,6 +28,7 @@ from crhelper import CfnResource
 from .answer import AnswerNotDeliveredError, Sender, send_answer
 from .errors import MAX_LONG_REASON_LENGTH, CertificateResourceError, shorten
 from .lifecycle import HandedOff
+from .metrics import current as current_metrics
 from .requests import NoRequestsTable, RequestKey, RequestsStore
 
 logger = Logger(child=True)
@@ -130,6 +131,8 @@ class CertificateResource(CfnResource):
         #: Every attempt to deliver the answer failed: the invocation must fail, so that
         #: Lambda retries it (the claim was released for that retry).
         self.undelivered = False
+        #: Made inside the invocation: its metrics (the timer's thread answers through it too).
+        self._metrics = current_metrics()
 
     # ---- what the lifecycle calls -------------------------------------------------------
 
@@ -274,5 +277,6 @@ class CertificateResource(CfnResource):
             if key is not None:
                 self._requests.release_answer(key)
             return
+        self._metrics.answered(str(body["Status"]))
         if key is not None:
             self._requests.answer_sent(key)

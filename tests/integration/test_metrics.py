@@ -1,0 +1,161 @@
+"""Issue 13: CloudWatch metrics as embedded-metric-format lines on stdout, read back here.
+
+One namespace; every line carries the dimensions Provider and RequestType; one line per
+invocation that recorded anything, flushed whether it answered, handed off or its timer
+answered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from dns_certificate import metrics
+from dns_certificate.lifecycle import Runtime
+from tests.integration.harness import REGION, Harness
+from tests.integration.test_throttling import Throttler
+from tests.integration.test_timeout import HANG, about_to_time_out, run_what_was_handed_on
+
+
+def emf_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    lines = []
+    for line in capsys.readouterr().out.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "_aws" in parsed:
+            lines.append(parsed)
+    return lines
+
+
+def metric_names(line: dict[str, Any]) -> set[str]:
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    return {metric["Name"] for metric in directive["Metrics"]}
+
+
+def only(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_metrics_when_create_succeeds_reports_success_and_timings(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = harness.run(harness.event("create-two-zones.json"))
+
+    assert answer.status == "SUCCESS"
+    line = only(emf_lines(capsys))
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == metrics.DEFAULT_NAMESPACE
+    assert directive["Dimensions"] == [["Provider", "RequestType"]]
+    assert line["Provider"] == metrics.DEFAULT_PROVIDER
+    assert line["RequestType"] == "Create"
+    assert line["Succeeded"] == [1.0]
+    assert line["ContinuationsUsed"] == [0.0]
+    assert line["SecondsToRecordsWritten"][0] >= 0
+    assert line["SecondsToIssued"][0] >= line["SecondsToRecordsWritten"][0]
+    assert "Failed" not in line
+
+
+def test_metrics_when_properties_are_bad_reports_failed(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = harness.run(harness.event("create-bad-input.json"))
+
+    assert answer.status == "FAILED"
+    line = only(emf_lines(capsys))
+    assert line["Failed"] == [1.0]
+    assert line["RequestType"] == "Create"
+    assert metric_names(line) == {"Failed", "ContinuationsUsed"}
+
+
+def test_metrics_when_delete_succeeds_reports_the_delete(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = harness.create()
+    capsys.readouterr()
+
+    harness.run(harness.event("delete.json", physical_id=arn))
+
+    line = only(emf_lines(capsys))
+    assert (line["RequestType"], line["Succeeded"]) == ("Delete", [1.0])
+
+
+def test_metrics_when_the_wait_is_handed_off_flushes_every_invocation(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.faults.pending_describes = 3
+    event = harness.event("create-two-zones.json")
+    assert harness.invoke(event, harness.context(timeout_seconds=25)) is None
+    ((_, payload),) = harness.self_invokes.payloads
+    answer = harness.invoke(payload)
+
+    assert answer is not None and answer.status == "SUCCESS"
+    handed_off, answered = emf_lines(capsys)
+    assert "SecondsToRecordsWritten" in handed_off
+    assert not {"Succeeded", "Failed", "SecondsToIssued"} & metric_names(handed_off)
+    assert answered["Succeeded"] == [1.0]
+    assert answered["ContinuationsUsed"] == [1.0]
+    assert answered["SecondsToIssued"][0] > 0
+
+
+def test_metrics_when_the_timer_answers_reports_failed_once(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.faults.stalls = {"DescribeCertificate": [HANG]}
+    event = harness.event("create-two-zones.json")
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None and answer.status == "FAILED"
+    lines = emf_lines(capsys)
+    assert sum(line.get("Failed", [0])[0] for line in lines) == 1
+    assert not [line for line in lines if "Succeeded" in line]
+
+
+def test_metrics_when_calls_stay_throttled_counts_them(
+    harness: Harness, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    throttler = Throttler()
+    runtime.clients.route53().meta.events.register("before-call.route53", throttler)
+    throttler.throttle("ChangeResourceRecordSets", 12)
+
+    answer = harness.run(harness.event("create-two-zones.json"))
+
+    assert answer.status == "SUCCESS"
+    throttled = sum(sum(line.get("ThrottledCalls", [])) for line in emf_lines(capsys))
+    assert throttled >= 1
+    assert runtime.clients.acm(REGION) is not None
+
+
+def test_metrics_when_nothing_is_recorded_prints_no_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with metrics.recording("Create", 0):
+        pass
+
+    assert emf_lines(capsys) == []
+
+
+def test_metrics_when_flushed_twice_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with metrics.recording("Update", 2) as recorded:
+        recorded.answered("SUCCESS")
+        recorded.flush()
+        recorded.throttled()  # after the flush: dropped, not a second line
+
+    line = only(emf_lines(capsys))
+    assert line["ContinuationsUsed"] == [2.0]
+    assert "ThrottledCalls" not in line
+
+
+def test_metrics_outside_an_invocation_records_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    metrics.current().answered("FAILED")
+    metrics.current().flush()
+
+    assert emf_lines(capsys) == []

@@ -1,0 +1,81 @@
+"""The optional alarms in template.yaml: created only with AlarmTopicArn, notifying it, on the
+provider's own Failed metric (every request type) and on Lambda's Errors of both functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[2]
+ALARMS = ("FailedRequestsAlarm", "FunctionErrorsAlarm")
+
+
+def _template() -> Any:
+    template, matches = decode(str(ROOT / "template.yaml"))
+    assert not matches, matches
+    return template
+
+
+def _metric_stats(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def test_alarm_topic_parameter_when_read_is_optional() -> None:
+    parameter = _template()["Parameters"]["AlarmTopicArn"]
+    assert parameter["Default"] == ""
+
+
+@pytest.mark.parametrize("name", ALARMS)
+def test_alarm_when_read_exists_only_with_a_topic_and_notifies_it(name: str) -> None:
+    template = _template()
+    alarm = template["Resources"][name]
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm"
+    assert alarm["Condition"] == "HasAlarmTopic"
+    assert template["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+    assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
+    assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+    returned = [query for query in alarm["Properties"]["Metrics"] if query["ReturnData"]]
+    assert len(returned) == 1
+
+
+def test_failed_requests_alarm_when_read_sums_every_request_type() -> None:
+    alarm = _template()["Resources"]["FailedRequestsAlarm"]["Properties"]
+    metrics = _metric_stats(alarm)
+    request_types = set()
+    for metric in metrics:
+        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert metric["Namespace"] == "DnsCertificate"
+        assert metric["MetricName"] == "Failed"
+        assert dimensions["Provider"] == {"Ref": "AWS::StackName"}
+        request_types.add(dimensions["RequestType"])
+    assert request_types == {"Create", "Update", "Delete"}
+
+
+def test_function_errors_alarm_when_read_watches_both_functions() -> None:
+    alarm = _template()["Resources"]["FunctionErrorsAlarm"]["Properties"]
+    functions = set()
+    for metric in _metric_stats(alarm):
+        assert (metric["Namespace"], metric["MetricName"]) == ("AWS/Lambda", "Errors")
+        functions.add(metric["Dimensions"][0]["Value"]["Ref"])
+    assert functions == {"CertificateFunction", "CertificateFailureFunction"}
+
+
+def test_alarms_when_read_match_what_the_code_emits() -> None:
+    from dns_certificate import metrics
+
+    template = _template()
+    for name in ("CertificateFunction", "CertificateFailureFunction"):
+        variables = template["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == metrics.DEFAULT_NAMESPACE
+        assert variables["METRICS_PROVIDER"] == {"Ref": "AWS::StackName"}
+    alarm = template["Resources"]["FailedRequestsAlarm"]["Properties"]
+    for metric in _metric_stats(alarm):
+        assert metric["Namespace"] == metrics.DEFAULT_NAMESPACE
+        assert metric["MetricName"] == metrics.FAILED
+        names = {d["Name"] for d in metric["Dimensions"]}
+        assert names == {metrics.PROVIDER_DIMENSION, metrics.REQUEST_TYPE_DIMENSION}

@@ -1,0 +1,122 @@
+"""tools/plain_template.py: template.yaml translated offline into plain CloudFormation, as a
+service-managed StackSet needs it, and cfn-lint clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.plain_template import translate_file
+
+ROOT = Path(__file__).resolve().parents[2]
+#: A region that does not exist: whatever the translator is told must not reach the output.
+FAKE_REGION = "zz-nowhere-7"
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    # Offline: no credentials, no configuration, no endpoint; a network call would fail.
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            del os.environ[name]
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    try:
+        template = translate_file(ROOT / "template.yaml", FAKE_REGION)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    path = tmp_path_factory.mktemp("plain") / "template.json"
+    path.write_text(json.dumps(template, indent=2), encoding="utf-8")
+    return template, path
+
+
+def _cfn_lint() -> str:
+    beside = Path(sys.executable).parent / "cfn-lint"
+    found = str(beside) if beside.exists() else shutil.which("cfn-lint")
+    assert found, "cfn-lint is not installed"
+    return found
+
+
+def test_plain_template_when_translated_has_no_transform(plain: tuple[dict, Path]) -> None:
+    template, _ = plain
+    assert "Transform" not in template
+    types = {resource["Type"] for resource in template["Resources"].values()}
+    assert not [kind for kind in types if kind.startswith("AWS::Serverless::")]
+    assert "AWS::Lambda::Function" in types
+
+
+def test_plain_template_when_translated_takes_code_from_s3_parameters(
+    plain: tuple[dict, Path],
+) -> None:
+    template, _ = plain
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 2
+    for function in functions:
+        code = function["Properties"]["Code"]
+        assert code["S3Key"] == {"Ref": "CodeS3Key"}
+        assert code["S3Bucket"]["Fn::If"][0] == "CodeS3BucketPerRegion"
+        assert code["S3Bucket"]["Fn::If"][2] == {"Ref": "CodeS3Bucket"}
+    assert {"CodeS3Bucket", "CodeS3Key", "CodeS3BucketPerRegion"} <= set(template["Parameters"])
+
+
+def test_plain_template_when_translated_keeps_every_resource_and_output(
+    plain: tuple[dict, Path],
+) -> None:
+    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+    template, _ = plain
+    sam = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
+    assert set(sam["Resources"]) <= set(template["Resources"])
+    assert set(sam["Outputs"]) == set(template["Outputs"])
+    assert set(sam["Parameters"]) <= set(template["Parameters"])
+
+
+def test_plain_template_when_translated_bakes_in_no_region(plain: tuple[dict, Path]) -> None:
+    template, _ = plain
+    assert FAKE_REGION not in json.dumps(template)
+    assert "AWS::ServerlessRepo::Application" not in template.get("Metadata", {})
+
+
+def test_plain_template_when_linted_is_clean(plain: tuple[dict, Path]) -> None:
+    _, path = plain
+    result = subprocess.run(
+        [_cfn_lint(), "--", str(path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_plain_template_when_translated_is_named_by_parameter(plain: tuple[dict, Path]) -> None:
+    """StackSet instances are named StackSet-<set>-<uuid>: nothing may derive from that."""
+    template, _ = plain
+    assert "AWS::StackName" not in json.dumps(template)
+    assert template["Outputs"]["ServiceToken"]["Export"]["Name"] == {
+        "Fn::Sub": "${ProviderName}-ServiceToken"
+    }
+    longest = "x" * 45 + "-certificate-failed"
+    assert len(longest) <= 64
+    assert template["Parameters"]["ProviderName"]["AllowedPattern"].endswith("{0,44}$")
+
+
+def test_stackset_example_when_read_passes_every_parameter_the_plain_template_needs(
+    plain: tuple[dict, Path],
+) -> None:
+    from cfnlint.decode import decode  # type: ignore[import-untyped]
+
+    template, _ = plain
+    example, matches = decode(str(ROOT / "examples" / "organization-stackset.yaml"))
+    assert not matches
+    stack_set = example["Resources"]["ProviderStackSet"]["Properties"]
+    assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
+    passed = {parameter["ParameterKey"] for parameter in stack_set["Parameters"]}
+    required = {name for name, spec in template["Parameters"].items() if "Default" not in spec}
+    assert required <= passed
+    assert passed <= set(template["Parameters"])

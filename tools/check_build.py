@@ -1,0 +1,249 @@
+"""The built artifact is what we test: run `sam build`'s output the way Lambda would.
+
+    python -m tools.check_build [--build-dir .aws-sam/build/CertificateFunction]
+
+1. The artifact holds the handler and its runtime dependencies, and no test or development
+   package (pytest, moto, mypy, ruff, cfn-lint, the translator, pydantic...).
+2. A fresh interpreter (`-I -S`: no site-packages, no PYTHONPATH, no user site) whose path holds
+   only the built folder and boto3 with its dependencies (what the python3.13 runtime provides)
+   imports `app.lambda_handler` and invokes it with a sample event from `events/`. Its answer,
+   sent to a local answer server, must be what CloudFormation would get.
+
+The event (`events/create-bad-input.json`) is answered FAILED before any AWS call, so nothing
+here needs AWS: an endpoint that refuses connections makes any call fail at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BUILD = ROOT / ".aws-sam" / "build" / "CertificateFunction"
+EVENT = ROOT / "events" / "create-bad-input.json"
+
+#: What the python3.13 Lambda runtime provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+#: Top-level names that must be in the artifact.
+REQUIRED = ("app.py", "dns_certificate", "aws_lambda_powertools", "crhelper")
+#: Top-level names of test and development packages that must not be.
+FORBIDDEN = (
+    "tests",
+    "local",
+    "benchmarks",
+    "tools",
+    "conftest.py",
+    "pytest",
+    "_pytest",
+    "xdist",
+    "hypothesis",
+    "moto",
+    "responses",
+    "mypy",
+    "mypy_boto3_acm",
+    "boto3_stubs",
+    "botocore_stubs",
+    "ruff",
+    "cfnlint",
+    "samtranslator",
+    "pydantic",
+    "aws_xray_sdk",
+    "requests",
+    "boto3",
+    "botocore",
+)
+
+RUNNER = r"""
+import json, sys
+build, runtime, event_path, answer_url = sys.argv[1:5]
+sys.path[:0] = [build, runtime]
+outside = [p for p in sys.path if "site-packages" in p and not p.startswith((build, runtime))]
+assert not outside, sys.path
+
+class Context:
+    function_name = "dns-certificate-certificate"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:" + function_name
+    aws_request_id = "check-build-0001"
+    memory_limit_in_mb = 256
+    def __init__(self):
+        import time
+        self._ends = time.monotonic() + 60
+    def get_remaining_time_in_millis(self):
+        import time
+        return int((self._ends - time.monotonic()) * 1000)
+
+event = json.loads(open(event_path).read())
+event["ResponseURL"] = answer_url
+import app
+assert app.__file__.startswith(build), app.__file__
+app.lambda_handler(event, Context())
+loaded = sorted({m.split(".")[0] for m in sys.modules})
+for forbidden in ("pytest", "moto", "pydantic", "requests", "samtranslator"):
+    assert forbidden not in loaded, forbidden
+print("CHECK-BUILD-MODULES " + json.dumps([m.__name__ for m in (app,)]))
+"""
+
+
+def check_contents(build: Path) -> list[str]:
+    """Problems with what the artifact holds (empty when it is right)."""
+    names = {path.name for path in build.iterdir()}
+    tops = {name.split("-")[0].lower() for name in names if name.endswith(".dist-info")}
+    problems = [f"missing {name}" for name in REQUIRED if name not in names]
+    for name in FORBIDDEN:
+        if name in names or name.lower() in tops or name.replace("_", "-") in tops:
+            problems.append(f"holds the development/test package {name}")
+    return problems
+
+
+def runtime_path(into: Path) -> Path:
+    """A folder with only boto3 and its dependencies (links into this interpreter's copies)."""
+    for package in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise SystemExit(f"{package} is not installed here (it stands in for the runtime)")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (into / source.name).symlink_to(source)
+    return into
+
+
+class _Answers(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_PUT(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def invoke(build: Path, event_path: Path) -> tuple[list[dict[str, Any]], str]:
+    """Run the built handler in a fresh interpreter; the answers it sent and its stdout."""
+    _Answers.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/answer?X-Amz-Signature=check"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        # Any AWS call fails at once: the event must be answered without one.
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_LAMBDA_FUNCTION_NAME": "dns-certificate-certificate",
+        "POWERTOOLS_SERVICE_NAME": "dns-certificate",
+        "POWERTOOLS_METRICS_NAMESPACE": "DnsCertificate",
+        "METRICS_PROVIDER": "dns-certificate",
+        "LOG_LEVEL": "INFO",
+    }
+    try:
+        with tempfile.TemporaryDirectory() as runtime:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    RUNNER,
+                    str(build),
+                    str(runtime_path(Path(runtime))),
+                    str(event_path),
+                    url,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    if result.returncode != 0:
+        raise SystemExit(
+            f"the built handler failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
+        )
+    return list(_Answers.received), result.stdout
+
+
+def check_answer(answers: list[dict[str, Any]], event: dict[str, Any]) -> list[str]:
+    if len(answers) != 1:
+        return [f"expected one answer, got {len(answers)}"]
+    answer = answers[0]
+    problems = []
+    expected = {
+        "Status": "FAILED",
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+    }
+    for key, value in expected.items():
+        if answer.get(key) != value:
+            problems.append(f"answer {key} is {answer.get(key)!r}, expected {value!r}")
+    if "SubjectAlternativeNames[0]" not in str(answer.get("Reason")):
+        problems.append(f"answer Reason does not name the property: {answer.get('Reason')!r}")
+    if not str(answer.get("PhysicalResourceId", "")).startswith("dns-certificate-not-created-"):
+        problems.append(f"answer PhysicalResourceId: {answer.get('PhysicalResourceId')!r}")
+    return problems
+
+
+def check_metrics(stdout: str) -> list[str]:
+    """The invocation's one embedded-metric-format line: Failed, for a Create."""
+    lines: list[dict[str, Any]] = []
+    for line in stdout.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "_aws" in parsed:
+            lines.append(parsed)
+    if len(lines) != 1:
+        return [f"expected one metrics (EMF) line, got {len(lines)}"]
+    emf = lines[0]
+    if emf.get("Failed") != [1.0] or emf.get("RequestType") != "Create":
+        return [f"metrics line is not one failed Create: {emf}"]
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD)
+    args = parser.parse_args(argv)
+    build: Path = args.build_dir.resolve()
+    if not (build / "app.py").is_file():
+        print(f"check-build: no build in {build} (run make build)", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    problems = check_contents(build)
+    event = json.loads(EVENT.read_text(encoding="utf-8"))
+    answers, stdout = invoke(build, EVENT)
+    problems += check_answer(answers, event)
+    problems += check_metrics(stdout)
+    for problem in problems:
+        print(f"check-build: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(
+        f"check-build: {build.relative_to(ROOT)} imports in a bare python3.13 path and answers "
+        f"{EVENT.name} as expected ({time.monotonic() - started:.1f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
