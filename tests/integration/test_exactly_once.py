@@ -267,8 +267,26 @@ def test_destination_record_of_an_unanswered_create_answers_failed_once(harness:
     assert answer.status == "FAILED"
     assert "RetriesExhausted" in answer.reason
     assert not answer.physical_id.startswith("arn:")
-    assert harness.calls.calls == []
+    # it looked for a certificate the dead Create might have made, and changed nothing
+    assert {call.operation for call in harness.calls.calls} <= {"ListCertificates"}
     assert deliver_dead(harness, event) is None  # a second record: answered already
+
+
+def test_destination_record_of_a_create_that_requested_deletes_its_certificate_first(
+    harness: Harness,
+) -> None:
+    """The Create's invocations all died after the request (its answer may never arrive:
+    a ResponseURL that refuses): the certificate is deleted before FAILED is sent, so no
+    rollback has to find it."""
+    event = harness.event("create.json")
+    harness.faults.pending_describes = 10**6
+    assert harness.invoke(event, harness.context(timeout_seconds=25)) is None  # handed off
+    assert len(harness.certificates()) == 1
+
+    answer = deliver_dead(harness, event)
+
+    assert answer is not None and answer.status == "FAILED"
+    assert harness.certificates() == []
 
 
 def test_destination_record_of_an_answered_request_sends_nothing(harness: Harness) -> None:
