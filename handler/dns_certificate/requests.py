@@ -23,6 +23,7 @@ the log.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +32,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
+    STATUS_CONSTANTS,
+    DataRecord,
 )
 
 if TYPE_CHECKING:
@@ -129,7 +134,9 @@ class DynamoDBRequests:
         except Exception as error:
             self._unreachable("looking up the answer", error)
             return False
-        return record is not None and not record.is_expired
+        if record is None or record.is_expired:
+            return False
+        return not _claim_abandoned(record)
 
     def claim_answer(self, key: RequestKey, remaining_ms: int) -> bool:
         try:
@@ -200,3 +207,15 @@ class DynamoDBRequests:
             "delivery may answer twice)",
             extra={"step": what, "error": f"{type(error).__name__}: {error}"[:300]},
         )
+
+
+def _claim_abandoned(record: DataRecord) -> bool:
+    """A claim still in progress after its invocation's end: the claimant died while sending
+    (Lambda stopped it), so the answer may never have left. A retry may claim and send it: a
+    second answer is better than none, and CloudFormation keeps the first."""
+    expiry_ms = record.in_progress_expiry_timestamp
+    return (
+        record.status == STATUS_CONSTANTS["INPROGRESS"]
+        and expiry_ms is not None
+        and expiry_ms < time.time() * 1000
+    )

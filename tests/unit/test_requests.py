@@ -51,6 +51,17 @@ def test_claim_answer_when_claimed_already_refuses_the_second_claimant(
     assert table.claim_answer(OTHER, MINUTE_MS)  # another request is another key
 
 
+def test_answered_when_claimant_died_while_sending_is_false_and_a_retry_may_claim(
+    table: DynamoDBRequests,
+) -> None:
+    assert table.claim_answer(KEY, 0)  # its invocation ends at once: Lambda stopped it
+    time.sleep(0.01)
+
+    assert not table.answered(KEY)
+    assert table.claim_answer(KEY, MINUTE_MS)  # the retry answers
+    assert table.answered(KEY)
+
+
 def test_claim_answer_when_sent_stays_answered(table: DynamoDBRequests) -> None:
     table.claim_answer(KEY, MINUTE_MS)
     table.answer_sent(KEY)
