@@ -53,8 +53,9 @@ def calls_by_thread(runtime: Runtime) -> dict[int, list[str]]:
     def hook(model: Any, **_: Any) -> None:
         made.setdefault(threading.get_ident(), []).append(model.name)
 
-    runtime.clients.acm(REGION).meta.events.register("before-call.acm", hook)
-    runtime.clients.route53().meta.events.register("before-call.route53", hook)
+    # first: before the fault hooks' stalls, so a hanging call shows while it hangs
+    runtime.clients.acm(REGION).meta.events.register_first("before-call.acm", hook)
+    runtime.clients.route53().meta.events.register_first("before-call.route53", hook)
     return made
 
 

@@ -194,7 +194,9 @@ class Scenario:
     def finish(self) -> None:
         """Count answers and orphans once every invocation of the scenario has ended."""
         cfn = self.world.cfn
-        deadline = time.monotonic() + FUNCTION_TIMEOUT + 10
+        # Every invocation Lambda may still make: the first, its retries and the on-failure
+        # destination (which discards what a Create made when no answer could be delivered).
+        deadline = time.monotonic() + (cfn.lambda_retries + 2) * FUNCTION_TIMEOUT + 10
         for request_id in self.outcome.request_ids:
             cfn.wait_idle(max(0.0, deadline - time.monotonic()), request_id)
             invocations = cfn.invocations(request_id)
