@@ -330,6 +330,14 @@ class CertificateService:
             if tags.get(REQUEST_TAG) == request_token
         ]
 
+    def names(self, arn: str) -> tuple[str, ...]:
+        """Every name of a certificate (ListCertificates may show only some of its SANs)."""
+        certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        return (
+            certificate.get("DomainName", ""),
+            *certificate.get("SubjectAlternativeNames", []),
+        )
+
     def list_all_certificates(self) -> list[dict[str, Any]]:
         """Every certificate of the region, as ListCertificates' summaries, each once.
 

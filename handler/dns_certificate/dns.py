@@ -3,8 +3,8 @@ them back (with the zone's delegation set) for the diagnosis."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -151,6 +151,16 @@ class HostedZoneService:
 
         ListResourceRecordSets lists from the name and type asked for on, in Route 53's
         order: the first set listed is the one asked for, or the next one (checked)."""
+        rrset = self.record_set(zone_id, name, record_type)
+        if rrset is None:
+            return None
+        return tuple(r["Value"] for r in rrset.get("ResourceRecords", []))
+
+    def record_set(
+        self, zone_id: str, name: str, record_type: str = "CNAME"
+    ) -> dict[str, Any] | None:
+        """The zone's `record_type` record set named `name`, exactly as Route 53 lists it (what
+        a DELETE must carry: name, type, TTL and values); None when the zone has none."""
         response = self._route53.list_resource_record_sets(
             HostedZoneId=zone_id,
             StartRecordName=name,
@@ -161,8 +171,21 @@ class HostedZoneService:
             if normalize_name(rrset["Name"]) == normalize_name(name) and (
                 rrset["Type"] == record_type
             ):
-                return tuple(r["Value"] for r in rrset.get("ResourceRecords", []))
+                return dict(rrset)
         return None
+
+    def delete_record_set(self, zone_id: str, rrset: Mapping[str, Any]) -> str:
+        """DELETE one record set as read from the zone. Route 53 refuses it (InvalidChangeBatch)
+        when the zone no longer holds exactly that set: the caller then leaves it alone."""
+        response = self._route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={
+                "Comment": "ACM DNS validation record no certificate needs any more "
+                "(dns-certificate custom resource)",
+                "Changes": [{"Action": "DELETE", "ResourceRecordSet": rrset}],  # type: ignore[typeddict-item]
+            },
+        )
+        return response["ChangeInfo"]["Id"]
 
 
 def _change_reason(zone_id: str, error: ClientError, account: str) -> str:

@@ -47,7 +47,6 @@ from .deadline import (
 )
 from .diagnoser import Diagnoser
 from .diagnosis import Diagnosis, summary_reason
-from .dns import HostedZoneService
 from .dnsprobe import DIAGNOSIS_BUDGET_SECONDS
 from .errors import (
     CertificateFailedError,
@@ -60,10 +59,7 @@ from .errors import (
 )
 from .metrics import current as current_metrics
 from .planning import (
-    ValidationRecord,
-    configured_zone,
     decide_update,
-    group_records_by_zone,
     idempotency_token,
     identity_fingerprint,
     pending_names,
@@ -74,23 +70,15 @@ from .properties import (
     MAX_SERVICE_TIMEOUT,
     RESERVED_TAG_PREFIX,
     CertificateProperties,
-    Route53Access,
     parse_properties,
 )
+from .records import ValidationRecords
 from .requests import NoRequestsTable, RequestsStore
 
 logger = Logger(child=True)
 
 DEFAULT_TRANSPARENCY = "ENABLED"
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
-
-
-def _zone_field(properties: CertificateProperties, name: str) -> str:
-    """The property a configured zone came from, for the reason when it is wrong."""
-    for index, option in enumerate(properties.validation_options):
-        if option.domain_name == name and option.hosted_zone_id:
-            return f"DomainValidationOptions[{index}].HostedZoneId"
-    return "HostedZoneId"
 
 
 #: How long a certificate just requested may be missing from DescribeCertificate.
@@ -210,7 +198,7 @@ class Lifecycle:
         self._remaining_seconds = remaining_seconds
         self._responder = responder
         self._clock = runtime.clock
-        self._zones: dict[Route53Access, HostedZoneService] = {}
+        self._records = ValidationRecords(runtime.clients, self._role_session_name())
         #: An Update that decided to replace: a failure discards what it requested.
         self._replacing = False
 
@@ -362,7 +350,7 @@ class Lifecycle:
             raise HandedOff()
 
     def _request_new(self, properties: CertificateProperties, state: Continuation) -> Continuation:
-        self._resolve_zones(properties)  # a name without a zone fails before any request
+        self._records.zones(properties)  # a name without a zone fails before any request
         self._stop_if_answered("requesting a certificate")
         service = self._certificates(properties)
         arn = service.request(
@@ -392,7 +380,7 @@ class Lifecycle:
             return state.advanced(
                 action="in_place", certificate_arn=current.view.arn, phase=cont.UNTOUCHED
             )
-        self._resolve_zones(properties)
+        self._records.zones(properties)
         migrates = current.method_change and current.method_change.kind == migration.MIGRATE
         if migrates:
             migration.check_readable(self._certificates(properties), current.view.arn)
@@ -792,20 +780,19 @@ class Lifecycle:
             return []
         pending = [name for name in properties.all_names if name not in view.validated]
 
-        def zones() -> dict[str, tuple[HostedZoneService, str]]:
-            return {
-                name: (self._dns(access), zone_id)
-                for name, (access, zone_id) in self._resolve_zones(properties).items()
-            }
-
         return diagnoser.run(
-            view.arn, pending, view.records, zones, moment=moment, budget_seconds=budget
+            view.arn,
+            pending,
+            view.records,
+            partial(self._records.zone_services, properties),
+            moment=moment,
+            budget_seconds=budget,
         )
 
     def _handle_records(self, properties: CertificateProperties, view: CertificateView) -> None:
         """Write the records, or (ManageDnsRecords false) hand them to the user's template."""
         if properties.writes_dns_records:
-            self._write_records(properties, view.records)
+            self._records.write(properties, view.records)
             return
         self._responder.set_data(
             {
@@ -815,45 +802,6 @@ class Lifecycle:
             }
         )
         logger.info("Validation records exposed as attributes, not written")
-
-    def _write_records(
-        self, properties: CertificateProperties, records: Mapping[str, ValidationRecord]
-    ) -> None:
-        zones = self._resolve_zones(properties)
-        batches = group_records_by_zone(
-            (record for name, record in records.items() if name in zones), zones
-        )
-        for (access, zone_id), batch in batches.items():
-            self._dns(access).upsert_records(zone_id, batch)
-            logger.info(
-                "Validation records written",
-                extra={
-                    "hosted_zone_id": zone_id,
-                    "route53_role_arn": access.role_arn,
-                    "records": [r.name for r in batch],
-                },
-            )
-
-    def _resolve_zones(
-        self, properties: CertificateProperties
-    ) -> dict[str, tuple[Route53Access, str]]:
-        """Each name's zone and the account it lives in, found before anything is requested."""
-        if not properties.writes_dns_records:
-            return {}
-        zones: dict[str, tuple[Route53Access, str]] = {}
-        for index, name in enumerate(properties.all_names):
-            access = properties.route53_for(name)
-            zone = configured_zone(properties, name)
-            field = "DomainName" if index == 0 else f"SubjectAlternativeNames '{name}'"
-            dns = self._dns(access)
-            if zone:
-                zones[name] = (
-                    access,
-                    dns.check_zone(zone, name, field=_zone_field(properties, name)),
-                )
-            else:
-                zones[name] = (access, dns.find_public_zone(name, field=field))
-        return zones
 
     # ---- delete -------------------------------------------------------------------------
 
@@ -1054,20 +1002,6 @@ class Lifecycle:
 
     def _runtime_certificates(self, region: str) -> CertificateService:
         return CertificateService(self._runtime.clients.acm(region))
-
-    def _dns(self, access: Route53Access) -> HostedZoneService:
-        """One Route 53 session per account (role) per invocation."""
-        if access not in self._zones:
-            clients = self._runtime.clients
-            if access.role_arn:
-                client = clients.route53_as(access, self._role_session_name())
-            else:
-                client = clients.route53()
-            account = (
-                f"the account of role {access.role_arn}" if access.role_arn else "this account"
-            )
-            self._zones[access] = HostedZoneService(client, account)
-        return self._zones[access]
 
     def _role_session_name(self) -> str:
         """Identifies the stack's resource in the DNS account's CloudTrail (≤ 64 characters)."""

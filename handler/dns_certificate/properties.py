@@ -90,6 +90,7 @@ ACCEPTED_PROPERTIES = (
     "Region",
     "WaitForIssuance",
     "ManageDnsRecords",
+    "CleanupValidationRecords",
     "Route53RoleArn",
     "Route53RoleExternalId",
 )
@@ -168,6 +169,8 @@ class CertificateProperties:
     service_timeout: int = MAX_SERVICE_TIMEOUT
     wait_for_issuance: bool = True
     manage_dns_records: bool = True
+    #: On Delete, remove the validation records no other certificate needs (records.py).
+    cleanup_validation_records: bool = False
     route53: Route53Access = LOCAL_ROUTE53
 
     @property
@@ -273,6 +276,9 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
         service_timeout=_parse_service_timeout(raw.get("ServiceTimeout")),
         wait_for_issuance=_parse_bool(raw.get("WaitForIssuance"), "WaitForIssuance", True),
         manage_dns_records=_parse_bool(raw.get("ManageDnsRecords"), "ManageDnsRecords", True),
+        cleanup_validation_records=_parse_bool(
+            raw.get("CleanupValidationRecords"), "CleanupValidationRecords", False
+        ),
         route53=_parse_route53_access(raw, "") or LOCAL_ROUTE53,
     )
 

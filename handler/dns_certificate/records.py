@@ -1,0 +1,271 @@
+"""Validation records, one home for them: each name's hosted zone (found or checked, remembered
+per invocation), writing the CNAMEs, reading them back, and deleting those no certificate of the
+account needs any more.
+
+The lifecycle decides *when*; this module knows *how*. Every Route 53 call goes through a
+`HostedZoneService`, one per account (role) per invocation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .certificates import CertificateService
+from .clients import ClientFactory, error_code, error_message
+from .dns import HostedZoneService
+from .names import base_name, normalize_name
+from .planning import ValidationRecord, configured_zone, group_records_by_zone
+from .properties import CertificateProperties, Route53Access
+
+logger = Logger(child=True)
+
+#: The function's regions to search for certificates that share a record (comma-separated).
+CHECK_REGIONS_VARIABLE = "CLEANUP_CHECK_REGIONS"
+#: Searched too when CLEANUP_CHECK_REGIONS is not set: CloudFront's certificates live there.
+GLOBAL_REGION = "us-east-1"
+#: Statuses in which a certificate can no longer validate or renew: it needs no record. Any
+#: other status (PENDING_VALIDATION, ISSUED, INACTIVE, one ACM adds later) keeps the record.
+DEAD_STATUSES = frozenset({"EXPIRED", "REVOKED", "FAILED", "VALIDATION_TIMED_OUT"})
+
+#: A name's zone and the account (role) that holds it.
+Zone = tuple[Route53Access, str]
+
+
+def _field_of(properties: CertificateProperties, index: int, name: str) -> str:
+    """The property a configured zone came from, for the reason when it is wrong."""
+    for position, option in enumerate(properties.validation_options):
+        if option.domain_name == name and option.hosted_zone_id:
+            return f"DomainValidationOptions[{position}].HostedZoneId"
+    if configured_zone(properties, name):
+        return "HostedZoneId"
+    return "DomainName" if index == 0 else f"SubjectAlternativeNames '{name}'"
+
+
+def check_regions(certificate_region: str, function_region: str) -> list[str]:
+    """Where a certificate sharing a record may be: the certificate's own region, then each
+    region of CLEANUP_CHECK_REGIONS (default: the function's region and us-east-1)."""
+    configured = os.environ.get(CHECK_REGIONS_VARIABLE)
+    listed = (
+        [region.strip() for region in configured.split(",")]
+        if configured and configured.strip()
+        else [function_region, GLOBAL_REGION]
+    )
+    regions: list[str] = []
+    for region in (certificate_region, *listed):
+        if region and region not in regions:
+            regions.append(region)
+    return regions
+
+
+def record_key(name: str) -> str:
+    """The name whose validation CNAME a certificate name uses (apex and wildcard share one)."""
+    return base_name(normalize_name(name))
+
+
+def certificate_names(summary: Mapping[str, Any]) -> list[str]:
+    """The names ListCertificates shows for a certificate (summaries may shorten the SANs)."""
+    names = [str(summary.get("DomainName", ""))]
+    names += [str(n) for n in summary.get("SubjectAlternativeNameSummaries") or []]
+    names += [str(n) for n in summary.get("SubjectAlternativeNames") or []]
+    return [name for name in names if name]
+
+
+class SharedRecordCheck:
+    """Which record names some other certificate of the account still needs.
+
+    Every certificate ListCertificates can show (every key type, N2 or not: see
+    `CertificateService.list_all_certificates`) in every region asked about, whatever its
+    status, except those that can never validate or renew again. Raises when a region cannot
+    be listed: the caller must then keep every record.
+    """
+
+    def __init__(self, services: Callable[[str], CertificateService]) -> None:
+        self._services = services
+
+    def needed(self, regions: Iterable[str], excluding: str) -> set[str]:
+        needed: set[str] = set()
+        for region in regions:
+            service = self._services(region)
+            for summary in service.list_all_certificates():
+                arn = summary.get("CertificateArn")
+                if arn == excluding or summary.get("Status") in DEAD_STATUSES:
+                    continue
+                names = certificate_names(summary)
+                if summary.get("HasAdditionalSubjectAlternativeNames"):
+                    names += list(service.names(str(arn)))
+                needed.update(record_key(name) for name in names)
+        return needed
+
+
+@dataclass(frozen=True)
+class CleanupOutcome:
+    deleted: tuple[str, ...] = ()
+    kept_shared: tuple[str, ...] = ()
+    left_alone: tuple[str, ...] = ()
+
+
+class ValidationRecords:
+    """Zones, writes, read-backs and deletes of one resource's validation records."""
+
+    def __init__(self, clients: ClientFactory, session_name: str) -> None:
+        self._clients = clients
+        self._session_name = session_name
+        self._services: dict[Route53Access, HostedZoneService] = {}
+
+    def dns(self, access: Route53Access) -> HostedZoneService:
+        """One Route 53 session per account (role) per invocation."""
+        if access not in self._services:
+            if access.role_arn:
+                client = self._clients.route53_as(access, self._session_name)
+            else:
+                client = self._clients.route53()
+            account = (
+                f"the account of role {access.role_arn}" if access.role_arn else "this account"
+            )
+            self._services[access] = HostedZoneService(client, account)
+        return self._services[access]
+
+    # ---- zones --------------------------------------------------------------------------
+
+    def zones(self, properties: CertificateProperties) -> dict[str, Zone]:
+        """Each name's zone and the account it lives in, found (or, when named, checked) before
+        anything is requested. Empty when the resource writes no records."""
+        if not properties.writes_dns_records:
+            return {}
+        zones: dict[str, Zone] = {}
+        for index, name in enumerate(properties.all_names):
+            access = properties.route53_for(name)
+            configured = configured_zone(properties, name)
+            field = _field_of(properties, index, name)
+            dns = self.dns(access)
+            if configured:
+                zones[name] = (access, dns.check_zone(configured, name, field=field))
+            else:
+                zones[name] = (access, dns.find_public_zone(name, field=field))
+        return zones
+
+    def zone_services(
+        self, properties: CertificateProperties
+    ) -> dict[str, tuple[HostedZoneService, str]]:
+        """Each name's zone with the service that reads it (for the diagnosis)."""
+        return {
+            name: (self.dns(access), zone_id)
+            for name, (access, zone_id) in self.zones(properties).items()
+        }
+
+    # ---- write --------------------------------------------------------------------------
+
+    def write(
+        self, properties: CertificateProperties, records: Mapping[str, ValidationRecord]
+    ) -> None:
+        """UPSERT every known record, one batch per zone (a repeated write changes nothing)."""
+        zones = self.zones(properties)
+        batches = group_records_by_zone(
+            (record for name, record in records.items() if name in zones), zones
+        )
+        for (access, zone_id), batch in batches.items():
+            self.dns(access).upsert_records(zone_id, batch)
+            logger.info(
+                "Validation records written",
+                extra={
+                    "hosted_zone_id": zone_id,
+                    "route53_role_arn": access.role_arn,
+                    "records": [r.name for r in batch],
+                },
+            )
+
+    # ---- read back ----------------------------------------------------------------------
+
+    def read_back(self, zone: Zone, record: ValidationRecord) -> dict[str, Any] | None:
+        """The record set the zone holds under the record's name, as Route 53 lists it."""
+        access, zone_id = zone
+        return self.dns(access).record_set(zone_id, record.name, record.type)
+
+    # ---- delete -------------------------------------------------------------------------
+
+    def clean_up(
+        self,
+        properties: CertificateProperties,
+        records: Mapping[str, ValidationRecord],
+        still_needed: Callable[[], set[str]],
+    ) -> CleanupOutcome:
+        """Delete the records of a deleted certificate that no other certificate needs.
+
+        Each record is read first and deleted exactly as read, only while it still holds the
+        value ACM gave this certificate; a record gone or changed is left alone. Raises on
+        Route 53 or ACM errors (the caller logs them: a clean-up never fails a Delete).
+        """
+        zones = self.zones(properties)
+        batches = group_records_by_zone(
+            (record for name, record in records.items() if name in zones), zones
+        )
+        if not batches:
+            return CleanupOutcome()
+        needed = still_needed()
+        deleted: list[str] = []
+        kept: list[str] = []
+        left: list[str] = []
+        for zone, batch in batches.items():
+            for record in batch:
+                if record_key(record.domain_name) in needed:
+                    kept.append(record.name)
+                    continue
+                if self._delete_as_read(zone, record):
+                    deleted.append(record.name)
+                else:
+                    left.append(record.name)
+        outcome = CleanupOutcome(tuple(deleted), tuple(kept), tuple(left))
+        logger.info(
+            "Validation records cleaned up",
+            extra={
+                "deleted": outcome.deleted,
+                "kept_for_other_certificates": outcome.kept_shared,
+                "left_alone": outcome.left_alone,
+            },
+        )
+        return outcome
+
+    def _delete_as_read(self, zone: Zone, record: ValidationRecord) -> bool:
+        access, zone_id = zone
+        rrset = self.read_back(zone, record)
+        if rrset is None:
+            logger.info("Validation record already gone", extra={"record": record.name})
+            return False
+        values = {normalize_name(str(r.get("Value", ""))) for r in rrset.get("ResourceRecords", [])}
+        if values != {normalize_name(record.value)}:
+            logger.warning(
+                "Validation record left alone: it holds another value now",
+                extra={"record": record.name, "hosted_zone_id": zone_id},
+            )
+            return False
+        try:
+            self.dns(access).delete_record_set(zone_id, rrset)
+        except ClientError as error:
+            if error_code(error) in ("InvalidChangeBatch", "InvalidInput"):
+                # Changed or removed between the read and the DELETE: someone else's now.
+                logger.warning(
+                    "Validation record left alone: it changed while being deleted",
+                    extra={"record": record.name, "error": error_message(error)[:200]},
+                )
+                return False
+            raise
+        logger.info(
+            "Validation record deleted",
+            extra={"record": record.name, "hosted_zone_id": zone_id, "role": access.role_arn},
+        )
+        return True
+
+
+def describe_error(error: BaseException) -> str:
+    """An error as one short line for a warning."""
+    if isinstance(error, ClientError):
+        return f"{error_code(error)}: {error_message(error)}"[:300]
+    if isinstance(error, BotoCoreError):
+        return f"{type(error).__name__}: {error}"[:300]
+    return f"{type(error).__name__}: {error}"[:300]
