@@ -72,7 +72,7 @@ from .properties import (
     CertificateProperties,
     parse_properties,
 )
-from .records import ValidationRecords
+from .records import ValidationRecords, plan_cleanup
 from .requests import NoRequestsTable, RequestsStore
 
 logger = Logger(child=True)
@@ -256,7 +256,11 @@ class Lifecycle:
             self._delete_unreported(physical_id, state)
             return physical_id
         if self._owned_for_delete(physical_id, state):
+            certificates = self._runtime_certificates
+            cleanup = plan_cleanup(self._request.properties, physical_id, certificates)
             self._delete_until_gone(physical_id, state)
+            if cleanup is not None:  # opted in: records no other certificate needs go too
+                self._records.clean_up_after_delete(cleanup, certificates)
         return physical_id
 
     def abandon(self) -> None:

@@ -16,12 +16,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .certificates import CertificateService
+from .certificates import CertificateService, region_of
 from .clients import ClientFactory, error_code, error_message
 from .dns import HostedZoneService
+from .errors import InvalidPropertyError
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, configured_zone, group_records_by_zone
-from .properties import CertificateProperties, Route53Access
+from .properties import CertificateProperties, Route53Access, parse_properties
 
 logger = Logger(child=True)
 
@@ -110,6 +111,46 @@ class CleanupOutcome:
     left_alone: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Cleanup:
+    """What a Delete cleans up once its certificate is gone (read while it still exists)."""
+
+    arn: str
+    properties: CertificateProperties
+    records: Mapping[str, ValidationRecord]
+
+
+def plan_cleanup(
+    raw_properties: Mapping[str, Any],
+    arn: str,
+    certificates: Callable[[str], CertificateService],
+) -> Cleanup | None:
+    """With CleanupValidationRecords "true", the records of the certificate about to be
+    deleted (the Delete's properties name their zones). Never raises: without a plan, the
+    Delete cleans nothing up."""
+    try:
+        properties = parse_properties(raw_properties)
+    except InvalidPropertyError:
+        return None
+    if not (properties.cleanup_validation_records and properties.writes_dns_records):
+        return None
+    try:
+        view = certificates(region_of(arn)).describe_if_exists(arn)
+    except Exception as error:
+        logger.warning(
+            "Validation records not cleaned up: the certificate could not be read",
+            extra={"certificate_arn": arn, "error": describe_error(error)},
+        )
+        return None
+    if view is None or not view.records:
+        logger.info(
+            "Validation records not cleaned up: the certificate shows none",
+            extra={"certificate_arn": arn},
+        )
+        return None
+    return Cleanup(arn, properties, view.records)
+
+
 class ValidationRecords:
     """Zones, writes, read-backs and deletes of one resource's validation records."""
 
@@ -188,6 +229,32 @@ class ValidationRecords:
         return self.dns(access).record_set(zone_id, record.name, record.type)
 
     # ---- delete -------------------------------------------------------------------------
+
+    def clean_up_after_delete(
+        self, cleanup: Cleanup, certificates: Callable[[str], CertificateService]
+    ) -> CleanupOutcome | None:
+        """`clean_up` once the certificate is deleted, searching every region it must for
+        certificates that share a record. Never raises: a clean-up never fails a Delete."""
+        regions = check_regions(region_of(cleanup.arn), self._clients.default_region)
+        sharing = SharedRecordCheck(certificates)
+        try:
+            return self.clean_up(
+                cleanup.properties,
+                cleanup.records,
+                lambda: sharing.needed(regions, excluding=cleanup.arn),
+            )
+        except Exception as error:
+            logger.warning(
+                "Validation records not cleaned up (the certificate is deleted); delete them "
+                "by hand once no certificate of the account uses their names",
+                extra={
+                    "certificate_arn": cleanup.arn,
+                    "records": sorted({record.name for record in cleanup.records.values()}),
+                    "checked_regions": regions,
+                    "error": describe_error(error),
+                },
+            )
+            return None
 
     def clean_up(
         self,

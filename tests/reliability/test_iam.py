@@ -169,3 +169,35 @@ def test_template_iam_no_longer_grants_what_the_code_dropped(action: str) -> Non
     granted = {str(each) for _, statement in statements() for each in _listed(statement["Action"])}
 
     assert action not in granted
+
+
+def _route53_statements() -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """Each statement granting record changes, with the condition of its `Fn::If` (or None)."""
+    for resource in _template()["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                condition = None
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    condition, statement = statement["Fn::If"][0], statement["Fn::If"][1]
+                if isinstance(statement, dict) and "route53:ChangeResourceRecordSets" in _listed(
+                    statement.get("Action", [])
+                ):
+                    yield condition, statement
+
+
+def test_template_iam_deletes_records_only_when_record_cleanup_is_enabled() -> None:
+    template = _template()
+    by_action = {
+        tuple(
+            s["Condition"]["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsActions"]
+        ): c
+        for c, s in _route53_statements()
+    }
+
+    assert by_action == {("UPSERT",): None, ("DELETE",): "RecordCleanupEnabled"}
+    assert template["Conditions"]["RecordCleanupEnabled"] == {
+        "Fn::Equals": [{"Ref": "EnableRecordCleanup"}, "true"]
+    }
+    assert template["Parameters"]["EnableRecordCleanup"]["Default"] == "false"

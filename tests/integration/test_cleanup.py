@@ -1,0 +1,226 @@
+"""Issue 10 item 2: CleanupValidationRecords deletes, on Delete, the validation records no other
+certificate of the account needs; it never fails the Delete."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from dns_certificate.dns import HostedZoneService
+from tests.integration.harness import OTHER_REGION, Harness, expected_records
+
+TWO_ZONES = {
+    "DomainName": "example.com",
+    "SubjectAlternativeNames": ["*.example.com", "www.example.org"],
+}
+
+
+def _with_cleanup(properties: dict[str, Any], value: str = "true") -> dict[str, Any]:
+    return {**properties, "CleanupValidationRecords": value}
+
+
+def _delete(harness: Harness, arn: str, properties: dict[str, Any]) -> Any:
+    return harness.run(harness.event("delete.json", properties=properties, physical_id=arn))
+
+
+def _all_records(harness: Harness) -> set[str]:
+    return {name for zone in harness.zones.values() for name in harness.records(zone)}
+
+
+def test_cleanup_when_no_other_certificate_shares_deletes_every_record(harness: Harness) -> None:
+    properties = _with_cleanup(TWO_ZONES)
+    arn = harness.create(properties)
+    assert _all_records(harness) == set(expected_records(["example.com", "www.example.org"]))
+
+    answer = _delete(harness, arn, properties)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == []
+    assert _all_records(harness) == set()
+    deletes = [
+        change["Action"]
+        for call in harness.change_batches()
+        for change in call.params["ChangeBatch"]["Changes"]
+        if change["Action"] == "DELETE"
+    ]
+    assert len(deletes) == 2  # apex and wildcard share one record
+
+
+def test_cleanup_when_default_deletes_no_record(harness: Harness) -> None:
+    arn = harness.create(TWO_ZONES)
+    before = _all_records(harness)
+
+    answer = _delete(harness, arn, TWO_ZONES)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert _all_records(harness) == before
+    assert harness.calls.count("acm", "ListCertificates") == 0
+
+
+def test_cleanup_when_another_certificate_shares_a_name_keeps_its_record(
+    harness: Harness,
+) -> None:
+    first = _with_cleanup(TWO_ZONES)
+    second = _with_cleanup(
+        {"DomainName": "example.com", "SubjectAlternativeNames": ["x.example.com"]}
+    )
+    first_arn = harness.create(first)
+    harness.run(harness.event("create.json", properties=second, LogicalResourceId="Second"))
+
+    answer = _delete(harness, first_arn, first)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert _all_records(harness) == set(expected_records(["example.com", "x.example.com"]))
+
+
+def test_cleanup_when_sharing_certificate_is_in_another_checked_region_keeps_the_record(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLEANUP_CHECK_REGIONS", f"{OTHER_REGION}")
+    first = _with_cleanup({"DomainName": "example.com"})
+    other_region = {"DomainName": "example.com", "Region": OTHER_REGION}
+    arn = harness.create(first)
+    harness.run(harness.event("create.json", properties=other_region, LogicalResourceId="Eu"))
+
+    answer = _delete(harness, arn, first)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert _all_records(harness) == set(expected_records(["example.com"]))
+
+
+def test_cleanup_when_sharing_certificate_is_expired_deletes_the_record(harness: Harness) -> None:
+    # A certificate that can never validate or renew again needs no record.
+    first = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(first)
+    acm = boto3.client("acm", region_name="us-east-1")
+    other = acm.request_certificate(DomainName="example.com", ValidationMethod="DNS")
+    from tests.integration.harness import _moto_certificate
+
+    _moto_certificate(other["CertificateArn"]).status = "EXPIRED"
+
+    answer = _delete(harness, arn, first)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert _all_records(harness) == set()
+
+
+def test_cleanup_when_record_holds_another_value_leaves_it_alone(harness: Harness) -> None:
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+    (name,) = expected_records(["example.com"])
+    zone = harness.zones["example.com"]
+    boto3.client("route53", region_name="us-east-1").change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": "someone-else.example.net."}],
+                    },
+                }
+            ]
+        },
+    )
+
+    answer = _delete(harness, arn, properties)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.records(zone)[name].values == ("someone-else.example.net.",)
+
+
+def test_cleanup_when_record_already_gone_succeeds(harness: Harness) -> None:
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+    zone = harness.zones["example.com"]
+    (name,) = expected_records(["example.com"])
+    record = harness.records(zone)[name]
+    rrset: Any = {
+        "Name": name,
+        "Type": "CNAME",
+        "TTL": record.ttl,
+        "ResourceRecords": [{"Value": v} for v in record.values],
+    }
+    boto3.client("route53", region_name="us-east-1").change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": rrset}]},
+    )
+    mark = harness.calls.mark()
+
+    answer = _delete(harness, arn, properties)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.calls.since(mark, "route53", "ChangeResourceRecordSets") == []
+
+
+def test_cleanup_when_route53_refuses_logs_a_warning_and_succeeds(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, log_output: io.StringIO
+) -> None:
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+
+    def refuse(self: HostedZoneService, zone_id: str, rrset: Any) -> str:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not allowed"}},
+            "ChangeResourceRecordSets",
+        )
+
+    monkeypatch.setattr(HostedZoneService, "delete_record_set", refuse)
+
+    answer = _delete(harness, arn, properties)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == []
+    assert _all_records(harness) == set(expected_records(["example.com"]))
+    warnings = [
+        json.loads(line)
+        for line in log_output.getvalue().splitlines()
+        if line.startswith("{") and '"WARNING"' in line
+    ]
+    assert any("not cleaned up" in w["message"] and "AccessDenied" in w["error"] for w in warnings)
+
+
+def test_cleanup_when_listing_fails_keeps_every_record(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dns_certificate.certificates import CertificateService
+
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+
+    def refuse(self: CertificateService) -> list[dict[str, Any]]:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+            "ListCertificates",
+        )
+
+    monkeypatch.setattr(CertificateService, "list_all_certificates", refuse)
+
+    answer = _delete(harness, arn, properties)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert _all_records(harness) == set(expected_records(["example.com"]))
+
+
+def test_cleanup_when_turned_on_by_update_is_in_place(harness: Harness) -> None:
+    arn = harness.create(TWO_ZONES)
+
+    answer = harness.run(
+        harness.event(
+            "update-tags.json",
+            properties=_with_cleanup(TWO_ZONES),
+            old_properties=TWO_ZONES,
+            physical_id=arn,
+        )
+    )
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == arn
