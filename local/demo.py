@@ -5,6 +5,8 @@ through the local CloudFormation (`local.driver`) against the real handler:
 
     create -> update the tags (in place) -> update the names (replacement) -> delete
     -> stuck validation (a zone the registrar delegates elsewhere: the FAILED reason says so)
+    -> record clean-up (two certificates share example.com's CNAME; CleanupValidationRecords
+       deletes only the records no remaining certificate needs)
 
 for a certificate with an apex (example.com), a wildcard (*.example.com) and a name in a
 second zone (www.example.org). It prints what happens as it happens, checks every step the
@@ -124,8 +126,10 @@ class Progress:
                 self._waiting_for[arn] = {validation_record(n)[0] for n in detail["names"]}
         elif event.kind == "records_changed":
             kind = "private" if detail["private"] else "public"
+            deleted = all(change["action"] == "DELETE" for change in detail["changes"])
+            what = "deleted from" if deleted else "written in"
             self.line(
-                f"{at}records written in {detail['zone_name']} ({kind} zone {detail['zone_id']}):"
+                f"{at}records {what} {detail['zone_name']} ({kind} zone {detail['zone_id']}):"
             )
             for change in detail["changes"]:
                 self.line(f"{' ' * 12}{change['action']} {change['name']} -> {change['value']}")
@@ -353,7 +357,7 @@ def run_stuck_validation(
     aws.rules.misdelegate(STUCK_ZONE)  # ACM never sees the record...
     dns_server.set(STUCK_ZONE, "NS", REGISTRAR_NS)  # ...because public DNS asks these
     title = (
-        f"[5/5] Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
+        f"[5/6] Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
         f"registrar delegates to {', '.join(ns.rstrip('.') for ns in REGISTRAR_NS)} "
         f"(ServiceTimeout {STUCK_SERVICE_TIMEOUT} s)"
     )
@@ -381,6 +385,83 @@ def run_stuck_validation(
         "the FAILED reason names the misdelegation and the fix",
     )
     step.check(aws.certificate_arns() == [], "the rollback Delete removed the certificate")
+    for passed, text in step.checks:
+        say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
+    return step
+
+
+#: The clean-up: two certificates share example.com's CNAME (an apex and its wildcard use one).
+CLEANUP_FIRST = {
+    "DomainName": APEX,
+    "SubjectAlternativeNames": [WILDCARD, OTHER_ZONE],
+    "CleanupValidationRecords": "true",
+}
+CLEANUP_SECOND = {
+    "DomainName": APEX,
+    "SubjectAlternativeNames": [ADDED],
+    "CleanupValidationRecords": "true",
+}
+
+
+def run_cleanup(
+    aws: Emulator, cfn: LocalCloudFormation, zones: dict[str, str], progress: Progress | None = None
+) -> StepReport:
+    """CleanupValidationRecords: two stacks whose certificates share example.com's record.
+    Deleting the first removes only what the second does not need; deleting the second removes
+    the rest, and the zones are left as they were before either certificate."""
+    say: Callable[[str], None] = progress.line if progress else (lambda text: None)
+    title = (
+        f"[6/6] Record clean-up: A = {APEX}, {WILDCARD}, {OTHER_ZONE} and B = {APEX}, {ADDED}, "
+        "both CleanupValidationRecords true; delete A, then B"
+    )
+    if progress:
+        progress.step(title)
+    step = StepReport(title, "record clean-up")
+    com, org = zones["example.com"], zones["example.org"]
+    for zone_id in (com, org):  # what the earlier steps left (records are kept by default)
+        for name, value in aws.cname_records(zone_id).items():
+            aws.route53().change_resource_record_sets(
+                HostedZoneId=zone_id,
+                ChangeBatch={
+                    "Changes": [
+                        {
+                            "Action": "DELETE",
+                            "ResourceRecordSet": {
+                                "Name": name,
+                                "Type": "CNAME",
+                                "TTL": 300,
+                                "ResourceRecords": [{"Value": value}],
+                            },
+                        }
+                    ]
+                },
+            )
+    say("    (the validation CNAMEs earlier steps kept were removed by hand first)")
+    first, second = cfn.stack("cleanup-a"), cfn.stack("cleanup-b")
+    created = first.create({"Certificate": CLEANUP_FIRST})
+    step.operation = created
+    step.check(created.status == "CREATE_COMPLETE", f"stack A {created.status}")
+    created = second.create({"Certificate": CLEANUP_SECOND})
+    step.check(created.status == "CREATE_COMPLETE", f"stack B {created.status}")
+    apex, added = validation_record(APEX), validation_record(ADDED)
+
+    deleted = first.delete()
+    step.check(deleted.status == "DELETE_COMPLETE" and not deleted.problems, "stack A deleted")
+    step.check(
+        aws.cname_records(com) == dict([apex]),
+        f"A deleted: {APEX}'s CNAME kept (B needs it)",
+    )
+    step.check(
+        aws.cname_records(org) == dict([added]),
+        f"A deleted: {OTHER_ZONE}'s CNAME removed, {ADDED}'s (B's) kept",
+    )
+    deleted = second.delete()
+    step.check(deleted.status == "DELETE_COMPLETE" and not deleted.problems, "stack B deleted")
+    step.check(
+        aws.cname_records(com) == {} and aws.cname_records(org) == {},
+        "B deleted: no validation CNAME left in either zone",
+    )
+    step.check(aws.certificate_arns() == [], "no certificate left in ACM")
     for passed, text in step.checks:
         say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
     return step
@@ -523,6 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_lifecycle(aws, cfn, zones, progress)
         if report.ok:
             report.steps.append(run_stuck_validation(aws, cfn, dns_server, progress))
+            report.steps.append(run_cleanup(aws, cfn, zones, progress))
 
     _summary(report, out)
     elapsed = time.monotonic() - started

@@ -30,9 +30,14 @@ def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "All 5 steps passed" in out
+    assert "All 6 steps passed" in out
     # The stuck validation: the misdelegated zone is named in the FAILED reason.
-    assert "[5/5] Stuck validation: www.example.net" in out
+    assert "[5/6] Stuck validation: www.example.net" in out
+    # The clean-up: the shared record stays for the second certificate, then goes.
+    assert "[6/6] Record clean-up" in out
+    assert "ok    A deleted: example.com's CNAME kept (B needs it)" in out
+    assert "ok    B deleted: no validation CNAME left in either zone" in out
+    assert "records deleted from example.org" in out
     assert "reason: www.example.net: example.net is delegated to ns1.registrar-dns.net" in out
     for progress in ("requested arn:aws:acm:", "records written in example.com", "waiting:"):
         assert progress in out
