@@ -34,6 +34,9 @@ GLOBAL_REGION = "us-east-1"
 #: other status (PENDING_VALIDATION, ISSUED, INACTIVE, one ACM adds later) keeps the record.
 DEAD_STATUSES = frozenset({"EXPIRED", "REVOKED", "FAILED", "VALIDATION_TIMED_OUT"})
 
+#: Seconds the clean-up leaves the invocation: the answer must come before the timer's FAILED.
+CLEANUP_RESERVE_SECONDS = 15.0
+
 #: A name's zone and the account (role) that holds it.
 Zone = tuple[Route53Access, str]
 
@@ -231,17 +234,27 @@ class ValidationRecords:
     # ---- delete -------------------------------------------------------------------------
 
     def clean_up_after_delete(
-        self, cleanup: Cleanup, certificates: Callable[[str], CertificateService]
+        self,
+        cleanup: Cleanup,
+        certificates: Callable[[str], CertificateService],
+        remaining_seconds: Callable[[], float],
     ) -> CleanupOutcome | None:
         """`clean_up` once the certificate is deleted, searching every region it must for
-        certificates that share a record. Never raises: a clean-up never fails a Delete."""
+        certificates that share a record. Never raises: a clean-up never fails a Delete (nor
+        outlasts the invocation, whose timer would answer FAILED)."""
         regions = check_regions(region_of(cleanup.arn), self._clients.default_region)
         sharing = SharedRecordCheck(certificates)
+
+        def time_left() -> None:
+            if remaining_seconds() < CLEANUP_RESERVE_SECONDS:
+                raise TimeoutError("too little time left in the invocation")
+
         try:
             return self.clean_up(
                 cleanup.properties,
                 cleanup.records,
                 lambda: sharing.needed(regions, excluding=cleanup.arn),
+                time_left,
             )
         except Exception as error:
             logger.warning(
@@ -261,8 +274,10 @@ class ValidationRecords:
         properties: CertificateProperties,
         records: Mapping[str, ValidationRecord],
         still_needed: Callable[[], set[str]],
+        time_left: Callable[[], None] = lambda: None,
     ) -> CleanupOutcome:
         """Delete the records of a deleted certificate that no other certificate needs.
+        `time_left` raises when the invocation has no time for another step.
 
         Each record is read first and deleted exactly as read, only while it still holds the
         value ACM gave this certificate; a record gone or changed is left alone. Raises on
@@ -274,6 +289,7 @@ class ValidationRecords:
         )
         if not batches:
             return CleanupOutcome()
+        time_left()
         needed = still_needed()
         deleted: list[str] = []
         kept: list[str] = []
@@ -283,6 +299,7 @@ class ValidationRecords:
                 if record_key(record.domain_name) in needed:
                     kept.append(record.name)
                     continue
+                time_left()
                 if self._delete_as_read(zone, record):
                     deleted.append(record.name)
                 else:

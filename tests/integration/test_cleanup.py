@@ -224,3 +224,17 @@ def test_cleanup_when_turned_on_by_update_is_in_place(harness: Harness) -> None:
 
     assert answer.status == "SUCCESS", answer.reason
     assert answer.physical_id == arn
+
+
+def test_cleanup_when_the_invocation_is_nearly_over_skips_it_and_succeeds(
+    harness: Harness,
+) -> None:
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+    event = harness.event("delete.json", properties=properties, physical_id=arn)
+
+    answer = harness.invoke(event, harness.context(timeout_seconds=14.0))
+
+    assert answer is not None and answer.status == "SUCCESS", answer
+    assert harness.certificates() == []
+    assert _all_records(harness) == set(expected_records(["example.com"]))
