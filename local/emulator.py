@@ -75,6 +75,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import random
 import re
 import threading
 import time
@@ -170,6 +171,14 @@ class StrictSettings:
     #: Seconds from the moment the last validation CNAME is in place (or the request, if the
     #: records were there already) to ISSUED.
     issue_delay: float = 1.0
+    #: Each certificate waits `issue_delay` plus its own share of this spread (uniform, drawn
+    #: from `issue_seed` and its ARN, so a run can be repeated): ACM issues some certificates
+    #: in one minute and others in ten. 0: every certificate waits exactly `issue_delay`.
+    issue_spread: float = 0.0
+    issue_seed: int = 0
+    #: Names per certificate that ACM accepts (its default quota is 10; it can be raised to 100).
+    #: moto refuses more than 10 SubjectAlternativeNames; above 10 the emulator takes over.
+    names_quota: int = 10
     #: Seconds after the request before DescribeCertificate shows every name's record (names
     #: appear one after another within this time, like ACM's "a few seconds").
     records_delay: float = 0.0
@@ -326,6 +335,7 @@ class StrictRules:
         self._throttle_rate: float | None = None
         self._throttle_apis: frozenset[str] | None = None
         self._throttle_rates: dict[str, float] = {}  # API or "service:*" -> requests/s
+        self._bursts: dict[str, float] = {}  # bucket key -> size (default: one second's worth)
         self._buckets: dict[str, _TokenBucket] = {}
         self._faults: list[_Fault] = []
         self.calls: Counter[str] = Counter()
@@ -413,7 +423,11 @@ class StrictRules:
             return rule.refused if rule else 0
 
     def throttle(
-        self, rate: float | Mapping[str, float] | None, apis: Sequence[str] | None = None
+        self,
+        rate: float | Mapping[str, float] | None,
+        apis: Sequence[str] | None = None,
+        *,
+        bursts: Mapping[str, float] | None = None,
     ) -> None:
         """At most `rate` requests per second per API ("acm:DescribeCertificate", ...; all ACM
         and Route 53 APIs when `apis` is None). None switches throttling off.
@@ -423,8 +437,12 @@ class StrictRules:
         named there has its own bucket; `service:*` is one bucket shared by every other API of
         the service (Route 53's quota is per account, not per API); other APIs are not
         throttled. `apis` must then be None.
+
+        Each bucket holds one second's worth of requests unless `bursts` gives its size by the
+        same key (Route 53's account bucket holds 50: `{"route53:*": 50}`).
         """
         with self._lock:
+            self._bursts = {str(key): float(size) for key, size in (bursts or {}).items()}
             if isinstance(rate, Mapping):
                 if apis is not None:
                     raise ValueError("give per-API rates or `apis`, not both")
@@ -570,11 +588,30 @@ class StrictRules:
         written = self._cnames_written_at(names, arn.split(":")[4])
         if written is None:
             return
-        if time.time() >= max(written, _epoch(bundle.created_at)) + self.settings.issue_delay:
+        if time.time() >= max(written, _epoch(bundle.created_at)) + self.issue_delay_of(arn):
             bundle.status = "ISSUED"
             with self._lock:
                 state.issued_at = time.time()
             self._emit("certificate_issued", arn=arn, names=names)
+
+    def issue_delay_of(self, arn: str) -> float:
+        """Seconds from the last validation record to ISSUED for this certificate."""
+        spread = self.settings.issue_spread
+        if spread <= 0:
+            return self.settings.issue_delay
+        share = random.Random(f"{self.settings.issue_seed}:{arn}").random()
+        return self.settings.issue_delay + spread * share
+
+    def issuance_due(self, arn: str) -> float | None:
+        """The moment (epoch seconds) ACM issues this DNS-validated certificate, whether or not
+        anyone has looked since; None while a validation record is missing."""
+        bundle = self._bundle(arn)
+        if bundle is None:
+            return None
+        written = self._cnames_written_at(_bundle_names(bundle), arn.split(":")[4])
+        if written is None:
+            return None
+        return max(written, _epoch(bundle.created_at)) + self.issue_delay_of(arn)
 
     def _cnames_written_at(self, names: Sequence[str], account: str) -> float | None:
         """When the last of the names' CNAMEs went into a public zone; None if one is missing."""
@@ -921,7 +958,7 @@ class StrictRules:
                 key, rate = limit
                 bucket = self._buckets.get(key)
                 if bucket is None:
-                    burst = max(1.0, rate)
+                    burst = self._bursts.get(key, max(1.0, rate))
                     bucket = self._buckets[key] = _TokenBucket(rate, burst, burst, now)
                 throttled = not bucket.take(now)
             if throttled:
@@ -1082,7 +1119,20 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
                 certificate_authority_arn=response._get_param("CertificateAuthorityArn"),
             )
             rules.check_shape(shape)
-            result = original(response)
+            names = response._get_param("SubjectAlternativeNames") or []
+            if 10 < len(names) and 1 + len(names) <= rules.settings.names_quota:
+                # moto refuses more than 10; this account's quota was raised.
+                arn = response.acm_backend.request_certificate(
+                    response._get_param("DomainName"),
+                    response._get_param("IdempotencyToken"),
+                    names,
+                    response._get_param("Tags"),
+                    response._get_param("CertificateAuthorityArn"),
+                    response._get_param("Options"),
+                )
+                result = ActionResult(result={"CertificateArn": arn})
+            else:
+                result = original(response)
             rules.remember_shape(str(result.result["CertificateArn"]), shape)
             return result
 
