@@ -15,6 +15,7 @@ SAM_STAMP     := $(SAM_VENV)/.aws-sam-cli-$(SAM_CLI_VERSION).stamp
 SAM           := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 PIP_INSTALL   := -m pip install --disable-pip-version-check --quiet
 PYTEST_ARGS   ?=
+BENCH_ARGS    ?=
 
 # The Lambda runtime is python3.13. pyenv on the development machines enables only 3.11 by
 # default, so ask it for 3.13.0 explicitly; any python3.13 on PATH works too. PY313 is the real
@@ -24,7 +25,7 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: help venv test test-serial reliability lint format demo build build-check validate \
+.PHONY: help venv test test-serial bench reliability lint format demo build build-check validate \
 	deploy plain-template plain-code clean distclean
 
 help: ## List the targets
@@ -71,6 +72,10 @@ test: venv ## Run the test suite on TEST_WORKERS workers (PYTEST_ARGS="..." pass
 
 test-serial: venv ## Run the test suite in one process
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Performance figures, never timed assertions (benchmarks/README.md). Takes ~5 minutes.
+bench: venv ## Every benchmark: one table and benchmarks/results.json (fails when a count misses)
+	$(VENV)/bin/python -m benchmarks.bench $(BENCH_ARGS)
 
 reliability: venv ## Reliability figures: bad inputs and faults (prints one table; fails on a miss)
 	$(VENV)/bin/python -m pytest tests/reliability -q $(PYTEST_ARGS)

@@ -1120,7 +1120,9 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
             )
             rules.check_shape(shape)
             names = response._get_param("SubjectAlternativeNames") or []
-            if 10 < len(names) and 1 + len(names) <= rules.settings.names_quota:
+            every_name = {response._get_param("DomainName"), *names}
+            result: Any
+            if len(names) > 10 and len(every_name) <= rules.settings.names_quota:
                 # moto refuses more than 10; this account's quota was raised.
                 arn = response.acm_backend.request_certificate(
                     response._get_param("DomainName"),
