@@ -398,8 +398,10 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
         "failures": sum(1 for s in create_steps + delete_steps if s.status != "SUCCESS"),
         "orphans": orphans,
         "left_after_delete": len(left),
-        "create": asdict(create),
-        "delete": asdict(delete),
+        "create": asdict(create)
+        | {"total_calls": create.total_calls, "total_throttled": create.total_throttled},
+        "delete": asdict(delete)
+        | {"total_calls": delete.total_calls, "total_throttled": delete.total_throttled},
         "problems": [*missing, *checks, *create.problems, *delete.problems],
     }
 
@@ -569,7 +571,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-stack", type=int, default=5, help="resources per stack (5)")
     parser.add_argument("--cold-samples", type=int, default=10, help="per import (default 10)")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--table-only", action="store_true", help="print the table of an existing --results file"
+    )
     args = parser.parse_args(argv)
+    if args.table_only:
+        return report(json.loads(args.results.read_text()), args.results)
 
     memory_mb, function_timeout = template_figures()
     started = time.monotonic()
@@ -603,30 +610,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         step(f"{args.certificates} certificates at once at AWS's rates")
         results["many"] = many_certificates(args.certificates, args.per_stack, function_timeout)
     step("done")
+    results["seconds"] = round(time.monotonic() - started, 1)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2) + "\n")  # kept if the table fails
+    return report(results, args.results)
 
+
+def report(results: dict[str, Any], path: Path) -> int:
+    """Print the table, complete results.json with it; 1 if a count missed its target."""
     rows = build_rows(results)
     results["table"] = [asdict(row) | {"verdict": row.verdict} for row in rows]
     failed = [row.what for row in rows if row.met is False and row.gates]
     results["failed_targets"] = failed
-    results["seconds"] = round(time.monotonic() - started, 1)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    path.write_text(json.dumps(results, indent=2) + "\n")
 
     header = (
         f"make bench, {results['when']}, commit {results['commit']}, {results['machine']}. "
         f"ACM issues each certificate at a random moment {ISSUE_DELAY:g}-"
         f"{ISSUE_DELAY + ISSUE_SPREAD:g} s after its records (real ACM ~1-10 min, scaled 1:"
         f"{TIME_SCALE}); answer latencies are real seconds. AWS rates per second: "
-        + ", ".join(f"{api} {rate:g}" for api, rate in AWS_RATES.items())
+        + ", ".join(f"{api} {rate:g}" for api, rate in results["rates"].items())
         + " (Route 53 bucket "
-        + ", ".join(f"{size:g}" for size in AWS_BURSTS.values())
-        + f"); function timeout {function_timeout:g} s, {memory_mb} MB."
+        + ", ".join(f"{size:g}" for size in results["bursts"].values())
+        + f"); function timeout {results['function_timeout_seconds']:g} s, "
+        f"{results['memory_mb']} MB."
     )
     print_table(rows, header)
     for section in ("calls", "single", "many"):
         for problem in results[section]["problems"]:
             print(f"PROBLEM ({section}): {problem}")
-    print(f"\n{results['seconds']:.0f} s in all; results in {args.results}; logs in {LOG_FILE}")
+    print(f"\n{results['seconds']:.0f} s in all; results in {path}; logs in {LOG_FILE}")
     if failed:
         print(f"\nmissed: {'; '.join(failed)}", file=sys.stderr)
         return 1
