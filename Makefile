@@ -73,7 +73,7 @@ test: venv ## Run the test suite on TEST_WORKERS workers (PYTEST_ARGS="..." pass
 test-serial: venv ## Run the test suite in one process
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# Performance figures, never timed assertions (benchmarks/README.md). Takes ~5 minutes.
+# Performance figures, never timed assertions (benchmarks/README.md). Takes ~4 minutes.
 bench: venv ## Every benchmark: one table and benchmarks/results.json (fails when a count misses)
 	$(VENV)/bin/python -m benchmarks.bench $(BENCH_ARGS)
 
