@@ -49,6 +49,8 @@ class DnsServer:
         self.port = 0
         self.silent = False
         self.truncate_udp = False
+        #: Close every TCP connection without answering (a resolver without TCP).
+        self.close_tcp = False
         self._records: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
         self._queries: list[Query] = []
@@ -74,6 +76,7 @@ class DnsServer:
             self._queries.clear()
             self.silent = False
             self.truncate_udp = False
+            self.close_tcp = False
 
     @property
     def queries(self) -> list[Query]:
@@ -100,7 +103,7 @@ class DnsServer:
         with self._lock:
             self._queries.append(Query(_key(qname), qtype, transport))
             silent, truncate = self.silent, self.truncate_udp
-        if silent:
+        if silent or (transport == "tcp" and self.close_tcp):
             return None
         response = dns.message.make_response(query, recursion_available=True)
         if transport == "udp" and truncate:

@@ -327,6 +327,9 @@ def diagnose(obs: Observations) -> Diagnosis:
 
 # ---- the CloudFormation reason -----------------------------------------------------------------
 
+#: What a long domain name leaves of the finding in the reason, at least.
+MIN_FINDING_IN_REASON = 80
+
 
 def summary_reason(diagnoses: Sequence[Diagnosis], tail: str = "", prefix: str = "") -> str:
     """`prefix` + the first pending name's finding + how many others are pending + `tail`,
@@ -340,6 +343,10 @@ def summary_reason(diagnoses: Sequence[Diagnosis], tail: str = "", prefix: str =
     if others:
         count = f" (+{others} more pending name{'s' if others > 1 else ''}: see the log)"
     room = MAX_REASON_LENGTH - len(lead) - len(count)
+    if room < MIN_FINDING_IN_REASON:  # a long name (up to 253 characters): cut the name too
+        keep = max(0, MAX_REASON_LENGTH - len(prefix) - len(count) - MIN_FINDING_IN_REASON - 3)
+        lead = f"{prefix}{first.domain_name[:keep]}…: "
+        room = MAX_REASON_LENGTH - len(lead) - len(count)
     finding = first.brief or first.finding
     if len(finding) > room:
         finding = finding[: max(0, room - 1)] + "…"

@@ -265,3 +265,20 @@ def test_summary_reason_when_long_keeps_the_count_and_drops_the_tail() -> None:
     assert len(reason) == MAX_REASON_LENGTH
     assert reason.startswith("FAILED (CAA_ERROR): example.com: xxx")
     assert reason.endswith("… (+2 more pending names: see the log)")
+
+
+@pytest.mark.parametrize("prefix", ["", "VALIDATION_TIMED_OUT (CAA_ERROR): "])
+@pytest.mark.parametrize("others", [0, 1, 99])
+def test_summary_reason_with_a_253_character_name_stays_within_the_limit(
+    prefix: str, others: int
+) -> None:
+    # Review 11: a long domain name left no room for the finding, and the reason ran past 255.
+    name = ".".join(["a" * 62] * 4) + ".example.com"
+    name = name[len(name) - 253 :].lstrip(".")
+    long = Diagnosis(name, "x" * 400, "cname", ())
+    reason = summary_reason([long] * (others + 1), "Still PENDING_VALIDATION", prefix=prefix)
+
+    assert len(reason) <= MAX_REASON_LENGTH
+    assert reason.startswith(prefix)
+    if others:
+        assert reason.endswith(f"(+{others} more pending name{'s' if others > 1 else ''}: see the log)")

@@ -156,3 +156,46 @@ def test_caa_when_none_anywhere_has_no_owner(dns_server: DnsServer) -> None:
 
     assert lookup.owner is None
     assert [q.name for q in dns_server.queries] == ["www.example.com", "example.com", "com"]
+
+
+# ---- review 11 ---------------------------------------------------------------------------------
+
+
+def test_query_ns_through_a_cname_is_not_the_targets_delegation(dns_server: DnsServer) -> None:
+    # The zone's name is a CNAME in public DNS: the resolver follows it and answers the
+    # target's NS set, which is not a delegation of the zone's name.
+    dns_server.set("sub.example.com", "CNAME", ["other.example.net."])
+    dns_server.set("other.example.net", "NS", ["ns1.other.net."])
+
+    answer = settings(dns_server).session().query("sub.example.com", "NS")
+
+    assert answer.values == ()
+
+
+def test_caa_through_a_cname_is_the_targets_caa(dns_server: DnsServer) -> None:
+    # RFC 8659: CAA is looked up by DNS resolution, which follows the CNAME.
+    dns_server.set("www.example.com", "CNAME", ["cdn.example.net."])
+    dns_server.set("cdn.example.net", "CAA", ['0 issue "letsencrypt.org"'])
+
+    lookup = settings(dns_server).session().caa("www.example.com")
+
+    assert lookup.owner == "www.example.com"
+    assert [r.value for r in lookup.records] == ["letsencrypt.org"]
+
+
+def test_query_when_truncated_and_tcp_closed_says_so_and_keeps_asking(
+    dns_server: DnsServer,
+) -> None:
+    # A big answer truncated over UDP, and a resolver that closes TCP at once: that answer is
+    # unavailable, but the resolver answers UDP, so the other questions are still asked.
+    dns_server.set("example.com", "TXT", [f'"{"x" * 200}{i}"' for i in range(10)])
+    dns_server.set("_x.example.com", "CNAME", ["_y.acm-validations.aws."])
+    dns_server.close_tcp = True
+    public = settings(dns_server).session()
+
+    big = public.query("example.com", "TXT")
+    small = public.query("_x.example.com", "CNAME")
+
+    assert big.kind == UNREACHABLE
+    assert "truncated" in big.error
+    assert small.values == ("_y.acm-validations.aws.",)
