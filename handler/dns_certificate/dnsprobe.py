@@ -178,10 +178,15 @@ class PublicDns:
             timeout = min(self._settings.query_timeout, remaining)
             try:
                 response = exchange(name, rdtype, server, timeout)
+            except TruncatedWithoutTcp as error:
+                # The resolver answers (over UDP): only this answer is out of reach.
+                unanswered = False
+                errors.append(f"{server}: {error}")
+                continue
             except dns.exception.Timeout:
                 errors.append(f"no answer from {server} within {timeout:g} s")
                 continue
-            except (OSError, dns.exception.DNSException) as error:
+            except (OSError, EOFError, dns.exception.DNSException) as error:
                 errors.append(f"{server}: {type(error).__name__}")
                 continue
             unanswered = False
@@ -191,12 +196,16 @@ class PublicDns:
             if rcode != dns.rcode.NOERROR:
                 errors.append(f"{server} answered {dns.rcode.to_text(rcode)}")
                 continue
-            values = answer_values(response, rdtype)
+            values = answer_values(response, rdtype, name)
             return DnsAnswer(ANSWER if values else NODATA, values)
         why = "; ".join(errors) or "no resolver"
         if unanswered:
             self._silent = why
         return DnsAnswer(UNREACHABLE, error=why)
+
+
+class TruncatedWithoutTcp(Exception):
+    """The UDP answer was truncated and the TCP retry failed."""
 
 
 def exchange(name: str, rdtype: str, server: Nameserver, timeout: float) -> dns.message.Message:
@@ -214,16 +223,39 @@ def exchange(name: str, rdtype: str, server: Nameserver, timeout: float) -> dns.
         left = expires - time.monotonic()
         if left <= 0:
             raise dns.exception.Timeout(timeout=timeout) from None  # type: ignore[no-untyped-call]
-        return dns.query.tcp(query, server.address, timeout=left, port=server.port)
+        try:
+            return dns.query.tcp(query, server.address, timeout=left, port=server.port)
+        except (OSError, EOFError, dns.exception.DNSException) as error:
+            raise TruncatedWithoutTcp(
+                f"answer truncated over UDP, and TCP failed ({type(error).__name__})"
+            ) from error
 
 
-def answer_values(response: dns.message.Message, rdtype: str) -> tuple[str, ...]:
-    """The answer's records of the type asked for, in presentation form (a CNAME chain the
-    resolver followed is skipped; CAA keeps `flags tag "value"`)."""
+def answer_values(response: dns.message.Message, rdtype: str, name: str) -> tuple[str, ...]:
+    """The answer's records of the type asked for at `name`, in presentation form (CAA keeps
+    `flags tag "value"`).
+
+    A CNAME chain the resolver followed is followed here too for CAA (RFC 8659 looks CAA up
+    by resolution), but not for NS: the NS set of a CNAME's target is not a delegation of the
+    name (a zone's name that is a CNAME in public DNS is not delegated)."""
     wanted = dns.rdatatype.from_text(rdtype)
+    owner = dns.name.from_text(name)
+    if wanted not in (dns.rdatatype.NS, dns.rdatatype.CNAME):
+        for _ in range(len(response.answer)):
+            alias = next(
+                (
+                    r
+                    for r in response.answer
+                    if r.name == owner and r.rdtype == dns.rdatatype.CNAME
+                ),
+                None,
+            )
+            if alias is None:
+                break
+            owner = next(iter(alias)).target
     values: list[str] = []
     for rrset in response.answer:
-        if rrset.rdtype != wanted:
+        if rrset.rdtype != wanted or rrset.name != owner:
             continue
         for rdata in rrset:
             values.append(rdata.to_text())
