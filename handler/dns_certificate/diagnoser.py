@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -76,8 +76,12 @@ class Diagnoser:
         pending = [name for name in names if name in records]
         if not pending:
             return []
-        zone_map = zones()
         public = self.dns.session(max(0.0, budget_seconds))
+        zone_map = zones()
+        # One GetHostedZone per zone, one ListResourceRecordSets per record name, in the
+        # order of the names (the first is the reason's), and none once the budget is spent:
+        # Route 53 answers 5 requests a second, and 100 names must not delay the answer.
+        delegations: dict[tuple[int, str], ZoneReadBack] = {}
         read_backs: dict[tuple[int, str, str], ZoneReadBack] = {}
         diagnoses = []
         for name in pending:
@@ -88,7 +92,15 @@ class Diagnoser:
                 service, zone_id = zone_map[name]
                 key = (id(service), zone_id, record.name)
                 if key not in read_backs:
-                    read_backs[key] = read_back(service, zone_id, record)
+                    if public.remaining() <= 0:
+                        read_backs[key] = ZoneReadBack(
+                            zone_id, error="not read, the diagnosis' time budget is spent"
+                        )
+                    else:
+                        zone_key = (id(service), zone_id)
+                        if zone_key not in delegations:
+                            delegations[zone_key] = read_delegation(service, zone_id)
+                        read_backs[key] = read_back(service, delegations[zone_key], record)
                 zone = read_backs[key]
                 if not zone.error:
                     delegation = public.query(zone.zone_name, "NS")
@@ -105,14 +117,31 @@ class Diagnoser:
         return diagnoses
 
 
-def read_back(service: HostedZoneService, zone_id: str, record: ValidationRecord) -> ZoneReadBack:
-    """The zone's name, delegation set and the record's values; an unreadable zone says why
-    (a role without route53:GetHostedZone or route53:ListResourceRecordSets, say)."""
+def _unreadable(zone_id: str, error: Exception) -> ZoneReadBack:
+    if isinstance(error, ClientError):
+        return ZoneReadBack(zone_id, error=f"{error_code(error)}: {error_message(error)}"[:160])
+    return ZoneReadBack(zone_id, error=f"{type(error).__name__}: {error}"[:160])
+
+
+def read_delegation(service: HostedZoneService, zone_id: str) -> ZoneReadBack:
+    """The zone's name and delegation set; an unreadable zone says why (a role without
+    route53:GetHostedZone, say)."""
     try:
         zone_name, servers = service.delegation_set(zone_id)
-        values = service.record_values(zone_id, record.name, record.type)
-    except ClientError as error:
-        return ZoneReadBack(zone_id, error=f"{error_code(error)}: {error_message(error)}"[:160])
-    except BotoCoreError as error:
-        return ZoneReadBack(zone_id, error=f"{type(error).__name__}: {error}"[:160])
-    return ZoneReadBack(zone_id, zone_name, servers, values)
+    except (ClientError, BotoCoreError) as error:
+        return _unreadable(zone_id, error)
+    return ZoneReadBack(zone_id, zone_name, servers)
+
+
+def read_back(
+    service: HostedZoneService, zone: ZoneReadBack, record: ValidationRecord
+) -> ZoneReadBack:
+    """`zone` (read by `read_delegation`) with the record's values; an unreadable zone says why
+    (a role without route53:ListResourceRecordSets, say)."""
+    if zone.error:
+        return zone
+    try:
+        values = service.record_values(zone.zone_id, record.name, record.type)
+    except (ClientError, BotoCoreError) as error:
+        return _unreadable(zone.zone_id, error)
+    return replace(zone, record_values=values)

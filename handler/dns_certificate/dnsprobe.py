@@ -146,6 +146,10 @@ class PublicDns:
         self._cache: dict[tuple[str, str], DnsAnswer] = {}
         self._silent: str = settings.problem  # why every later question is not asked
 
+    def remaining(self) -> float:
+        """Seconds left of the diagnosis' budget."""
+        return self._budget.remaining()
+
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         key = (normalize_name(name), rdtype)
         if key not in self._cache:

@@ -1,0 +1,97 @@
+"""Gathering a diagnosis from Route 53 (a fake) without public DNS: the read-back's cost."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from botocore.exceptions import ClientError
+
+from dns_certificate.diagnoser import Diagnoser
+from dns_certificate.dns import HostedZoneService
+from dns_certificate.dnsprobe import DnsSettings
+from dns_certificate.planning import ValidationRecord
+
+VALUE = "_v.acm-validations.aws."
+
+
+class FakeRoute53:
+    """GetHostedZone and ListResourceRecordSets, each taking `delay` seconds."""
+
+    def __init__(self, delay: float = 0.0, error: str = "") -> None:
+        self.delay = delay
+        self.error = error
+        self.calls: list[str] = []
+
+    def _call(self, operation: str) -> None:
+        self.calls.append(operation)
+        time.sleep(self.delay)
+        if self.error:
+            raise ClientError({"Error": {"Code": self.error, "Message": "no"}}, operation)
+
+    def get_hosted_zone(self, Id: str) -> dict[str, Any]:  # noqa: N803
+        self._call("GetHostedZone")
+        return {
+            "HostedZone": {"Id": Id, "Name": "example.com."},
+            "DelegationSet": {"NameServers": ["ns-1.awsdns-01.org"]},
+        }
+
+    def list_resource_record_sets(self, **arguments: Any) -> dict[str, Any]:
+        self._call("ListResourceRecordSets")
+        name = arguments["StartRecordName"]
+        return {
+            "ResourceRecordSets": [
+                {"Name": name, "Type": "CNAME", "ResourceRecords": [{"Value": VALUE}]}
+            ]
+        }
+
+
+def run(route53: FakeRoute53, count: int, budget: float = 10.0) -> list[Any]:
+    names = [f"n{i}.example.com" for i in range(count)]
+    records = {n: ValidationRecord(n, f"_r.{n}.", "CNAME", VALUE) for n in names}
+    service = HostedZoneService(cast(Any, route53))
+    diagnoser = Diagnoser(DnsSettings(problem="public DNS is not asked in this test"))
+    return diagnoser.run(
+        "arn:cert",
+        names,
+        records,
+        lambda: {n: (service, "Z1") for n in names},
+        moment="at the deadline",
+        budget_seconds=budget,
+    )
+
+
+def test_hundred_names_in_one_zone_read_its_delegation_set_once() -> None:
+    # Review 11: GetHostedZone was called once per name (100 calls for 100 names, against
+    # Route 53's 5 requests per second).
+    route53 = FakeRoute53()
+    diagnoses = run(route53, 100)
+
+    assert len(diagnoses) == 100
+    assert route53.calls.count("GetHostedZone") == 1
+    assert route53.calls.count("ListResourceRecordSets") == 100
+
+
+def test_a_slow_route53_does_not_outlast_the_budget() -> None:
+    # Review 11: the read-back was not bounded by the diagnosis' budget; 100 names at 50 ms a
+    # call took 10 s of a 0.5 s budget, delaying the answer at the deadline.
+    route53 = FakeRoute53(delay=0.05)
+    started = time.monotonic()
+    diagnoses = run(route53, 100, budget=0.5)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 0.5 + 0.2
+    assert len(diagnoses) == 100
+    assert diagnoses[0].results[0].outcome == "pass"  # the first name is read first
+    last = diagnoses[-1].results[0]
+    assert last.outcome == "skipped"
+    assert "budget" in last.detail
+
+
+def test_access_denied_on_the_zone_is_asked_once_and_skips_route53_checks() -> None:
+    route53 = FakeRoute53(error="AccessDenied")
+    diagnoses = run(route53, 20)
+
+    assert route53.calls == ["GetHostedZone"]
+    assert all("AccessDenied" in d.results[0].detail for d in diagnoses)
+    assert all(d.results[0].outcome == "skipped" for d in diagnoses)
