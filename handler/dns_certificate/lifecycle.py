@@ -758,7 +758,10 @@ class Lifecycle:
         if self._clock.now() - state.records_written_at < STUCK_AFTER_SECONDS:
             return state
         budget = Budget(state.deadline, self._clock.now(), self._remaining_seconds())
-        self._diagnose(properties, view, "after 5 minutes", budget.sleep_for(float("inf")))
+        seconds = budget.sleep_for(float("inf"))
+        if seconds < DIAGNOSIS_BUDGET_SECONDS:  # the next invocation (or the deadline) says it
+            return state
+        self._diagnose(properties, view, "after 5 minutes", seconds)
         return state.advanced(diagnosed=True)
 
     def _diagnosed_failure(

@@ -301,3 +301,21 @@ def test_diagnosis_that_breaks_still_answers_with_the_plain_reason(
     assert answer.status == "FAILED"
     assert "was still PENDING_VALIDATION at the deadline" in answer.reason
     assert "Could not diagnose" in log_output.getvalue()
+
+
+@pytest.mark.parametrize("invocation_seconds", [329 + step / 2 for step in range(11)])
+def test_5_minute_warning_due_at_a_hand_off_is_logged_once_after_it(
+    harness: Harness, diagnosing: DnsServer, log_output: io.StringIO, invocation_seconds: float
+) -> None:
+    """Review 11: the 5 minutes ending in an invocation's last 30 s left the diagnosis no time:
+    it was marked done without a word, and never logged."""
+    healthy_world(diagnosing, harness, NAMES)
+    event = stuck(harness, NAMES, timeout="1500")
+
+    assert harness.invoke(event, harness.context(invocation_seconds)) is None
+    for _ in range(3):
+        payload = harness.self_invokes.payloads[-1][1]
+        assert harness.invoke(payload, harness.context(60)) is None
+
+    early = diagnoses(log_output, "after 5 minutes")
+    assert sorted(d["diagnosis"]["domain_name"] for d in early) == NAMES
