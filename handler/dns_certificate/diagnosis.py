@@ -202,7 +202,9 @@ def check_delegation(obs: Observations) -> CheckResult:
             f"{domain} is not delegated (public DNS has no NS records for it): delegate it to "
             f"hosted zone {zone.zone_id}'s {ours} (NS records in its parent zone or registrar)",
         )
-    if set(public) != {normalize_name(n) for n in zone.name_servers}:
+    # Every public name server must be one of the zone's; some of them (a registrar that
+    # takes two) is a delegation that works.
+    if not set(public) <= {normalize_name(n) for n in zone.name_servers}:
         first = ours.split(", ")[0]
         return CheckResult(
             "delegation",
@@ -317,9 +319,14 @@ def diagnose(obs: Observations) -> Diagnosis:
     skipped = [r for r in results if r.outcome == SKIPPED and r.check not in unmanaged]
     if skipped:
         names = ", ".join(r.check for r in skipped)
+        others = (
+            "no check could run"
+            if len(skipped) + len(unmanaged) == len(results)
+            else "the others pass"
+        )
         finding = (
             f"{skipped[0].detail}; {names} check{'s' if len(skipped) > 1 else ''} skipped, "
-            "the others pass; ACM has not validated yet"
+            f"{others}; ACM has not validated yet"
         )
         return Diagnosis(obs.domain_name, finding, None, results)
     return Diagnosis(obs.domain_name, ALL_PASS, None, results)

@@ -282,3 +282,41 @@ def test_summary_reason_with_a_253_character_name_stays_within_the_limit(
     assert reason.startswith(prefix)
     if others:
         assert reason.endswith(f"(+{others} more pending name{'s' if others > 1 else ''}: see the log)")
+
+
+# ---- review 11 ---------------------------------------------------------------------------------
+
+
+def test_delegation_to_some_of_the_zones_name_servers_passes() -> None:
+    # Review 11: a registrar holding two of the zone's four name servers delegates the zone
+    # (it resolves, ACM validates); calling it misdelegated hid the real finding behind it.
+    two = DnsAnswer(ANSWER, ("NS-3.AWSDNS-03.COM.", "ns-1.awsdns-01.org"))
+    diagnosis = diagnose(replace(healthy(), delegation=two, cname=DnsAnswer(NXDOMAIN)))
+
+    assert outcomes(diagnosis)["delegation"] == PASS
+    assert diagnosis.failed_check == "cname"
+
+
+def test_delegation_to_one_server_besides_the_zones_fails() -> None:
+    mixed = DnsAnswer(ANSWER, (*AWS_NS[:2], "ns1.registrar-dns.net."))
+    diagnosis = diagnose(replace(healthy(), delegation=mixed))
+
+    assert diagnosis.failed_check == "delegation"
+    assert "ns1.registrar-dns.net" in diagnosis.finding
+
+
+def test_diagnose_when_no_check_could_run_does_not_say_the_others_pass() -> None:
+    # Review 11: "record, delegation, cname, caa checks skipped, the others pass".
+    silent = DnsAnswer(UNREACHABLE, error="DNS_RESOLVERS is invalid")
+    obs = replace(
+        healthy(),
+        zone=ZoneReadBack("Z123", error="AccessDenied: not allowed"),
+        delegation=None,
+        cname=silent,
+        caa=CaaLookup(owner=None, unreachable=silent),
+    )
+
+    finding = diagnose(obs).finding
+
+    assert "the others pass" not in finding
+    assert finding.endswith("no check could run; ACM has not validated yet")
