@@ -182,7 +182,7 @@ class PublicDns:
             timeout = min(self._settings.query_timeout, remaining)
             try:
                 response = exchange(name, rdtype, server, timeout)
-            except TruncatedWithoutTcp as error:
+            except TruncatedWithoutTcpError as error:
                 # The resolver answers (over UDP): only this answer is out of reach.
                 unanswered = False
                 errors.append(f"{server}: {error}")
@@ -208,7 +208,7 @@ class PublicDns:
         return DnsAnswer(UNREACHABLE, error=why)
 
 
-class TruncatedWithoutTcp(Exception):
+class TruncatedWithoutTcpError(Exception):
     """The UDP answer was truncated and the TCP retry failed."""
 
 
@@ -230,7 +230,7 @@ def exchange(name: str, rdtype: str, server: Nameserver, timeout: float) -> dns.
         try:
             return dns.query.tcp(query, server.address, timeout=left, port=server.port)
         except (OSError, EOFError, dns.exception.DNSException) as error:
-            raise TruncatedWithoutTcp(
+            raise TruncatedWithoutTcpError(
                 f"answer truncated over UDP, and TCP failed ({type(error).__name__})"
             ) from error
 
@@ -247,11 +247,7 @@ def answer_values(response: dns.message.Message, rdtype: str, name: str) -> tupl
     if wanted not in (dns.rdatatype.NS, dns.rdatatype.CNAME):
         for _ in range(len(response.answer)):
             alias = next(
-                (
-                    r
-                    for r in response.answer
-                    if r.name == owner and r.rdtype == dns.rdatatype.CNAME
-                ),
+                (r for r in response.answer if r.name == owner and r.rdtype == dns.rdatatype.CNAME),
                 None,
             )
             if alias is None:

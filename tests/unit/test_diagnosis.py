@@ -281,7 +281,8 @@ def test_summary_reason_with_a_253_character_name_stays_within_the_limit(
     assert len(reason) <= MAX_REASON_LENGTH
     assert reason.startswith(prefix)
     if others:
-        assert reason.endswith(f"(+{others} more pending name{'s' if others > 1 else ''}: see the log)")
+        plural = "s" if others > 1 else ""
+        assert reason.endswith(f"(+{others} more pending name{plural}: see the log)")
 
 
 # ---- review 11 ---------------------------------------------------------------------------------
