@@ -85,8 +85,9 @@ class DnsServer:
 
     @property
     def address(self) -> str:
-        """For DNS_RESOLVERS: `127.0.0.1:port`."""
-        return f"{self.host}:{self.port}"
+        """For DNS_RESOLVERS: `127.0.0.1:port` (`[::1]:port` on IPv6)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     # ---- answering ----------------------------------------------------------------------
 
@@ -173,11 +174,14 @@ class DnsServer:
                 except OSError:
                     return
 
+        ipv6 = ":" in self.host
+        udp_class = _UdpServer6 if ipv6 else _UdpServer
+        tcp_class = _TcpServer6 if ipv6 else _TcpServer
         for _attempt in range(20):
-            udp = _UdpServer((self.host, 0), Udp)
+            udp = udp_class((self.host, 0), Udp)
             port = udp.server_address[1]
             try:
-                tcp = _TcpServer((self.host, port), Tcp)
+                tcp = tcp_class((self.host, port), Tcp)
             except OSError:  # the port is taken for TCP: try another
                 udp.server_close()
                 continue
@@ -216,6 +220,14 @@ class _UdpServer(socketserver.ThreadingUDPServer):
 class _TcpServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+
+class _UdpServer6(_UdpServer):
+    address_family = socket.AF_INET6
+
+
+class _TcpServer6(_TcpServer):
+    address_family = socket.AF_INET6
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:

@@ -199,3 +199,13 @@ def test_query_when_truncated_and_tcp_closed_says_so_and_keeps_asking(
     assert big.kind == UNREACHABLE
     assert "truncated" in big.error
     assert small.values == ("_y.acm-validations.aws.",)
+
+
+def test_query_through_an_ipv6_resolver_with_a_port() -> None:
+    with DnsServer(host="::1") as server:
+        server.set("example.com", "NS", ["ns1.example.net."])
+        assert server.address.startswith("[::1]:")
+        loaded = DnsSettings.from_environment({"DNS_RESOLVERS": f" {server.address} "})
+        answer = loaded.session().query("example.com", "NS")
+
+    assert answer.values == ("ns1.example.net.",)
