@@ -17,6 +17,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,8 @@ class DnsServer:
         self.truncate_udp = False
         #: Close every TCP connection without answering (a resolver without TCP).
         self.close_tcp = False
+        #: Seconds to wait before each answer (a slow resolver).
+        self.delay = 0.0
         self._records: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
         self._queries: list[Query] = []
@@ -77,6 +80,7 @@ class DnsServer:
             self.silent = False
             self.truncate_udp = False
             self.close_tcp = False
+            self.delay = 0.0
 
     @property
     def queries(self) -> list[Query]:
@@ -103,7 +107,9 @@ class DnsServer:
         qtype = dns.rdatatype.to_text(question.rdtype)
         with self._lock:
             self._queries.append(Query(_key(qname), qtype, transport))
-            silent, truncate = self.silent, self.truncate_udp
+            silent, truncate, delay = self.silent, self.truncate_udp, self.delay
+        if delay:
+            time.sleep(delay)
         if silent or (transport == "tcp" and self.close_tcp):
             return None
         response = dns.message.make_response(query, recursion_available=True)

@@ -188,6 +188,9 @@ class PublicDns:
                 errors.append(f"{server}: {error}")
                 continue
             except dns.exception.Timeout:
+                if timeout < self._settings.query_timeout:  # cut short by the budget
+                    errors.append(f"the diagnosis' {self._budget.seconds:g}-second budget is spent")
+                    break
                 errors.append(f"no answer from {server} within {timeout:g} s")
                 continue
             except (OSError, EOFError, dns.exception.DNSException) as error:

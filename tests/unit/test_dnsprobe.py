@@ -209,3 +209,30 @@ def test_query_through_an_ipv6_resolver_with_a_port() -> None:
         answer = loaded.session().query("example.com", "NS")
 
     assert answer.values == ("ns1.example.net.",)
+
+
+def test_query_answered_just_within_the_timeout_is_an_answer(dns_server: DnsServer) -> None:
+    dns_server.set("example.com", "NS", ["ns1.example.net."])
+    dns_server.delay = TEST_TIMEOUT - 0.1
+
+    answer = settings(dns_server).session().query("example.com", "NS")
+
+    assert answer.values == ("ns1.example.net.",)
+
+
+def test_query_cut_short_by_the_budget_blames_the_budget_not_the_resolver(
+    dns_server: DnsServer,
+) -> None:
+    # Review 11: the last question of a spent budget got a sliver of time and the finding said
+    # "no answer from <resolver> within 0.05 s", as if public DNS were unreachable.
+    dns_server.set("example.com", "NS", ["ns1.example.net."])
+    dns_server.delay = TEST_TIMEOUT - 0.1
+    public = settings(dns_server, budget=TEST_TIMEOUT).session()
+
+    first = public.query("example.com", "NS")
+    second = public.query("_x.example.com", "CNAME")
+
+    assert first.kind == ANSWER
+    assert second.kind == UNREACHABLE
+    assert "budget" in second.error
+    assert "no answer from" not in second.error
