@@ -32,9 +32,13 @@ class SystemClock:
         time.sleep(seconds)
 
 
+def answer_margin(service_timeout: int) -> float:
+    """How long before CloudFormation gives up the resource answers."""
+    return min(ANSWER_MARGIN_SECONDS, service_timeout / 4)
+
+
 def overall_deadline(started_at: float, service_timeout: int) -> float:
-    margin = min(ANSWER_MARGIN_SECONDS, service_timeout / 4)
-    return started_at + service_timeout - margin
+    return started_at + service_timeout - answer_margin(service_timeout)
 
 
 @dataclass(frozen=True)

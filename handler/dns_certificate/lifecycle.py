@@ -43,6 +43,7 @@ from .deadline import (
     Backoff,
     Budget,
     Clock,
+    answer_margin,
     overall_deadline,
 )
 from .diagnoser import Diagnoser
@@ -734,7 +735,9 @@ class Lifecycle:
             )
         pending = [name for name in properties.all_names if name not in view.validated]
         budget = min(
-            DIAGNOSIS_BUDGET_SECONDS, self._remaining_seconds() - DIAGNOSIS_RESERVE_SECONDS
+            DIAGNOSIS_BUDGET_SECONDS,
+            self._remaining_seconds() - DIAGNOSIS_RESERVE_SECONDS,
+            answer_margin(properties.service_timeout) / 2,  # CloudFormation's own timeout
         )
         diagnoses = self._diagnose(properties, view, "at the deadline", budget)
         if diagnoses:

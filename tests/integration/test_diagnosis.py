@@ -319,3 +319,29 @@ def test_5_minute_warning_due_at_a_hand_off_is_logged_once_after_it(
 
     early = diagnoses(log_output, "after 5 minutes")
     assert sorted(d["diagnosis"]["domain_name"] for d in early) == NAMES
+
+
+@pytest.mark.parametrize("service_timeout", [20, 40, 60])
+def test_diagnosis_at_the_deadline_fits_before_cloudformation_gives_up(
+    harness: Harness, runtime: Runtime, dns_server: DnsServer, service_timeout: int
+) -> None:
+    """Review 11: at the deadline the diagnosis got up to 10 s, though a short ServiceTimeout
+    leaves only a quarter of itself (5 s for 20 s) between the deadline and CloudFormation's
+    own: the diagnosed answer came after CloudFormation had given up."""
+    budgets: list[tuple[str, float]] = []
+
+    class Recording(Diagnoser):
+        def run(self, *args: Any, moment: str, budget_seconds: float, **kwargs: Any) -> Any:
+            budgets.append((moment, budget_seconds))
+            return super().run(*args, moment=moment, budget_seconds=budget_seconds, **kwargs)
+
+    settings = DnsSettings(resolvers=parse_resolvers(dns_server.address))
+    app.use_runtime(replace(runtime, diagnoser=Recording(settings)))
+
+    answer = harness.run(stuck(harness, NAMES, timeout=str(service_timeout)))
+
+    assert answer.status == "FAILED"
+    at_deadline = [seconds for moment, seconds in budgets if moment == "at the deadline"]
+    assert at_deadline
+    margin = min(30.0, service_timeout / 4)
+    assert all(0 < seconds <= margin / 2 for seconds in at_deadline)
