@@ -54,6 +54,8 @@ class DnsServer:
         self.close_tcp = False
         #: Seconds to wait before each answer (a slow resolver).
         self.delay = 0.0
+        #: Names (and the names under them) answered SERVFAIL (a broken delegation).
+        self.servfail: set[str] = set()
         self._records: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
         self._queries: list[Query] = []
@@ -81,6 +83,7 @@ class DnsServer:
             self.truncate_udp = False
             self.close_tcp = False
             self.delay = 0.0
+            self.servfail.clear()
 
     @property
     def queries(self) -> list[Query]:
@@ -115,6 +118,11 @@ class DnsServer:
         response = dns.message.make_response(query, recursion_available=True)
         if transport == "udp" and truncate:
             response.flags |= dns.flags.TC
+            return response.to_wire()
+        failing = self.servfail
+        key = _key(qname)
+        if any(key == name or key.endswith("." + name) for name in failing):
+            response.set_rcode(dns.rcode.SERVFAIL)
             return response.to_wire()
         self._fill(response, question.name, qtype)
         limit = 65535 if transport == "tcp" else max(512, query.payload)

@@ -16,9 +16,17 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import error_code, error_message
-from .diagnosis import Diagnosis, DnsAnswer, Observations, ZoneReadBack, diagnose
+from .diagnosis import (
+    SERVFAIL,
+    UNREACHABLE,
+    Diagnosis,
+    DnsAnswer,
+    Observations,
+    ZoneReadBack,
+    diagnose,
+)
 from .dns import HostedZoneService
-from .dnsprobe import DnsSettings
+from .dnsprobe import DnsSettings, PublicDns
 from .planning import ValidationRecord
 
 logger = Logger(child=True)
@@ -103,7 +111,7 @@ class Diagnoser:
                         read_backs[key] = read_back(service, delegations[zone_key], record)
                 zone = read_backs[key]
                 if not zone.error:
-                    delegation = public.query(zone.zone_name, "NS")
+                    delegation = _delegation(public, zone.zone_name)
             observations = Observations(
                 domain_name=name,
                 record_name=record.name,
@@ -115,6 +123,17 @@ class Diagnoser:
             )
             diagnoses.append(diagnose(observations))
         return diagnoses
+
+
+def _delegation(public: PublicDns, zone_name: str) -> DnsAnswer:
+    """The zone's NS answer; SERVFAIL only when the parent zone resolves (the resolver
+    works, so the zone's delegation is what fails), else UNREACHABLE."""
+    answer = public.query(zone_name, "NS")
+    if answer.kind == SERVFAIL:
+        parent = zone_name.partition(".")[2] or "."
+        if not public.query(parent, "NS").reachable:
+            return DnsAnswer(UNREACHABLE, error=answer.error)
+    return answer
 
 
 def _unreadable(zone_id: str, error: Exception) -> ZoneReadBack:

@@ -36,7 +36,11 @@ ALL_PASS = "all checks pass; ACM has not validated yet"
 ANSWER = "answer"  # NOERROR with records of the type asked for
 NODATA = "nodata"  # NOERROR, the name exists but has no record of that type
 NXDOMAIN = "nxdomain"  # the name does not exist
-UNREACHABLE = "unreachable"  # no resolver answered usefully (timeout, SERVFAIL, refused...)
+UNREACHABLE = "unreachable"  # no resolver answered usefully (timeout, refused...)
+#: Every resolver that answered said SERVFAIL. For a zone's NS question whose parent zone
+#: resolves, that is a broken delegation (the diagnoser checks the parent; otherwise it makes
+#: the answer UNREACHABLE): a checked-out name server set, or DNSSEC failing.
+SERVFAIL = "servfail"
 
 
 # ---- what was observed -------------------------------------------------------------------------
@@ -53,7 +57,7 @@ class DnsAnswer:
 
     @property
     def reachable(self) -> bool:
-        return self.kind != UNREACHABLE
+        return self.kind not in (UNREACHABLE, SERVFAIL)
 
 
 @dataclass(frozen=True)
@@ -183,10 +187,25 @@ def check_delegation(obs: Observations) -> CheckResult:
         return CheckResult("delegation", SKIPPED, "the hosted zone's name servers are not known")
     if answer is None:
         return CheckResult("delegation", SKIPPED, "public DNS was not asked")
-    if not answer.reachable:
-        return CheckResult("delegation", SKIPPED, _unanswered(answer))
     domain = normalize_name(zone.zone_name)
     ours = ", ".join(sorted(normalize_name(n) for n in zone.name_servers))
+    if answer.kind == SERVFAIL:
+        first = ours.split(", ")[0]
+        what = f"{domain} does not resolve in public DNS (SERVFAIL, while its parent zone does):"
+        fix = (
+            "the registrar names name servers that do not serve it (a deleted or recreated "
+            "hosted zone?), or a DS record does not match the zone: delegate it to hosted zone "
+            f"{zone.zone_id}'s"
+        )
+        return CheckResult(
+            "delegation",
+            FAIL,
+            f"{what} {fix} {ours}, and check DS records at the registrar",
+            f"{domain} does not resolve publicly (SERVFAIL): the registrar's name servers do "
+            f"not serve it, or its DS is wrong; delegate it to {zone.zone_id}'s {first}, …",
+        )
+    if not answer.reachable:
+        return CheckResult("delegation", SKIPPED, _unanswered(answer))
     if answer.kind == NXDOMAIN:
         return CheckResult(
             "delegation",

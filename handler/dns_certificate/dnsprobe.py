@@ -28,6 +28,7 @@ from .diagnosis import (
     ANSWER,
     NODATA,
     NXDOMAIN,
+    SERVFAIL,
     UNREACHABLE,
     CaaLookup,
     CaaRecord,
@@ -174,6 +175,7 @@ class PublicDns:
             return DnsAnswer(UNREACHABLE, error=self._silent)
         errors: list[str] = []
         unanswered = True
+        servfails = 0
         for server in self._settings.resolvers:
             remaining = self._budget.remaining()
             if remaining <= 0:
@@ -202,12 +204,15 @@ class PublicDns:
                 return DnsAnswer(NXDOMAIN)
             if rcode != dns.rcode.NOERROR:
                 errors.append(f"{server} answered {dns.rcode.to_text(rcode)}")
+                servfails += rcode == dns.rcode.SERVFAIL
                 continue
             values = answer_values(response, rdtype, name)
             return DnsAnswer(ANSWER if values else NODATA, values)
         why = "; ".join(errors) or "no resolver"
         if unanswered:
             self._silent = why
+        if servfails and servfails == len(errors):
+            return DnsAnswer(SERVFAIL, error=why)
         return DnsAnswer(UNREACHABLE, error=why)
 
 

@@ -9,8 +9,9 @@ from botocore.exceptions import ClientError
 
 from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.dns import HostedZoneService
-from dns_certificate.dnsprobe import DnsSettings
+from dns_certificate.dnsprobe import DnsSettings, parse_resolvers
 from dns_certificate.planning import ValidationRecord
+from local.dns_server import DnsServer
 
 VALUE = "_v.acm-validations.aws."
 
@@ -95,3 +96,50 @@ def test_access_denied_on_the_zone_is_asked_once_and_skips_route53_checks() -> N
     assert route53.calls == ["GetHostedZone"]
     assert all("AccessDenied" in d.results[0].detail for d in diagnoses)
     assert all(d.results[0].outcome == "skipped" for d in diagnoses)
+
+
+def public_world(dns_server: DnsServer) -> Diagnoser:
+    return Diagnoser(DnsSettings(resolvers=parse_resolvers(dns_server.address), query_timeout=0.3))
+
+
+def test_zone_answered_servfail_while_its_parent_resolves_is_a_delegation_finding(
+    dns_server: DnsServer,
+) -> None:
+    dns_server.set("com", "NS", ["a.gtld-servers.net."])
+    dns_server.servfail.add("example.com")
+    route53 = FakeRoute53()
+    service = HostedZoneService(cast(Any, route53))
+    record = ValidationRecord("example.com", "_r.example.com.", "CNAME", VALUE)
+
+    [diagnosis] = public_world(dns_server).run(
+        "arn:cert",
+        ["example.com"],
+        {"example.com": record},
+        lambda: {"example.com": (service, "Z1")},
+        moment="at the deadline",
+        budget_seconds=5,
+    )
+
+    assert diagnosis.failed_check == "delegation"
+    assert "SERVFAIL" in diagnosis.finding
+
+
+def test_servfail_for_everything_is_a_broken_resolver_not_a_finding(
+    dns_server: DnsServer,
+) -> None:
+    dns_server.servfail.update({"example.com", "com"})
+    route53 = FakeRoute53()
+    service = HostedZoneService(cast(Any, route53))
+    record = ValidationRecord("example.com", "_r.example.com.", "CNAME", VALUE)
+
+    [diagnosis] = public_world(dns_server).run(
+        "arn:cert",
+        ["example.com"],
+        {"example.com": record},
+        lambda: {"example.com": (service, "Z1")},
+        moment="at the deadline",
+        budget_seconds=5,
+    )
+
+    assert diagnosis.failed_check is None
+    assert diagnosis.results[1].outcome == "skipped"

@@ -13,6 +13,7 @@ from dns_certificate.diagnosis import (
     NODATA,
     NXDOMAIN,
     PASS,
+    SERVFAIL,
     SKIPPED,
     UNREACHABLE,
     CaaLookup,
@@ -321,3 +322,23 @@ def test_diagnose_when_no_check_could_run_does_not_say_the_others_pass() -> None
 
     assert "the others pass" not in finding
     assert finding.endswith("no check could run; ACM has not validated yet")
+
+
+def test_diagnose_when_the_zone_fails_to_resolve_blames_the_delegation() -> None:
+    # Review 11: the registrar naming the name servers of a deleted (recreated) hosted zone, or
+    # a DS record the zone does not match, makes resolvers answer SERVFAIL for the zone; the
+    # diagnosis said "public DNS did not answer" and skipped every public check.
+    broken = DnsAnswer(SERVFAIL, error="10.0.0.2:53 answered SERVFAIL")
+    obs = replace(
+        healthy(), delegation=broken, cname=broken, caa=CaaLookup(owner=None, unreachable=broken)
+    )
+
+    diagnosis = diagnose(obs)
+
+    assert diagnosis.failed_check == "delegation"
+    assert diagnosis.finding.startswith(
+        "example.com does not resolve in public DNS (SERVFAIL, while its parent zone does):"
+    )
+    assert "ns-1.awsdns-01.org" in diagnosis.finding
+    assert "DS" in diagnosis.finding
+    assert len(diagnosis.brief or diagnosis.finding) < 200
