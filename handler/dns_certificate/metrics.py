@@ -12,6 +12,11 @@ name, from METRICS_PROVIDER) and `RequestType`. What is recorded:
 * `ThrottledCalls` (Count): calls still throttled after botocore's own retries (each one is then
   waited out).
 
+Values are kept here and handed to Powertools only at the flush: counts as one sum, other values
+at most `MAX_VALUES` each. Powertools publishes by itself when a metric reaches 100 values, and
+that line would carry none of the dimensions (they are added at the flush): a second line, in a
+series no alarm watches.
+
 `recording()` opens an invocation's metrics; the protocol object and the lifecycle, both made
 inside it, write to `current()`. It flushes once, in a `finally`, whether the invocation
 answered, handed off, or its timer answered. One `EphemeralMetrics` per invocation: Powertools'
@@ -44,6 +49,9 @@ SECONDS_TO_RECORDS_WRITTEN = "SecondsToRecordsWritten"
 SECONDS_TO_ISSUED = "SecondsToIssued"
 THROTTLED_CALLS = "ThrottledCalls"
 
+#: Values kept per metric that is not a count (Powertools' own limit is 100 per line).
+MAX_VALUES = 50
+
 
 class InvocationMetrics:
     """The metrics of one invocation; thread-safe (the timeout timer answers from its thread)."""
@@ -56,7 +64,7 @@ class InvocationMetrics:
         self._request_type = request_type
         self._hop = hop
         self._lock = threading.Lock()
-        self._recorded = False
+        self._values: dict[str, tuple[MetricUnit, list[float]]] = {}
         self._flushed = False
 
     def describe(self, request_type: str | None, hop: int) -> None:
@@ -70,8 +78,11 @@ class InvocationMetrics:
             if self._flushed:
                 logger.warning("A metric after the flush was dropped", extra={"metric": name})
                 return
-            self._emf.add_metric(name=name, unit=unit, value=value)
-            self._recorded = True
+            _, values = self._values.setdefault(name, (unit, []))
+            if unit is MetricUnit.Count and values:
+                values[0] += value
+            elif len(values) < MAX_VALUES:
+                values.append(value)
 
     def answered(self, status: str) -> None:
         self._add(SUCCEEDED if status == "SUCCESS" else FAILED, MetricUnit.Count, 1)
@@ -92,9 +103,12 @@ class InvocationMetrics:
             if self._flushed:
                 return
             self._flushed = True
-            if not self._recorded:
+            if not self._values:
                 return
             try:
+                for name, (unit, values) in self._values.items():
+                    for value in values:
+                        self._emf.add_metric(name=name, unit=unit, value=value)
                 self._emf.add_dimension(PROVIDER_DIMENSION, self._provider)
                 self._emf.add_dimension(REQUEST_TYPE_DIMENSION, self._request_type or "Unknown")
                 self._emf.flush_metrics()

@@ -159,3 +159,22 @@ def test_metrics_outside_an_invocation_records_nothing(
     metrics.current().flush()
 
     assert emf_lines(capsys) == []
+
+
+def test_metrics_when_a_metric_is_recorded_a_hundred_times_prints_one_line_with_dimensions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Powertools publishes by itself when a metric reaches 100 values: without our dimensions
+    (they are added at the flush), so that line lands in a series no alarm watches, and the
+    invocation prints two lines. A long throttled wait records ThrottledCalls that often."""
+    with metrics.recording("Create", 0) as recorded:
+        for _ in range(150):
+            recorded.throttled()
+        recorded.answered("SUCCESS")
+
+    line = only(emf_lines(capsys))
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["Provider", "RequestType"]]
+    assert sum(line["ThrottledCalls"]) == 150
+    assert len(line["ThrottledCalls"]) == 1
+    assert line["Succeeded"] == [1.0]
