@@ -19,7 +19,9 @@ series no alarm watches.
 
 `recording()` opens an invocation's metrics; the protocol object and the lifecycle, both made
 inside it, write to `current()`. It flushes once, in a `finally`, whether the invocation
-answered, handed off, or its timer answered. One `EphemeralMetrics` per invocation: Powertools'
+answered or handed off; when the timeout timer answers, the timer flushes right after its answer
+(the call the main thread waits for may never return, and then the `finally` never runs).
+One `EphemeralMetrics` per invocation: Powertools'
 `Metrics` shares its state process-wide, which would mix concurrent invocations (the local
 driver runs several in one process).
 """

@@ -218,6 +218,10 @@ class CertificateResource(CfnResource):
             "see the function's logs",
             budget=TIMER_ANSWER_BUDGET_SECONDS,
         )
+        # The call the main thread waits for may never return: Lambda then ends the invocation
+        # and the flush in lambda_handler's `finally` never runs. Flush here, once; whatever the
+        # main thread records later is dropped (the request is answered).
+        self._metrics.flush()
         cleanup, self._timeout_cleanup = self._timeout_cleanup, None
         if cleanup is None:
             return

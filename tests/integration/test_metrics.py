@@ -8,6 +8,8 @@ answered.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -178,3 +180,50 @@ def test_metrics_when_a_metric_is_recorded_a_hundred_times_prints_one_line_with_
     assert sum(line["ThrottledCalls"]) == 150
     assert len(line["ThrottledCalls"]) == 1
     assert line["Succeeded"] == [1.0]
+
+
+def test_metrics_when_the_timer_answers_and_the_call_never_returns_flushes_before_the_end(
+    harness: Harness, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The timer exists for a call that does not return: Lambda then ends the invocation, and
+    the main thread's `finally` never runs. The timer's FAILED must be in the logs by then."""
+    event = harness.event("create-two-zones.json")
+    seen_at_the_end: list[str] = []
+
+    def hang_until_lambda_would_end(**_: Any) -> None:
+        if seen_at_the_end:
+            return
+        ends = time.monotonic() + 30
+        while not harness.answers_for(event) and time.monotonic() < ends:
+            time.sleep(0.05)
+        for thread in threading.enumerate():
+            if isinstance(thread, threading.Timer) and thread is not threading.current_thread():
+                thread.join(max(0.0, ends - time.monotonic()))
+        # Lambda ends the invocation here: what was printed so far is all CloudWatch gets.
+        seen_at_the_end.append(capsys.readouterr().out)
+
+    runtime.clients.acm(REGION).meta.events.register(
+        "before-call.acm.DescribeCertificate", hang_until_lambda_would_end
+    )
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None and answer.status == "FAILED"
+    (printed,) = seen_at_the_end
+    failed = [line for line in _emf(printed) if "Failed" in line]
+    assert [line["Failed"] for line in failed] == [[1.0]]
+    later = [line for line in emf_lines(capsys) if "Failed" in line or "Succeeded" in line]
+    assert later == []
+
+
+def _emf(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "_aws" in parsed:
+            lines.append(parsed)
+    return lines
