@@ -10,15 +10,20 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import app
 from dns_certificate import metrics
 from dns_certificate.lifecycle import Runtime
 from tests.integration.harness import REGION, Harness
+from tests.integration.test_exactly_once import dead
 from tests.integration.test_throttling import Throttler
 from tests.integration.test_timeout import HANG, about_to_time_out, run_what_was_handed_on
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def emf_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -227,3 +232,74 @@ def _emf(text: str) -> list[dict[str, Any]]:
         if isinstance(parsed, dict) and "_aws" in parsed:
             lines.append(parsed)
     return lines
+
+
+def _template() -> dict[str, Any]:
+    from cfnlint.decode import decode  # type: ignore[import-untyped]
+
+    template, matches = decode(str(ROOT / "template.yaml"))
+    assert not matches, matches
+    return dict(template)
+
+
+def _resolved(value: Any, stack_name: str) -> Any:
+    return stack_name if value == {"Ref": "AWS::StackName"} else value
+
+
+@pytest.mark.parametrize(
+    "function, payload",
+    [
+        pytest.param(
+            "CertificateFunction",
+            lambda harness: harness.event("create.json", RequestType="Bogus"),
+            id="main-function-malformed-request",
+        ),
+        pytest.param(
+            "CertificateFailureFunction",
+            lambda harness: dead(harness.event("create.json")),
+            id="on-failure-function-dead-invocation",
+        ),
+    ],
+)
+def test_metrics_when_run_with_the_templates_environment_match_the_failed_alarm_exactly(
+    harness: Harness,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    function: str,
+    payload: Any,
+) -> None:
+    """What each function emits, with the environment the template gives it, is a series the
+    FailedRequestsAlarm reads: same namespace, metric name, dimension names and values. And no
+    line carries the ResponseURL."""
+    stack_name = "my-provider"
+    template = _template()
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    for name, value in variables.items():
+        if name.startswith(("POWERTOOLS_SERVICE", "POWERTOOLS_METRICS", "METRICS_")):
+            monkeypatch.setenv(name, str(_resolved(value, stack_name)))
+    watched = set()
+    alarm = template["Resources"]["FailedRequestsAlarm"]["Properties"]
+    for query in alarm["Metrics"]:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            dimensions = frozenset(
+                (d["Name"], _resolved(d["Value"], stack_name)) for d in metric["Dimensions"]
+            )
+            watched.add((metric["Namespace"], metric["MetricName"], dimensions))
+    event = payload(harness)
+
+    app.lambda_handler(event, harness.context())
+
+    printed = capsys.readouterr().out
+    lines = _emf(printed)
+    assert lines
+    for line in lines:
+        (directive,) = line["_aws"]["CloudWatchMetrics"]
+        for dimension_names in directive["Dimensions"]:
+            dimensions = frozenset((name, line[name]) for name in dimension_names)
+            for metric in directive["Metrics"]:
+                if metric["Name"] == "Failed":
+                    assert (directive["Namespace"], "Failed", dimensions) in watched
+    assert [line for line in lines if "Failed" in line]
+    response_url = (event.get("requestPayload") or event)["ResponseURL"]
+    assert response_url not in "\n".join(json.dumps(line) for line in lines)
