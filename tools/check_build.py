@@ -2,8 +2,11 @@
 
     python -m tools.check_build [--build-dir .aws-sam/build/CertificateFunction]
 
-1. The artifact holds the handler and its runtime dependencies, and no test or development
-   package (pytest, moto, mypy, ruff, cfn-lint, the translator, pydantic...).
+1. The artifact holds the handler and every runtime dependency `handler/requirements.txt` pins
+   (at that version, with the distributions they require), and nothing else: every other
+   top-level name is refused (an allow-list, so a test or development package that no deny-list
+   names is refused too), and the known test and development packages are refused even when a
+   requirement would bring them.
 2. A fresh interpreter (`-I -S`: no site-packages, no PYTHONPATH, no user site) whose path holds
    only the built folder and boto3 with its dependencies (what the python3.13 runtime provides)
    imports `app.lambda_handler` and invokes it with a sample event from `events/`. Its answer,
@@ -16,17 +19,22 @@ here needs AWS: an endpoint that refuses connections makes any call fail at once
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from email.parser import Parser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUILD = ROOT / ".aws-sam" / "build" / "CertificateFunction"
@@ -34,8 +42,15 @@ EVENT = ROOT / "events" / "create-bad-input.json"
 
 #: What the python3.13 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-#: Top-level names that must be in the artifact.
-REQUIRED = ("app.py", "dns_certificate", "aws_lambda_powertools", "crhelper")
+REQUIREMENTS = ROOT / "handler" / "requirements.txt"
+#: Top-level names that must be in the artifact (the dependencies: see REQUIREMENTS).
+REQUIRED = ("app.py", "dns_certificate")
+#: The handler's own top-level names, besides those the dependencies' RECORDs list.
+OWN = frozenset({"app.py", "dns_certificate", "requirements.txt", "__pycache__"})
+#: Distributions the runtime provides: a dependency on one need not be bundled.
+RUNTIME_DISTRIBUTIONS = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
+)
 #: Top-level names of test and development packages that must not be.
 FORBIDDEN = (
     "tests",
@@ -94,11 +109,80 @@ print("CHECK-BUILD-MODULES " + json.dumps([m.__name__ for m in (app,)]))
 """
 
 
-def check_contents(build: Path) -> list[str]:
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_requirements(path: Path = REQUIREMENTS) -> list[Requirement]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text("utf-8").splitlines())
+    return [Requirement(line) for line in lines if line]
+
+
+def _distributions(build: Path) -> dict[str, tuple[str, list[str], set[str]]]:
+    """canonical name -> (version, Requires-Dist, top-level names its RECORD lists)."""
+    found = {}
+    for info in build.glob("*.dist-info"):
+        metadata_file = info / "METADATA"
+        if not metadata_file.is_file():
+            continue
+        metadata = Parser().parsestr(metadata_file.read_text("utf-8", errors="replace"))
+        tops = {info.name}
+        record = info / "RECORD"
+        if record.is_file():
+            for row in csv.reader(record.read_text("utf-8").splitlines()):
+                if row and not row[0].startswith(".."):
+                    tops.add(row[0].split("/", 1)[0])
+        found[canonical(str(metadata["Name"]))] = (
+            str(metadata["Version"]),
+            list(metadata.get_all("Requires-Dist") or []),
+            tops,
+        )
+    return found
+
+
+def _allowed(build: Path, requirements: list[Requirement]) -> tuple[set[str], list[str]]:
+    """Top-level names the requirements (and what they require) own, and what is missing."""
+    distributions = _distributions(build)
+    owned: set[str] = set()
+    problems: list[str] = []
+    seen: set[str] = set()
+    queue = [(requirement, "handler/requirements.txt") for requirement in requirements]
+    while queue:
+        requirement, wanted_by = queue.pop(0)
+        name = canonical(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in distributions:
+            if wanted_by != "handler/requirements.txt" and name in RUNTIME_DISTRIBUTIONS:
+                continue
+            problems.append(f"missing the runtime dependency {requirement} ({wanted_by})")
+            continue
+        version, requires, tops = distributions[name]
+        if not requirement.specifier.contains(version, prereleases=True):
+            problems.append(f"holds {name} {version}, not {requirement} ({wanted_by})")
+        owned |= tops
+        extras = set(requirement.extras) | {""}
+        for line in requires:
+            needed = Requirement(line)
+            if needed.marker is None or any(
+                needed.marker.evaluate({"extra": extra}) for extra in extras
+            ):
+                queue.append((needed, f"required by {name}"))
+    return owned, problems
+
+
+def check_contents(build: Path, requirements: Path = REQUIREMENTS) -> list[str]:
     """Problems with what the artifact holds (empty when it is right)."""
     names = {path.name for path in build.iterdir()}
     tops = {name.split("-")[0].lower() for name in names if name.endswith(".dist-info")}
     problems = [f"missing {name}" for name in REQUIRED if name not in names]
+    owned, missing = _allowed(build, pinned_requirements(requirements))
+    problems += missing
+    for name in sorted(names - OWN - owned):
+        problems.append(
+            f"holds {name}, which is neither the handler nor brought by handler/requirements.txt"
+        )
     for name in FORBIDDEN:
         if name in names or name.lower() in tops or name.replace("_", "-") in tops:
             problems.append(f"holds the development/test package {name}")
@@ -231,15 +315,20 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     problems = check_contents(build)
     event = json.loads(EVENT.read_text(encoding="utf-8"))
-    answers, stdout = invoke(build, EVENT)
-    problems += check_answer(answers, event)
-    problems += check_metrics(stdout)
+    try:
+        answers, stdout = invoke(build, EVENT)
+    except SystemExit as failed:  # the handler crashed: report it with what the contents show
+        problems.append(str(failed))
+    else:
+        problems += check_answer(answers, event)
+        problems += check_metrics(stdout)
     for problem in problems:
         print(f"check-build: {problem}", file=sys.stderr)
     if problems:
         return 1
+    shown = build.relative_to(ROOT) if build.is_relative_to(ROOT) else build
     print(
-        f"check-build: {build.relative_to(ROOT)} imports in a bare python3.13 path and answers "
+        f"check-build: {shown} imports in a bare python3.13 path and answers "
         f"{EVENT.name} as expected ({time.monotonic() - started:.1f} s)"
     )
     return 0
