@@ -120,3 +120,45 @@ def test_stackset_example_when_read_passes_every_parameter_the_plain_template_ne
     required = {name for name, spec in template["Parameters"].items() if "Default" not in spec}
     assert required <= passed
     assert passed <= set(template["Parameters"])
+
+
+def _stack_set_example() -> tuple[dict[str, Any], dict[str, Any]]:
+    from cfnlint.decode import decode  # type: ignore[import-untyped]
+
+    example, matches = decode(str(ROOT / "examples" / "organization-stackset.yaml"))
+    assert not matches
+    return example, example["Resources"]["ProviderStackSet"]["Properties"]
+
+
+def test_stackset_example_when_read_passes_every_parameter_of_the_plain_template(
+    plain: tuple[dict, Path],
+) -> None:
+    """A parameter the StackSet does not pass stays at its default in every account, with no
+    way for the platform team to set it (DnsResolvers; whatever is added next)."""
+    template, _ = plain
+    _, stack_set = _stack_set_example()
+    passed = {parameter["ParameterKey"] for parameter in stack_set["Parameters"]}
+    assert set(template["Parameters"]) - passed == set()
+
+
+def test_stackset_example_when_read_constrains_each_value_as_the_plain_template_does(
+    plain: tuple[dict, Path],
+) -> None:
+    """A value the plain template refuses fails in every stack instance, after the rollout has
+    started; the StackSet's own parameter must refuse it first."""
+    template, _ = plain
+    example, stack_set = _stack_set_example()
+    for passed in stack_set["Parameters"]:
+        value = passed["ParameterValue"]
+        if not (isinstance(value, dict) and set(value) == {"Ref"}):
+            continue
+        own = example["Parameters"][value["Ref"]]
+        target = template["Parameters"][passed["ParameterKey"]]
+        if "AllowedValues" in target:
+            assert [str(v) for v in own.get("AllowedValues", [])] == [
+                str(v) for v in target["AllowedValues"]
+            ], f"{value['Ref']}: AllowedValues differ from the plain template's"
+        if "AllowedPattern" in target:
+            assert own.get("AllowedPattern") == target["AllowedPattern"], (
+                f"{value['Ref']}: AllowedPattern differs from the plain template's"
+            )
