@@ -162,3 +162,37 @@ def test_stackset_example_when_read_constrains_each_value_as_the_plain_template_
             assert own.get("AllowedPattern") == target["AllowedPattern"], (
                 f"{value['Ref']}: AllowedPattern differs from the plain template's"
             )
+
+
+def test_plain_template_when_translated_keeps_each_resource_as_written(
+    plain: tuple[dict, Path],
+) -> None:
+    """Not only the logical ids: the requests table, the log groups, the alarms and the role with
+    its IAM conditions are the template's own (the stack's name read from ProviderName), and each
+    function keeps its retries and its on-failure destination."""
+    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+    from tools.plain_template import _named_by_parameter
+
+    template, _ = plain
+    sam = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
+    for name, resource in sam["Resources"].items():
+        if resource["Type"].startswith("AWS::Serverless::"):
+            continue
+        assert template["Resources"][name] == _named_by_parameter(resource), name
+    for name, resource in sam["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        wanted = resource["Properties"]["EventInvokeConfig"]
+        config = template["Resources"][f"{name}EventInvokeConfig"]["Properties"]
+        assert config["FunctionName"] == {"Ref": name}
+        assert config["MaximumRetryAttempts"] == wanted["MaximumRetryAttempts"]
+        assert config["MaximumEventAgeInSeconds"] == wanted["MaximumEventAgeInSeconds"]
+        if "DestinationConfig" in wanted:
+            assert (
+                config["DestinationConfig"]["OnFailure"]["Destination"]
+                == (wanted["DestinationConfig"]["OnFailure"]["Destination"])
+            )
+        function = template["Resources"][name]["Properties"]
+        assert function["Role"] == resource["Properties"]["Role"]
+        assert function["Environment"] == _named_by_parameter(resource["Properties"]["Environment"])
