@@ -78,7 +78,9 @@ class Template:
     where: str
 
 
-def error_classes() -> list[str]:
+def error_classes(handler: Path = HANDLER) -> list[str]:
+    """CertificateResourceError and its subclasses: those imported here, and those defined
+    anywhere in the handler (read from the source: a module this test does not import counts)."""
     found: list[str] = []
 
     def walk(cls: type[errors.CertificateResourceError]) -> None:
@@ -87,7 +89,29 @@ def error_classes() -> list[str]:
             walk(sub)
 
     walk(errors.CertificateResourceError)
+    definitions = [
+        node
+        for path in sorted(handler.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+    ]
+    grew = True
+    while grew:
+        grew = False
+        for node in definitions:
+            bases = {_name_of(base) for base in node.bases}
+            if node.name not in found and bases & set(found):
+                found.append(node.name)
+                grew = True
     return found
+
+
+def _name_of(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
 
 
 def template_of(node: ast.expr | None) -> str | None:
@@ -124,20 +148,16 @@ def _assigned(function: ast.AST, name: str) -> list[str]:
 
 
 def _called_name(call: ast.Call) -> str | None:
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    return None
+    return _name_of(call.func)
 
 
-def scan() -> tuple[list[Template], list[tuple[str, str]]]:
+def scan(handler: Path = HANDLER) -> tuple[list[Template], list[tuple[str, str]]]:
     """Every reason template in the handler, and the sites the scan could not read."""
-    classes = set(error_classes())
+    classes = set(error_classes(handler))
     templates: list[Template] = []
     unread: list[tuple[str, str]] = []
-    for path in sorted(HANDLER.rglob("*.py")):
-        relative = path.relative_to(HANDLER).as_posix()
+    for path in sorted(handler.rglob("*.py")):
+        relative = path.relative_to(handler).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for function in _functions(tree):
             builder = REASON_BUILDERS.get((relative, function.name))
@@ -157,9 +177,16 @@ def scan() -> tuple[list[Template], list[tuple[str, str]]]:
                     position, kind = REASON_ARGUMENTS[name]
                 else:
                     continue
-                if len(node.args) <= position:
+                given_as = [k.value for k in node.keywords if k.arg == "reason"]
+                if len(node.args) > position:
+                    argument = node.args[position]
+                elif given_as:
+                    argument = given_as[0]
+                elif name in classes:  # an error without a reason the scan can read
+                    unread.append((relative, ast.unparse(node)))
                     continue
-                argument = node.args[position]
+                else:
+                    continue
                 text = template_of(argument)
                 if text is not None:
                     templates.append(Template(text, kind, relative))
@@ -228,3 +255,36 @@ def test_troubleshooting_when_read_points_to_the_diagnosis_findings() -> None:
 def test_template_of_when_given_an_f_string_marks_each_value() -> None:
     node = ast.parse("f'Zone {zone!r} of {name}: bad'", mode="eval").body
     assert template_of(node) == "Zone … of …: bad"
+
+
+NEW_REASONS = """
+from .errors import CertificateResourceError, InvalidPropertyError
+
+
+class RecordCleanupError(CertificateResourceError):
+    pass
+
+
+def by_keyword(name):
+    raise InvalidPropertyError(reason=f"Keyword reason for {name}")
+
+
+def by_a_class_defined_here():
+    raise RecordCleanupError("Cleanup reason from a class defined outside errors.py")
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Keyword reason for …", "Cleanup reason from a class defined outside errors.py"],
+)
+def test_scan_when_a_reason_is_added_finds_it(tmp_path: Path, text: str) -> None:
+    """A reason given by keyword, or raised as a class defined beside the code (not imported by
+    this test), is a reason like any other: README must list it."""
+    package = tmp_path / "dns_certificate"
+    package.mkdir()
+    (package / "cleanup.py").write_text(NEW_REASONS, encoding="utf-8")
+
+    templates, unread = scan(tmp_path)
+
+    assert text in {template.text for template in templates}, (templates, unread)
