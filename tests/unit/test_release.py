@@ -108,3 +108,24 @@ def test_nested_application_example_when_read_asks_for_the_current_version() -> 
     assert certificate["ServiceToken"] == {
         "Fn::GetAtt": ["CertificateProvider", "Outputs.ServiceToken"]
     }
+
+
+def test_readme_install_snippet_when_read_asks_for_the_current_version() -> None:
+    """README's nested-application snippet is what people copy: a release must move it too."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^\s*SemanticVersion:\s*(\S+)\s*$", readme, re.M)
+    assert versions, "README shows no SemanticVersion"
+    assert set(versions) == {project_version()}
+
+
+def test_changelog_links_when_read_compare_from_the_newest_release() -> None:
+    """Keep a Changelog's link references: [Unreleased] compares from the newest release, and
+    that release's heading has its link."""
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    version = project_version()
+    unreleased = re.search(r"^\[Unreleased\]: (\S+)$", text, re.M)
+    assert unreleased and unreleased.group(1).endswith(f"/compare/v{version}...HEAD")
+    for heading_version, _ in RELEASE_HEADING.findall(text):
+        assert re.search(rf"^\[{re.escape(heading_version)}\]: https://\S+$", text, re.M), (
+            f"CHANGELOG.md has no link for [{heading_version}]"
+        )
