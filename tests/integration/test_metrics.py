@@ -303,3 +303,38 @@ def test_metrics_when_run_with_the_templates_environment_match_the_failed_alarm_
     assert [line for line in lines if "Failed" in line]
     response_url = (event.get("requestPayload") or event)["ResponseURL"]
     assert response_url not in "\n".join(json.dumps(line) for line in lines)
+
+
+def test_metrics_when_the_answer_is_not_delivered_count_only_the_retry_that_answers(
+    harness: Harness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invocation that raises AnswerNotDeliveredError answered nothing: it counts no
+    Succeeded/Failed; Lambda's retry, which delivers, counts the one answer."""
+    from dns_certificate.answer import AnswerNotDeliveredError
+    from tests.integration.test_answer_and_logs import use_sender
+    from tests.support.clock import FakeClock
+
+    use_sender(monkeypatch, FakeClock())
+    event = harness.event("create-bad-input.json")
+    harness.answers.set_status_code(403)
+    with pytest.raises(AnswerNotDeliveredError):
+        harness.invoke(event)
+    undelivered = emf_lines(capsys)
+    harness.answers.set_status_code(200)
+
+    answer = harness.invoke(event)
+
+    assert answer is not None and answer.status == "FAILED"
+    assert not [line for line in undelivered if {"Succeeded", "Failed"} & metric_names(line)]
+    assert only(emf_lines(capsys))["Failed"] == [1.0]
+
+
+def test_metrics_when_the_event_is_refused_print_no_line(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = harness.event("create.json")
+    del event["ResponseURL"]
+
+    app.lambda_handler(event, harness.context())
+
+    assert emf_lines(capsys) == []
