@@ -109,7 +109,8 @@ build: $(SAM_STAMP) ## sam build into .aws-sam/build (no container; needs python
 # answers a sample event from events/ as CloudFormation expects. Part of .ci/run.
 build-check: build venv ## sam build, then check and invoke the built handler in a bare python3.13
 	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFunction
-	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFailureFunction
+	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFailureFunction \
+		--destination
 
 validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" $(SAM) validate --lint

@@ -13,7 +13,9 @@
    sent to a local answer server, must be what CloudFormation would get.
 
 The event (`events/create-bad-input.json`) is answered FAILED before any AWS call, so nothing
-here needs AWS: an endpoint that refuses connections makes any call fail at once.
+here needs AWS: an endpoint that refuses connections makes any call fail at once. With
+`--destination` (the on-failure function) the event arrives as Lambda's on-failure destination
+delivers it, wrapped in a record, and the answer is the FAILED of an invocation that died.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class Context:
         return int((self._ends - time.monotonic()) * 1000)
 
 event = json.loads(open(event_path).read())
-event["ResponseURL"] = answer_url
+event.get("requestPayload", event)["ResponseURL"] = answer_url
 import app
 assert app.__file__.startswith(build), app.__file__
 app.lambda_handler(event, Context())
@@ -265,7 +267,26 @@ def invoke(build: Path, event_path: Path) -> tuple[list[dict[str, Any]], str]:
     return list(_Answers.received), result.stdout
 
 
-def check_answer(answers: list[dict[str, Any]], event: dict[str, Any]) -> list[str]:
+def destination_record(event: dict[str, Any]) -> dict[str, Any]:
+    """`event` as Lambda's on-failure destination delivers it once its retries are spent."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-30T00:00:00.000Z",
+        "requestContext": {
+            "requestId": "check-build-0000",
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:"
+            "dns-certificate-certificate:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+    }
+
+
+def check_answer(
+    answers: list[dict[str, Any]], event: dict[str, Any], *, destination: bool = False
+) -> list[str]:
     if len(answers) != 1:
         return [f"expected one answer, got {len(answers)}"]
     answer = answers[0]
@@ -279,8 +300,11 @@ def check_answer(answers: list[dict[str, Any]], event: dict[str, Any]) -> list[s
     for key, value in expected.items():
         if answer.get(key) != value:
             problems.append(f"answer {key} is {answer.get(key)!r}, expected {value!r}")
-    if "SubjectAlternativeNames[0]" not in str(answer.get("Reason")):
-        problems.append(f"answer Reason does not name the property: {answer.get('Reason')!r}")
+    expected_reason = (
+        "invocation ended without answering" if destination else "SubjectAlternativeNames[0]"
+    )
+    if expected_reason not in str(answer.get("Reason")):
+        problems.append(f"answer Reason lacks {expected_reason!r}: {answer.get('Reason')!r}")
     if not str(answer.get("PhysicalResourceId", "")).startswith("dns-certificate-not-created-"):
         problems.append(f"answer PhysicalResourceId: {answer.get('PhysicalResourceId')!r}")
     return problems
@@ -307,6 +331,11 @@ def check_metrics(stdout: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD)
+    parser.add_argument(
+        "--destination",
+        action="store_true",
+        help="invoke with the on-failure destination record of the event (the failure function)",
+    )
     args = parser.parse_args(argv)
     build: Path = args.build_dir.resolve()
     if not (build / "app.py").is_file():
@@ -315,12 +344,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     problems = check_contents(build)
     event = json.loads(EVENT.read_text(encoding="utf-8"))
-    try:
-        answers, stdout = invoke(build, EVENT)
-    except SystemExit as failed:  # the handler crashed: report it with what the contents show
-        problems.append(str(failed))
-    else:
-        problems += check_answer(answers, event)
+    with tempfile.TemporaryDirectory() as scratch:
+        sent = EVENT
+        if args.destination:
+            sent = Path(scratch) / EVENT.name
+            sent.write_text(json.dumps(destination_record(event)), encoding="utf-8")
+        try:
+            answers, stdout = invoke(build, sent)
+        except SystemExit as failed:  # the handler crashed: report it with the contents' problems
+            problems.append(str(failed))
+        else:
+            problems += check_answer(answers, event, destination=args.destination)
         problems += check_metrics(stdout)
     for problem in problems:
         print(f"check-build: {problem}", file=sys.stderr)
@@ -329,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = build.relative_to(ROOT) if build.is_relative_to(ROOT) else build
     print(
         f"check-build: {shown} imports in a bare python3.13 path and answers "
-        f"{EVENT.name} as expected ({time.monotonic() - started:.1f} s)"
+        f"{EVENT.name}{' (as its on-failure destination record)' if args.destination else ''} "
+        f"as expected ({time.monotonic() - started:.1f} s)"
     )
     return 0
 

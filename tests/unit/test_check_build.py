@@ -108,3 +108,27 @@ def test_check_contents_when_a_package_no_requirement_brings_is_built_in_fails(
 def test_check_answer_when_two_answers_fails() -> None:
     event = {"StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}
     assert check_answer([{}, {}], event) == ["expected one answer, got 2"]
+
+
+def test_destination_record_when_built_wraps_the_event_as_lambda_does() -> None:
+    """The failure function is Lambda's on-failure destination: its artifact must be run with
+    what it receives there (a record wrapping the event), not with a plain request."""
+    from tools.check_build import destination_record
+
+    event = {"RequestType": "Create", "StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}
+    record = destination_record(event)
+
+    assert record["requestPayload"] == event
+    assert record["requestContext"]["condition"] in ("RetriesExhausted", "EventAgeExceeded")
+
+
+def test_check_answer_when_run_as_the_destination_expects_the_died_reason() -> None:
+    event = {"StackId": "s", "RequestId": "r", "LogicalResourceId": "l"}
+    answer = {
+        **event,
+        "Status": "FAILED",
+        "PhysicalResourceId": "dns-certificate-not-created-0",
+        "Reason": "The function's invocation ended without answering (RetriesExhausted: …)",
+    }
+    assert check_answer([answer], event, destination=True) == []
+    assert check_answer([answer], event) != []
