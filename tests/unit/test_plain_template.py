@@ -123,7 +123,7 @@ def test_stackset_example_when_read_passes_every_parameter_the_plain_template_ne
 
 
 def _stack_set_example() -> tuple[dict[str, Any], dict[str, Any]]:
-    from cfnlint.decode import decode  # type: ignore[import-untyped]
+    from cfnlint.decode import decode
 
     example, matches = decode(str(ROOT / "examples" / "organization-stackset.yaml"))
     assert not matches
@@ -170,7 +170,7 @@ def test_plain_template_when_translated_keeps_each_resource_as_written(
     """Not only the logical ids: the requests table, the log groups, the alarms and the role with
     its IAM conditions are the template's own (the stack's name read from ProviderName), and each
     function keeps its retries and its on-failure destination."""
-    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+    from samtranslator.yaml_helper import yaml_parse
 
     from tools.plain_template import _named_by_parameter
 
