@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -72,21 +73,32 @@ def _resource(runtime: Runtime) -> CertificateResource:
     return CertificateResource(sender=SENDER, requests=runtime.requests, log_level=LOG_LEVEL)
 
 
+def _lifecycle(
+    runtime: Runtime, event: dict[str, Any], context: Any, resource: CertificateResource
+) -> Lifecycle:
+    return Lifecycle(
+        runtime,
+        event,
+        function_arn=context.invoked_function_arn,
+        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
+        responder=resource,
+    )
+
+
+def _serve_every_type(
+    resource: CertificateResource, handler: Callable[[dict[str, Any], Any], str]
+) -> None:
+    """One handler for Create, Update and Delete (a refusal, or a dead invocation's answer)."""
+    resource.create(handler)
+    resource.update(handler)
+    resource.delete(handler)
+
+
 def _run_lifecycle(runtime: Runtime, event: dict[str, Any], context: Any) -> CertificateResource:
     resource = _resource(runtime)
-
-    def lifecycle(event: dict[str, Any], context: Any) -> Lifecycle:
-        return Lifecycle(
-            runtime,
-            event,
-            function_arn=context.invoked_function_arn,
-            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
-            responder=resource,
-        )
-
-    resource.create(lambda event, context: lifecycle(event, context).create())
-    resource.update(lambda event, context: lifecycle(event, context).update())
-    resource.delete(lambda event, context: lifecycle(event, context).delete())
+    resource.create(lambda event, context: _lifecycle(runtime, event, context, resource).create())
+    resource.update(lambda event, context: _lifecycle(runtime, event, context, resource).update())
+    resource.delete(lambda event, context: _lifecycle(runtime, event, context, resource).delete())
     resource(event, context)
     return resource
 
@@ -111,9 +123,7 @@ def _answer_failed(
             resource.set_physical_id(placeholder_physical_id(event))
         raise error
 
-    resource.create(fail)
-    resource.update(fail)
-    resource.delete(fail)
+    _serve_every_type(resource, fail)
     if event.get("RequestType") not in ("Create", "Update", "Delete"):
         event["RequestType"] = "Create"
     resource(event, context)
@@ -121,7 +131,7 @@ def _answer_failed(
 
 
 def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
-    key = RequestKey(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    key = RequestKey.of(event)
     requests = runtime.requests
     if requests.answered(key):
         logger.info("This request was answered already; nothing to do")
@@ -139,7 +149,7 @@ def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> No
 
 def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: Any) -> None:
     event = intake.event
-    key = RequestKey(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    key = RequestKey.of(event)
     if runtime.requests.answered(key):
         logger.info("An invocation died after its request was answered; nothing to do")
         return
@@ -150,23 +160,12 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
     )
     resource = _resource(runtime)
 
-    def lifecycle() -> Lifecycle:
-        return Lifecycle(
-            runtime,
-            event,
-            function_arn=context.invoked_function_arn,
-            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
-            responder=resource,
-        )
-
     def fail(event: dict[str, Any], context: Any) -> str:
         # The id a rollback can clean up after; a replacement's certificate discarded.
-        lifecycle().abandon()
+        _lifecycle(runtime, event, context, resource).abandon()
         raise error
 
-    resource.create(fail)
-    resource.update(fail)
-    resource.delete(fail)
+    _serve_every_type(resource, fail)
     resource(event, context)
     _raise_if_undelivered(resource)
 

@@ -385,12 +385,7 @@ class CertificateService:
         return found
 
     def _tags_or_empty(self, arn: str) -> dict[str, str]:
-        try:
-            return self.tags(arn)
-        except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
-                return {}
-            raise
+        return self.tags_if_exists(arn) or {}
 
 
 def _method_update(summary: Any) -> MethodUpdate | None:

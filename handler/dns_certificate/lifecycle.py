@@ -850,13 +850,14 @@ class Lifecycle:
         attempt = 0
         while True:
             try:
-                tags = service.tags(arn)
+                found = service.tags_if_exists(arn)
+                if found is None:
+                    logger.info("Certificate already gone", extra={"certificate_arn": arn})
+                    return False
+                tags = found
                 break
             except ClientError as error:
                 code = error_code(error)
-                if code == "ResourceNotFoundException":
-                    logger.info("Certificate already gone", extra={"certificate_arn": arn})
-                    return False
                 if not is_throttling(error):
                     logger.warning(
                         "Not deleting the certificate: its owner cannot be read",

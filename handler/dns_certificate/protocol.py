@@ -165,7 +165,7 @@ class CertificateResource(CfnResource):
             self._stop_timer()
 
     def _crhelper_init(self, event: dict[str, Any], context: Any) -> bool:
-        self._key = RequestKey(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+        self._key = RequestKey.of(event)
         return bool(super()._crhelper_init(event, context))  # type: ignore[misc]
 
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,6 +57,10 @@ class RequestKey:
     stack_id: str
     logical_id: str
     request_id: str
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any]) -> RequestKey:
+        return cls(event["StackId"], event["LogicalResourceId"], event["RequestId"])
 
     def data(self, **extra: Any) -> dict[str, Any]:
         return {
