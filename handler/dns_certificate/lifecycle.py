@@ -240,7 +240,7 @@ class Lifecycle:
             raise
         except Exception:
             if self._replacing:  # the request may have reached ACM though its answer did not
-                self._discard_replacement(properties, None, self._discard_budget())
+                self._discard_requested(properties, None, self._discard_budget())
             raise
         if state.action == "replace":
             return self._complete_replacement(properties, state)
@@ -285,7 +285,7 @@ class Lifecycle:
                 properties = parse_properties(self._request.properties)
             except InvalidPropertyError:
                 return  # invalid properties never reach RequestCertificate
-            self._discard_replacement(properties, arn, self._discard_budget())
+            self._discard_requested(properties, arn, self._discard_budget())
         elif request_type == "Update" and (state is None or state.action in (UNDECIDED, "replace")):
             try:
                 properties = parse_properties(self._request.properties)
@@ -294,7 +294,7 @@ class Lifecycle:
             arn = state.certificate_arn if state and state.action == "replace" else None
             if arn is not None and not is_certificate_arn(arn):
                 arn = None
-            self._discard_replacement(properties, arn, self._discard_budget())
+            self._discard_requested(properties, arn, self._discard_budget())
 
     def _state_or_new(self, actions: tuple[str, ...], service_timeout: int) -> Continuation:
         state = Continuation.from_event(self._event)
@@ -378,7 +378,7 @@ class Lifecycle:
         if current is None:
             self._replacing = True
             self._responder.set_timeout_cleanup(
-                lambda budget: self._discard_replacement(properties, None, budget)
+                lambda budget: self._discard_requested(properties, None, budget)
             )
             return self._request_new(properties, state.advanced(action="replace"))
         if current.view.status in REPLACEABLE_STATUSES:
@@ -426,7 +426,7 @@ class Lifecycle:
         old_physical_id = self._request.physical_id or arn
 
         def discard(budget: float) -> None:
-            self._discard_replacement(properties, arn, budget)
+            self._discard_requested(properties, arn, budget)
 
         self._responder.set_physical_id(old_physical_id)
         self._responder.set_timeout_cleanup(discard)
@@ -453,11 +453,12 @@ class Lifecycle:
         """Time a clean-up may take before the answer: never into the timer's margin."""
         return max(0.0, min(60.0, self._remaining_seconds() - 10.0))
 
-    def _discard_replacement(
+    def _discard_requested(
         self, properties: CertificateProperties, arn: str | None, budget: float
     ) -> None:
-        """Delete the certificate a failed replacement requested (found by its request's tag
-        when its ARN never arrived). Never raises: the real reason must reach CloudFormation."""
+        """Delete the certificate this request made and CloudFormation will never name (a failed
+        replacement's, a dead Create's), found by its request's tag when its ARN never arrived.
+        Never raises: the real reason must reach CloudFormation."""
         service = self._certificates(properties)
         try:
             arns = [arn] if arn else self._find_requested(service, properties.domain_name)
