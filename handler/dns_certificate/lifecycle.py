@@ -261,7 +261,10 @@ class Lifecycle:
             cleanup = plan_cleanup(self._request.properties, physical_id, certificates)
             self._delete_until_gone(physical_id, state)
             if cleanup is not None:  # opted in: records no other certificate needs go too
-                self._records.clean_up_after_delete(cleanup, certificates, self._remaining_seconds)
+                outcome = self._records.clean_up_after_delete(
+                    cleanup, certificates, self._remaining_seconds
+                )
+                current_metrics().records_deleted(len(outcome.deleted) if outcome else 0)
         return physical_id
 
     def abandon(self) -> None:

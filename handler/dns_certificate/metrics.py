@@ -50,6 +50,7 @@ CONTINUATIONS_USED = "ContinuationsUsed"
 SECONDS_TO_RECORDS_WRITTEN = "SecondsToRecordsWritten"
 SECONDS_TO_ISSUED = "SecondsToIssued"
 THROTTLED_CALLS = "ThrottledCalls"
+RECORDS_DELETED = "RecordsDeleted"
 
 #: Values kept per metric that is not a count (Powertools' own limit is 100 per line).
 MAX_VALUES = 50
@@ -98,6 +99,11 @@ class InvocationMetrics:
 
     def throttled(self) -> None:
         self._add(THROTTLED_CALLS, MetricUnit.Count, 1)
+
+    def records_deleted(self, count: int) -> None:
+        """Validation records the clean-up on Delete removed (none: nothing recorded)."""
+        if count:
+            self._add(RECORDS_DELETED, MetricUnit.Count, count)
 
     def flush(self) -> None:
         """Print the EMF line (once; nothing when nothing was recorded). Never raises."""

@@ -89,6 +89,24 @@ def test_metrics_when_delete_succeeds_reports_the_delete(
 
     line = only(emf_lines(capsys))
     assert (line["RequestType"], line["Succeeded"]) == ("Delete", [1.0])
+    assert "RecordsDeleted" not in line  # no clean-up asked for
+
+
+def test_metrics_when_delete_cleans_up_records_counts_them(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    properties = {
+        "DomainName": "example.com",
+        "SubjectAlternativeNames": ["*.example.com", "www.example.org"],
+        "CleanupValidationRecords": "true",
+    }
+    arn = harness.create(properties)
+    capsys.readouterr()
+
+    harness.run(harness.event("delete.json", properties=properties, physical_id=arn))
+
+    line = only(emf_lines(capsys))
+    assert line["RecordsDeleted"] == [2.0]  # example.com (shared with its wildcard), www
 
 
 def test_metrics_when_the_wait_is_handed_off_flushes_every_invocation(
