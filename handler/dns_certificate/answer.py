@@ -64,10 +64,26 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
             extra={"dropped": len(dropped), "kept": len(data), "attributes": dropped},
         )
     if len(encoded) > MAX_BODY_BYTES:
-        overflow = len(encoded) - MAX_BODY_BYTES
-        fitted["Reason"] = fitted["Reason"][: max(0, len(fitted["Reason"]) - overflow - 3)] + "..."
-        encoded = json.dumps({**fitted, "Data": data}).encode()
+        encoded = _with_reason_cut_to_fit(fitted, data)
     return encoded
+
+
+def _with_reason_cut_to_fit(fitted: dict[str, Any], data: Mapping[str, Any]) -> bytes:
+    """The longest prefix of the reason (plus "...") that fits: JSON escapes a non-ASCII
+    character as up to twelve bytes, so bytes over the limit do not say how many to cut."""
+    reason = str(fitted["Reason"])
+
+    def encoded_with(length: int) -> bytes:
+        return json.dumps({**fitted, "Reason": reason[:length] + "...", "Data": data}).encode()
+
+    fits, too_long = 0, len(reason)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(encoded_with(middle)) <= MAX_BODY_BYTES:
+            fits = middle
+        else:
+            too_long = middle
+    return encoded_with(fits)
 
 
 _RECORD_ATTRIBUTE = re.compile(r"^(ValidationRecord\d+)(?:Name|Value)$")

@@ -100,6 +100,23 @@ def test_encode_body_when_still_too_large_without_optional_data_truncates_reason
     assert result["PhysicalResourceId"] == answer["PhysicalResourceId"]
 
 
+def test_encode_body_when_reason_is_not_ascii_keeps_as_much_of_it_as_fits() -> None:
+    """JSON escapes a non-ASCII character as six bytes: cutting one character per byte over
+    the limit used to cut the whole reason down to "..."."""
+    reason = "Zertifikat für " + "ü" * 1000
+    answer = body(Status="FAILED", Reason=reason, PhysicalResourceId="p" * 1024,
+                  Data={"Arn": ARN + "x" * 1500})  # fmt: skip
+
+    encoded = encode_body(answer)
+
+    result = decoded(encoded)
+    assert len(encoded) <= MAX_BODY_BYTES
+    assert len(encoded) > MAX_BODY_BYTES - 6  # nothing cut that would have fitted
+    assert result["Reason"].endswith("...")
+    assert reason.startswith(result["Reason"][:-3])
+    assert len(result["Reason"]) > 200
+
+
 def test_encode_body_when_data_fits_after_dropping_keeps_the_reason_whole() -> None:
     reason = "Certificate issued after 3 minutes"
 
