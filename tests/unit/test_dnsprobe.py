@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from dns_certificate.diagnosis import ANSWER, NODATA, NXDOMAIN, UNREACHABLE
@@ -104,16 +102,13 @@ def test_query_when_resolver_silent_times_out_once_then_skips(dns_server: DnsSer
     dns_server.silent = True
     public = settings(dns_server).session()
 
-    started = time.monotonic()
     first = public.query("example.com", "NS")
     later = public.caa("www.example.com")
-    elapsed = time.monotonic() - started
 
     assert first.kind == UNREACHABLE
     assert f"within {TEST_TIMEOUT:g} s" in first.error
     assert later.unreachable == first
-    assert len(dns_server.queries) == 1  # the later question was not asked
-    assert elapsed < TEST_TIMEOUT + 0.5
+    assert len(dns_server.queries) == 1  # the later question was not asked (nor waited for)
 
 
 def test_query_tries_the_next_resolver_when_one_is_silent(dns_server: DnsServer) -> None:
