@@ -358,11 +358,12 @@ MIN_FINDING_IN_REASON = 80
 
 
 def summary_reason(diagnoses: Sequence[Diagnosis], tail: str = "", prefix: str = "") -> str:
-    """`prefix` + the first pending name's finding + how many others are pending + `tail`,
-    within CloudFormation's reason limit (the finding is cut last; the tail first)."""
+    """`prefix` + a pending name's finding + how many others are pending + `tail`, within
+    CloudFormation's reason limit (the finding is cut last; the tail first). The name shown is
+    the first whose check failed: one with nothing found would hide the actionable one."""
     if not diagnoses:
         return (prefix + tail)[:MAX_REASON_LENGTH]
-    first = diagnoses[0]
+    first = next((d for d in diagnoses if d.failed_check is not None), diagnoses[0])
     lead = f"{prefix}{first.domain_name}: "
     others = len(diagnoses) - 1
     count = ""

@@ -793,6 +793,9 @@ class Lifecycle:
         if diagnoser is None or not properties.uses_dns_validation or budget <= 0:
             return []
         pending = [name for name in properties.all_names if name not in view.validated]
+        if not pending and view.failure_reason in DIAGNOSED_REASONS:
+            # ACM checks CAA when it issues, after every name showed SUCCESS.
+            pending = list(properties.all_names)
 
         return diagnoser.run(
             view.arn,

@@ -277,6 +277,24 @@ def test_acm_giving_up_gets_the_diagnosis_in_its_reason(
     assert answer.reason.startswith(prefix)
 
 
+def test_caa_error_after_every_name_validated_is_still_diagnosed(
+    harness: Harness, diagnosing: DnsServer
+) -> None:
+    # ACM checks CAA when it issues: every name can show SUCCESS and the certificate fail.
+    healthy_world(diagnosing, harness, NAMES)
+    diagnosing.set("example.com", "CAA", ['0 issue "letsencrypt.org"'])
+    harness.faults.failure = ("FAILED", "CAA_ERROR")
+    harness.faults.pending_describes = 2  # records written while pending, then all SUCCESS
+    harness.faults.failure_after_describes = 2
+
+    answer = harness.run(harness.event("create.json", properties={"DomainName": "example.com"}))
+
+    assert answer.status == "FAILED"
+    assert answer.reason.startswith(
+        "FAILED (CAA_ERROR): example.com: CAA issue at example.com allows only letsencrypt.org"
+    )
+
+
 def test_other_failure_reasons_are_not_diagnosed(harness: Harness, diagnosing: DnsServer) -> None:
     harness.faults.failure = ("FAILED", "DOMAIN_NOT_ALLOWED")
     harness.faults.failure_after_describes = 3

@@ -259,6 +259,17 @@ def test_summary_reason_starts_with_first_finding_and_counts_the_others() -> Non
     assert len(reason) <= MAX_REASON_LENGTH
 
 
+def test_summary_reason_leads_with_a_name_whose_check_failed() -> None:
+    explained = diagnose(replace(healthy("www.example.com"), cname=DnsAnswer(NXDOMAIN)))
+    unexplained = diagnose(healthy())
+    assert unexplained.failed_check is None and explained.failed_check is not None
+
+    reason = summary_reason([unexplained, explained], "Still PENDING_VALIDATION at the deadline")
+
+    assert reason.startswith("www.example.com: _abc.example.com does not exist")
+    assert "(+1 more pending name: see the log)" in reason
+
+
 def test_summary_reason_when_long_keeps_the_count_and_drops_the_tail() -> None:
     long = Diagnosis("example.com", "x" * 400, "cname", ())
     reason = summary_reason([long, long, long], "tail " * 30, prefix="FAILED (CAA_ERROR): ")
