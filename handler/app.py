@@ -16,8 +16,20 @@ from dns_certificate.continuation import lambda_self_invoke
 from dns_certificate.deadline import SystemClock
 from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.errors import CertificateResourceError, InvocationDiedError
-from dns_certificate.intake import DeadInvocation, Malformed, Refusal, Request, classify, hop_of
+from dns_certificate.guard import RenewalGuard
+from dns_certificate.intake import (
+    CertificateEvent,
+    DeadInvocation,
+    IgnoredEvent,
+    Malformed,
+    Refusal,
+    Request,
+    SweepEvent,
+    classify,
+    hop_of,
+)
 from dns_certificate.lifecycle import Lifecycle, Runtime, placeholder_physical_id
+from dns_certificate.metrics import RENEWAL_GUARD
 from dns_certificate.metrics import current as current_metrics
 from dns_certificate.metrics import recording as metrics_recording
 from dns_certificate.protocol import CertificateResource
@@ -176,8 +188,38 @@ def lambda_handler(event: Any, context: Any) -> None:
         _handle_invocation(event, context)
 
 
+def _handle_guard_event(intake: CertificateEvent | SweepEvent, context: Any) -> None:
+    """An EventBridge event: nothing is answered, the requests table is not consulted."""
+    current_metrics().describe(RENEWAL_GUARD, 0)
+    guard = RenewalGuard(
+        _current_runtime().clients,
+        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
+    )
+    if isinstance(intake, SweepEvent):
+        logger.info("Renewal guard: scheduled sweep")
+        guard.sweep()
+    else:
+        logger.info(
+            "Renewal guard: ACM event",
+            extra={"detail_type": intake.detail_type, "certificate_arns": list(intake.arns)},
+        )
+        guard.certificates(intake.arns)
+
+
 def _handle_invocation(event: Any, context: Any) -> None:
     intake = classify(event)
+    if isinstance(intake, IgnoredEvent):
+        logger.thread_safe_clear_keys()
+        logger.warning(
+            "Ignored an event this function does not handle",
+            extra={"source": intake.source, "detail_type": intake.detail_type, "why": intake.why},
+        )
+        return
+    if isinstance(intake, CertificateEvent | SweepEvent):
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(lambda_request_id=getattr(context, "aws_request_id", None))
+        _handle_guard_event(intake, context)
+        return
     inner = getattr(intake, "event", {})
     current_metrics().describe(inner.get("RequestType"), hop_of(inner))
     logger.thread_safe_clear_keys()

@@ -1,10 +1,12 @@
 """What arrives at the function, sorted before anything acts on it (pure: no AWS, no network).
 
-Three kinds of payload reach the handler: a CloudFormation custom-resource request (maybe with
+Four kinds of payload reach the handler: a CloudFormation custom-resource request (maybe with
 this resource's own `Continuation`), a Lambda on-failure destination record wrapping such a
-request whose invocation died (timeout, crash, retries exhausted), and anything else. Every
-malformed one gets one clear answer when it carries a usable ResponseURL, or a logged refusal
-when it does not: never a crash, never an answer on another request's URL.
+request whose invocation died (timeout, crash, retries exhausted), an EventBridge event for the
+renewal guard (ACM's renewal and expiry events, the scheduled sweep), and anything else. Every
+malformed request gets one clear answer when it carries a usable ResponseURL, or a logged
+refusal when it does not: never a crash, never an answer on another request's URL. EventBridge
+events carry no ResponseURL and are never answered: one the guard does not know is ignored.
 """
 
 from __future__ import annotations
@@ -52,7 +54,43 @@ class DeadInvocation:
     condition: str
 
 
-Intake = Refusal | Malformed | Request | DeadInvocation
+@dataclass(frozen=True)
+class CertificateEvent:
+    """ACM says a certificate needs attention: check its validation records (guard.py)."""
+
+    detail_type: str
+    arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SweepEvent:
+    """The scheduled sweep: check every certificate the resource created (guard.py)."""
+
+
+@dataclass(frozen=True)
+class IgnoredEvent:
+    """An EventBridge event the function does not handle: logged (not in full), ignored."""
+
+    source: str
+    detail_type: str
+    why: str
+
+
+Intake = (
+    Refusal | Malformed | Request | DeadInvocation | CertificateEvent | SweepEvent | IgnoredEvent
+)
+
+ACM_SOURCE = "aws.acm"
+#: ACM's events for one certificate (in `resources`) that a missing record may be behind.
+GUARDED_DETAIL_TYPES = frozenset(
+    {"ACM Certificate Renewal Action Required", "ACM Certificate Approaching Expiration"}
+)
+SCHEDULE_SOURCE = "aws.events"
+SCHEDULE_DETAIL_TYPE = "Scheduled Event"
+#: At most this many characters of an ignored event's source and detail-type are logged.
+MAX_LOGGED_TEXT = 80
+#: ARNs in one event: ACM names one certificate; more is not an event of ACM's.
+MAX_EVENT_RESOURCES = 10
 
 
 def usable_response_url(url: object) -> bool:
@@ -84,7 +122,44 @@ def classify(payload: object) -> Intake:
         return Refusal(f"the payload is a {type(payload).__name__}, not an object")
     if "requestPayload" in payload and "requestContext" in payload:
         return _dead_invocation(payload)
+    if "ResponseURL" not in payload and "detail-type" in payload and "source" in payload:
+        return _eventbridge(payload)
     return _request(payload)
+
+
+def _eventbridge(event: Mapping[str, Any]) -> Intake:
+    """ACM's renewal/expiry events and the scheduled sweep; anything else is ignored."""
+    source, detail_type = event.get("source"), event.get("detail-type")
+    shown_source = str(source)[:MAX_LOGGED_TEXT]
+    shown_type = str(detail_type)[:MAX_LOGGED_TEXT]
+    if source == SCHEDULE_SOURCE and detail_type == SCHEDULE_DETAIL_TYPE:
+        return SweepEvent()
+    if source != ACM_SOURCE or detail_type not in GUARDED_DETAIL_TYPES:
+        return IgnoredEvent(shown_source, shown_type, "not an event the renewal guard handles")
+    resources = event.get("resources")
+    if not isinstance(resources, list) or not 1 <= len(resources) <= MAX_EVENT_RESOURCES:
+        return IgnoredEvent(shown_source, shown_type, "malformed: no list of certificate ARNs")
+    arns = tuple(dict.fromkeys(arn for arn in resources if _is_certificate_arn(arn)))
+    if len(arns) != len(set(map(str, resources))):
+        return IgnoredEvent(shown_source, shown_type, "malformed: a resource is not an ACM ARN")
+    return CertificateEvent(str(detail_type), arns)
+
+
+def _is_certificate_arn(value: object) -> bool:
+    """`arn:<partition>:acm:<region>:<account>:certificate/<id>`, nothing else."""
+    if not isinstance(value, str) or len(value) > MAX_IDENTITY_LENGTH:
+        return False
+    parts = value.split(":")
+    return (
+        len(parts) == 6
+        and parts[0] == "arn"
+        and parts[1].startswith("aws")
+        and parts[2] == "acm"
+        and bool(parts[3])
+        and parts[4].isdigit()
+        and parts[5].startswith("certificate/")
+        and len(parts[5]) > len("certificate/")
+    )
 
 
 def _dead_invocation(record: Mapping[str, Any]) -> Intake:

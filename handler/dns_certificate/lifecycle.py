@@ -69,12 +69,15 @@ from .planning import (
 )
 from .properties import (
     MAX_SERVICE_TIMEOUT,
+    MAX_TAGS,
     RESERVED_TAG_PREFIX,
     CertificateProperties,
+    Tag,
     parse_properties,
 )
-from .records import ValidationRecords, plan_cleanup
+from .records import ValidationRecords, Zone, plan_cleanup, role_session_name, zones_tag
 from .requests import NoRequestsTable, RequestsStore
+from .zonetag import NO_RECORDS, ZONES_TAG, Unrecorded, decode
 
 logger = Logger(child=True)
 
@@ -358,13 +361,17 @@ class Lifecycle:
             raise HandedOff()
 
     def _request_new(self, properties: CertificateProperties, state: Continuation) -> Continuation:
-        self._records.zones(properties)  # a name without a zone fails before any request
+        zones = self._records.zones(properties)  # a name without a zone fails before a request
         self._stop_if_answered("requesting a certificate")
         service = self._certificates(properties)
         arn = service.request(
             properties,
             request_token(self._event),
-            [*properties.tags, *self._ownership_tags(properties, with_request=True)],
+            [
+                *properties.tags,
+                *self._ownership_tags(properties, with_request=True),
+                self._zones_tag(properties, zones),
+            ],
         )
         logger.info("Certificate requested", extra={"certificate_arn": arn, "action": state.action})
         if self._responder.answered:
@@ -591,10 +598,18 @@ class Lifecycle:
         return current
 
     def _desired_tags(
-        self, properties: CertificateProperties, current: _Current | None = None
+        self,
+        properties: CertificateProperties,
+        current: _Current | None = None,
+        zones: Mapping[str, Zone] | None = None,
     ) -> dict[str, str]:
+        """`zones`: the zones the records go to now (their tag is then kept current); None
+        leaves the zones tag as it is."""
         desired = {tag.key: tag.value for tag in properties.tags}
         desired.update({tag.key: tag.value for tag in self._ownership_tags(properties)})
+        if zones is not None:
+            tag = self._zones_tag(properties, zones)
+            desired[tag.key] = tag.value
         if current and current.method_change:  # the identity tag changes once migrated
             desired.pop(IDENTITY_TAG)
             if current.method_change.identity_tag:
@@ -616,9 +631,20 @@ class Lifecycle:
         arn = current.view.arn
         service = self._certificates(properties)
         current_tags = current.tags
+        zones = self._records.zones(properties)  # found while deciding: no new call
         to_add, to_remove = tag_changes(
-            current_tags, self._desired_tags(properties, current), keep_prefix=RESERVED_TAG_PREFIX
+            current_tags,
+            self._desired_tags(properties, current, zones),
+            keep_prefix=RESERVED_TAG_PREFIX,
         )
+        if ZONES_TAG in to_add and len(set(current_tags) | set(to_add)) - len(to_remove) > MAX_TAGS:
+            # A certificate tagged before the zones tag existed, with every tag ACM allows.
+            logger.warning(
+                "The zones tag is not written: the certificate has no tag left (ACM allows "
+                f"{MAX_TAGS}); the renewal guard cannot repair its records. Remove one tag",
+                extra={"certificate_arn": arn},
+            )
+            to_add.pop(ZONES_TAG)
         service.add_tags(arn, to_add)
         service.remove_tags(arn, current_tags, to_remove)
         wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
@@ -1015,6 +1041,18 @@ class Lifecycle:
         token = request_token(self._event) if with_request else None
         return ownership_tags(self._request.stack_id, self._request.logical_id, fingerprint, token)
 
+    def _zones_tag(self, properties: CertificateProperties, zones: Mapping[str, Zone]) -> Tag:
+        """The zones tag; a warning when the renewal guard will not be able to use it."""
+        tag = zones_tag(properties, zones)
+        decoded = decode(tag.value)
+        if isinstance(decoded, Unrecorded) and decoded.reason != NO_RECORDS:
+            logger.warning(
+                "The validation records' zones are not recorded on the certificate "
+                f"({decoded.reason}): the renewal guard will not repair them",
+                extra={"reason": decoded.reason},
+            )
+        return tag
+
     def _certificates(self, properties: CertificateProperties) -> CertificateService:
         return self._runtime_certificates(self._region(properties))
 
@@ -1022,13 +1060,7 @@ class Lifecycle:
         return CertificateService(self._runtime.clients.acm(region))
 
     def _role_session_name(self) -> str:
-        """Identifies the stack's resource in the DNS account's CloudTrail (≤ 64 characters)."""
-        stack_name = self._request.stack_id.split("/")[1] if "/" in self._request.stack_id else ""
-        logical_id = self._request.logical_id
-        # A stack name may have 128 characters: shorten it, never the logical id.
-        stack_name = stack_name[: max(0, 64 - len(f"dnscert--{logical_id}"))]
-        raw = f"dnscert-{stack_name}-{logical_id}"
-        return "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in raw)[:64]
+        return role_session_name(self._request.stack_id, self._request.logical_id)
 
     @staticmethod
     def _arn_of(state: Continuation) -> str:

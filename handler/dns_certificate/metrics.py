@@ -10,7 +10,10 @@ name, from METRICS_PROVIDER) and `RequestType`. What is recorded:
 * `SecondsToRecordsWritten` (Seconds): from the request to its validation records written;
 * `SecondsToIssued` (Seconds): from the request to ISSUED, for a certificate it requested;
 * `ThrottledCalls` (Count): calls still throttled after botocore's own retries (each one is then
-  waited out).
+  waited out);
+* `RecordsDeleted` (Count): validation records a Delete's clean-up removed;
+* `RecordsRepaired` (Count): validation records the renewal guard put back (RequestType
+  `RenewalGuard`).
 
 Values are kept here and handed to Powertools only at the flush: counts as one sum, other values
 at most `MAX_VALUES` each. Powertools publishes by itself when a metric reaches 100 values, and
@@ -51,6 +54,9 @@ SECONDS_TO_RECORDS_WRITTEN = "SecondsToRecordsWritten"
 SECONDS_TO_ISSUED = "SecondsToIssued"
 THROTTLED_CALLS = "ThrottledCalls"
 RECORDS_DELETED = "RecordsDeleted"
+RECORDS_REPAIRED = "RecordsRepaired"
+#: The RequestType dimension of the renewal guard's invocations (no CloudFormation request).
+RENEWAL_GUARD = "RenewalGuard"
 
 #: Values kept per metric that is not a count (Powertools' own limit is 100 per line).
 MAX_VALUES = 50
@@ -104,6 +110,11 @@ class InvocationMetrics:
         """Validation records the clean-up on Delete removed (none: nothing recorded)."""
         if count:
             self._add(RECORDS_DELETED, MetricUnit.Count, count)
+
+    def records_repaired(self, count: int) -> None:
+        """Validation records the renewal guard put back (none: nothing recorded)."""
+        if count:
+            self._add(RECORDS_REPAIRED, MetricUnit.Count, count)
 
     def flush(self) -> None:
         """Print the EMF line (once; nothing when nothing was recorded). Never raises."""

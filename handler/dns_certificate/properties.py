@@ -34,8 +34,9 @@ DEFAULT_KEY_ALGORITHM = "RSA_2048"
 RESERVED_TAG_PREFIX = "dns-certificate:"
 #: Tag keys AWS reserves for itself; ACM refuses them in any case.
 AWS_TAG_PREFIX = "aws:"
-#: How many tags the resource adds to every certificate (see `certificates.ownership_tags`).
-OWNERSHIP_TAG_COUNT = 4
+#: How many tags the resource adds to every certificate: `certificates.ownership_tags` (stack,
+#: logical id, identity, request) and the zones tag the renewal guard reads (`zonetag.py`).
+OWNERSHIP_TAG_COUNT = 5
 
 VALIDATION_METHODS = ("DNS", "EMAIL")
 #: Every ValidationMethod ACM's API knows; HTTP is CloudFront's own (ManagedBy CLOUDFRONT).

@@ -22,7 +22,8 @@ from .dns import HostedZoneService
 from .errors import InvalidPropertyError
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, configured_zone, group_records_by_zone
-from .properties import CertificateProperties, Route53Access, parse_properties
+from .properties import CertificateProperties, Route53Access, Tag, parse_properties
+from .zonetag import MANUAL, NO_RECORDS, ZONES_TAG, encode, unrecorded
 
 logger = Logger(child=True)
 
@@ -65,6 +66,25 @@ def check_regions(certificate_region: str, function_region: str) -> list[str]:
         if region and region not in regions:
             regions.append(region)
     return regions
+
+
+def role_session_name(stack_id: str, logical_id: str) -> str:
+    """Identifies the stack's resource in the DNS account's CloudTrail (≤ 64 characters)."""
+    stack_name = stack_id.split("/")[1] if "/" in stack_id else ""
+    # A stack name may have 128 characters: shorten it, never the logical id.
+    stack_name = stack_name[: max(0, 64 - len(f"dnscert--{logical_id}"))]
+    raw = f"dnscert-{stack_name}-{logical_id}"
+    return "".join(c if c.isalnum() or c in "+=,.@-_" else "-" for c in raw)[:64]
+
+
+def zones_tag(properties: CertificateProperties, zones: Mapping[str, Zone]) -> Tag:
+    """The tag that lets the renewal guard find each record's zone from the certificate alone
+    (zonetag.py); a reason instead when the zones cannot or need not be recorded."""
+    if not properties.uses_dns_validation:
+        return Tag(ZONES_TAG, unrecorded(NO_RECORDS))
+    if not properties.manage_dns_records:
+        return Tag(ZONES_TAG, unrecorded(MANUAL))
+    return Tag(ZONES_TAG, encode(zones.values()))
 
 
 def record_key(name: str) -> str:
@@ -230,6 +250,49 @@ class ValidationRecords:
         """The record set the zone holds under the record's name, as Route 53 lists it."""
         access, zone_id = zone
         return self.dns(access).record_set(zone_id, record.name, record.type)
+
+    def holds(self, zone: Zone, record: ValidationRecord) -> bool:
+        """The zone holds the record with exactly ACM's value (and nothing else)."""
+        rrset = self.read_back(zone, record)
+        if rrset is None:
+            return False
+        values = {normalize_name(str(r.get("Value", ""))) for r in rrset.get("ResourceRecords", [])}
+        return values == {normalize_name(record.value)}
+
+    def zone_name(self, zone: Zone) -> str:
+        """The zone's name (GetHostedZone), to match records to the zones recorded in a tag."""
+        access, zone_id = zone
+        name, _ = self.dns(access).delegation_set(zone_id)
+        return name
+
+    # ---- repair -------------------------------------------------------------------------
+
+    def repair(
+        self, zones: Mapping[str, Zone], records: Mapping[str, ValidationRecord]
+    ) -> tuple[str, ...]:
+        """Read each record back and UPSERT only those missing or holding another value, one
+        batch per zone; the record names repaired. Raises on Route 53 errors (the caller
+        decides what a failure means)."""
+        batches = group_records_by_zone(
+            (record for name, record in records.items() if name in zones), zones
+        )
+        repaired: list[str] = []
+        for zone, batch in batches.items():
+            broken = tuple(record for record in batch if not self.holds(zone, record))
+            if not broken:
+                continue
+            access, zone_id = zone
+            self.dns(access).upsert_records(zone_id, broken)
+            logger.info(
+                "Validation records repaired (missing or changed)",
+                extra={
+                    "hosted_zone_id": zone_id,
+                    "route53_role_arn": access.role_arn,
+                    "records": [record.name for record in broken],
+                },
+            )
+            repaired += [record.name for record in broken]
+        return tuple(repaired)
 
     # ---- delete -------------------------------------------------------------------------
 

@@ -1,0 +1,294 @@
+"""The renewal guard: validation CNAMEs put back before ACM's managed renewal needs them.
+
+ACM renews a DNS-validated certificate only while its validation CNAMEs resolve; one deleted
+by hand makes the renewal fail silently and the certificate expire months later. The guard
+runs on ACM's `Renewal Action Required` and `Approaching Expiration` events (one certificate)
+and on a schedule (every certificate of the function's region and us-east-1). For each
+certificate that this resource created (ownership tags naming a stack of the certificate's
+account), that is DNS-validated and whose records the resource writes, it reads each record
+back and UPSERTs those missing or wrong, one batch per zone (records.py), through the role the
+name's zone needs. The zones come from the certificate's zones tag (zonetag.py); where it is
+missing or says why it could not be written, the guard logs an error naming the certificate,
+its stack and what to do.
+
+Nothing here answers CloudFormation or touches the requests table. One certificate's failure
+(throttling, access denied, a zone gone) is logged and the guard goes on with the next: an
+invocation never fails because of one certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+
+from .certificates import (
+    ISSUED,
+    LOGICAL_ID_TAG,
+    STACK_TAG,
+    CertificateService,
+    is_certificate_arn,
+    region_of,
+)
+from .clients import ClientFactory, is_throttling
+from .metrics import current as current_metrics
+from .planning import ValidationRecord, zone_candidates
+from .records import GLOBAL_REGION, ValidationRecords, Zone, describe_error, role_session_name
+from .zonetag import (
+    EXTERNAL_ID,
+    MANUAL,
+    NO_RECORDS,
+    ROLE_CHARACTERS,
+    TOO_LONG,
+    ZONES_TAG,
+    RecordedZones,
+    Unrecorded,
+    decode,
+)
+
+logger = Logger(child=True)
+
+#: Statuses in which a certificate still validates or renews through its records.
+GUARDED_STATUSES = frozenset({ISSUED, "PENDING_VALIDATION"})
+#: Seconds the sweep leaves the invocation: it stops (and says so) rather than time out.
+SWEEP_RESERVE_SECONDS = 20.0
+
+_UPDATE_TO_RECORD = (
+    "update the stack (an update that changes nothing is enough) to record them; until then, "
+    "check its validation CNAMEs by hand"
+)
+#: What the log says to do when the zones are not on the certificate, by reason.
+ACTIONS = {
+    None: "the certificate has no zones tag (created before the renewal guard, or removed): "
+    + _UPDATE_TO_RECORD,
+    "unreadable": "its zones tag cannot be read: " + _UPDATE_TO_RECORD,
+    EXTERNAL_ID: "its Route53RoleArn needs an external id, which is never written in a tag: "
+    "check its validation CNAMEs by hand, or update the stack, which writes them again",
+    ROLE_CHARACTERS: "a Route53RoleArn has a character tags cannot hold (a comma): check its "
+    "validation CNAMEs by hand, or update the stack, which writes them again",
+    TOO_LONG: "its zones do not fit in one tag (256 characters): check its validation CNAMEs "
+    "by hand, or update the stack, which writes them again",
+    MANUAL: 'ManageDnsRecords is "false": keep its validation CNAMEs in your DNS (the '
+    "resource never writes them)",
+    "unmatched": "no zone recorded for it can hold some of its names (a zone deleted or "
+    "renamed?): " + _UPDATE_TO_RECORD,
+}
+
+
+@dataclass
+class GuardReport:
+    """What one run of the guard did (also what the tests read)."""
+
+    checked: list[str] = field(default_factory=list)
+    repaired: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cannot_repair: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def records_repaired(self) -> int:
+        return sum(len(names) for names in self.repaired.values())
+
+
+class RenewalGuard:
+    def __init__(self, clients: ClientFactory, remaining_seconds: Callable[[], float]) -> None:
+        self._clients = clients
+        self._remaining_seconds = remaining_seconds
+
+    # ---- entry points -------------------------------------------------------------------
+
+    def certificates(self, arns: Iterable[str]) -> GuardReport:
+        """ACM's event for these certificates (each in the region its ARN names)."""
+        report = GuardReport()
+        for arn in arns:
+            if is_certificate_arn(arn):
+                self._guard_safely(self._service(region_of(arn)), arn, report)
+        self._finish(report, "event")
+        return report
+
+    def sweep(self) -> GuardReport:
+        """Every certificate this resource created, in the function's region and us-east-1.
+
+        Certificates are read in the order cheapest first: the listing's status, then the tags
+        (ownership, zones), and only an owned one is described."""
+        report = GuardReport()
+        regions = list(dict.fromkeys([self._clients.default_region, GLOBAL_REGION]))
+        for region in regions:
+            service = self._service(region)
+            try:
+                summaries = service.list_all_certificates()
+            except Exception as error:
+                logger.error(
+                    "Renewal guard: could not list the certificates of a region; its records "
+                    "are not checked this time",
+                    extra={"region": region, "error": describe_error(error)},
+                )
+                self._count_throttling(error)
+                continue
+            for summary in summaries:
+                if summary.get("Status") not in GUARDED_STATUSES:
+                    continue
+                if self._remaining_seconds() < SWEEP_RESERVE_SECONDS:
+                    logger.warning(
+                        "Renewal guard: the sweep stopped before the invocation's end; the "
+                        "next sweep checks the rest",
+                        extra={"region": region, "checked": len(report.checked)},
+                    )
+                    self._finish(report, "sweep")
+                    return report
+                self._guard_safely(service, str(summary["CertificateArn"]), report)
+        self._finish(report, "sweep")
+        return report
+
+    # ---- one certificate ----------------------------------------------------------------
+
+    def _guard_safely(self, service: CertificateService, arn: str, report: GuardReport) -> None:
+        """One certificate; whatever goes wrong is logged and the run goes on."""
+        try:
+            self._guard(service, arn, report)
+        except Exception as error:
+            report.failed.append(arn)
+            self._count_throttling(error)
+            logger.error(
+                "Renewal guard: the certificate's records could not be checked; the next run "
+                "tries again",
+                extra={"certificate_arn": arn, "error": describe_error(error)},
+            )
+
+    def _guard(self, service: CertificateService, arn: str, report: GuardReport) -> None:
+        tags = service.tags_if_exists(arn)
+        if tags is None:
+            logger.info("Renewal guard: the certificate no longer exists", extra={"arn": arn})
+            return
+        stack_id, logical_id = tags.get(STACK_TAG, ""), tags.get(LOGICAL_ID_TAG, "")
+        if not (stack_id and logical_id and _same_account(stack_id, arn)):
+            logger.debug("Renewal guard: not a certificate of this resource", extra={"arn": arn})
+            return
+        recorded = self._recorded_zones(arn, stack_id, logical_id, tags.get(ZONES_TAG), report)
+        if recorded is None:
+            return
+        view = service.describe_if_exists(arn)
+        if view is None or view.status not in GUARDED_STATUSES or not view.records:
+            logger.info(
+                "Renewal guard: nothing to check (not renewing, or no DNS records)",
+                extra={"certificate_arn": arn, "status": view.status if view else "gone"},
+            )
+            return
+        report.checked.append(arn)
+        records = ValidationRecords(self._clients, role_session_name(stack_id, logical_id))
+        zones, unmatched = _match(records, recorded, view.records)
+        if unmatched:
+            self._cannot_repair(arn, stack_id, logical_id, "unmatched", report, names=unmatched)
+        repaired = records.repair(zones, view.records)
+        if repaired:
+            report.repaired[arn] = repaired
+            logger.info(
+                "Renewal guard: validation records repaired",
+                extra={"certificate_arn": arn, "stack_id": stack_id, "records": repaired},
+            )
+
+    def _recorded_zones(
+        self,
+        arn: str,
+        stack_id: str,
+        logical_id: str,
+        value: str | None,
+        report: GuardReport,
+    ) -> RecordedZones | None:
+        """The zones the certificate's tag records; None (and the log says why) without."""
+        if value is None:
+            self._cannot_repair(arn, stack_id, logical_id, None, report)
+            return None
+        try:
+            decoded = decode(value)
+        except ValueError:
+            self._cannot_repair(arn, stack_id, logical_id, "unreadable", report)
+            return None
+        if isinstance(decoded, Unrecorded):
+            if decoded.reason != NO_RECORDS:  # EMAIL or private: no records to guard
+                self._cannot_repair(arn, stack_id, logical_id, decoded.reason, report)
+            return None
+        return decoded
+
+    def _cannot_repair(
+        self,
+        arn: str,
+        stack_id: str,
+        logical_id: str,
+        reason: str | None,
+        report: GuardReport,
+        names: Iterable[str] = (),
+    ) -> None:
+        report.cannot_repair.append(arn)
+        # ManageDnsRecords "false" is the user's choice, not a fault: a warning, not an error.
+        log = logger.warning if reason == MANUAL else logger.error
+        log(
+            f"Renewal guard cannot repair the validation records of certificate {arn} "
+            f"(stack {stack_id}, resource {logical_id}): {ACTIONS[reason]}",
+            extra={
+                "certificate_arn": arn,
+                "stack_id": stack_id,
+                "logical_resource_id": logical_id,
+                "reason": reason or "no-zones-tag",
+                "names": sorted(names),
+            },
+        )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _service(self, region: str) -> CertificateService:
+        return CertificateService(self._clients.acm(region))
+
+    @staticmethod
+    def _count_throttling(error: BaseException) -> None:
+        if is_throttling(error):
+            current_metrics().throttled()
+
+    @staticmethod
+    def _finish(report: GuardReport, run: str) -> None:
+        current_metrics().records_repaired(report.records_repaired)
+        logger.info(
+            "Renewal guard done",
+            extra={
+                "run": run,
+                "certificates_checked": len(report.checked),
+                "records_repaired": report.records_repaired,
+                "cannot_repair": len(report.cannot_repair),
+                "failed": len(report.failed),
+            },
+        )
+
+
+def _same_account(stack_id: str, certificate_arn: str) -> bool:
+    """The owning stack is in the certificate's account (and partition)."""
+    stack, certificate = stack_id.split(":"), certificate_arn.split(":")
+    return (
+        len(stack) >= 6
+        and stack[2] == "cloudformation"
+        and stack[1] == certificate[1]
+        and stack[4] == certificate[4]
+    )
+
+
+def _match(
+    records: ValidationRecords,
+    recorded: RecordedZones,
+    validation: Mapping[str, ValidationRecord],
+) -> tuple[dict[str, Zone], list[str]]:
+    """Each name's zone: the longest recorded zone whose name can hold it (as a look-up finds
+    it); the names no recorded zone can hold."""
+    by_name: dict[str, list[Zone]] = {}
+    for zone in recorded.zones:
+        by_name.setdefault(records.zone_name(zone), []).append(zone)
+    zones: dict[str, Zone] = {}
+    unmatched: list[str] = []
+    for name in validation:
+        found = next(
+            (by_name[candidate] for candidate in zone_candidates(name) if candidate in by_name),
+            [],
+        )
+        if len(found) == 1:
+            zones[name] = found[0]
+        else:  # none, or two zones of one name (in two accounts): which one is not known
+            unmatched.append(name)
+    return zones, unmatched
