@@ -105,6 +105,39 @@ def load_app() -> ModuleType:
     return importlib.import_module("app")
 
 
+def acm_event(
+    arn: str, detail_type: str = "ACM Certificate Renewal Action Required"
+) -> dict[str, Any]:
+    """ACM's EventBridge event for one certificate, shaped as ACM's documentation shows it."""
+    region, account = arn.split(":")[3], arn.split(":")[4]
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "aws.acm",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [arn],
+        "detail": {"DaysToExpiry": 31, "CommonName": "example.com"},
+    }
+
+
+def scheduled_event(region: str = DEFAULT_REGION, account: str = ACCOUNT_ID) -> dict[str, Any]:
+    """What an EventBridge schedule delivers to its target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account}:rule/dns-certificate-sweep"],
+        "detail": {},
+    }
+
+
 def cfn_strings(value: Any) -> Any:
     """Properties as CloudFormation delivers them: scalars become strings, lists stay lists."""
     if isinstance(value, Mapping):
@@ -745,7 +778,18 @@ class LocalCloudFormation:
                 text = text[:start] + "<ResponseURL>" + text[end:]
         return text
 
-    # ---- one request --------------------------------------------------------------------
+    # ---- EventBridge --------------------------------------------------------------------
+
+    def deliver_event(self, event: Mapping[str, Any], timeout: float | None = None) -> None:
+        """An EventBridge event (ACM's, or the schedule's) delivered to the function, which
+        answers nothing: run in this thread with a fresh context, until the handler returns.
+        A function error is raised here (the guard must never fail an invocation)."""
+        assert self._app is not None, "start the driver first"
+        context = LambdaContext(
+            timeout_seconds=self.function_timeout if timeout is None else timeout,
+            function_arn=self.function_arn,
+        )
+        self._app.lambda_handler(json.loads(json.dumps(event)), context)
 
     def stack(self, name: str) -> Stack:
         return Stack(self, name)

@@ -55,8 +55,8 @@ GUARDED_STATUSES = frozenset({ISSUED, "PENDING_VALIDATION"})
 SWEEP_RESERVE_SECONDS = 20.0
 
 _UPDATE_TO_RECORD = (
-    "update the stack (an update that changes nothing is enough) to record them; until then, "
-    "check its validation CNAMEs by hand"
+    "update the resource (changing any property is enough, e.g. ServiceTimeout) to record "
+    "them; until then, check its validation CNAMEs by hand"
 )
 #: What the log says to do when the zones are not on the certificate, by reason.
 ACTIONS = {
@@ -64,11 +64,11 @@ ACTIONS = {
     + _UPDATE_TO_RECORD,
     "unreadable": "its zones tag cannot be read: " + _UPDATE_TO_RECORD,
     EXTERNAL_ID: "its Route53RoleArn needs an external id, which is never written in a tag: "
-    "check its validation CNAMEs by hand, or update the stack, which writes them again",
+    "check its validation CNAMEs by hand; any update of the resource writes them again",
     ROLE_CHARACTERS: "a Route53RoleArn has a character tags cannot hold (a comma): check its "
-    "validation CNAMEs by hand, or update the stack, which writes them again",
+    "validation CNAMEs by hand; any update of the resource writes them again",
     TOO_LONG: "its zones do not fit in one tag (256 characters): check its validation CNAMEs "
-    "by hand, or update the stack, which writes them again",
+    "by hand; any update of the resource writes them again",
     MANUAL: 'ManageDnsRecords is "false": keep its validation CNAMEs in your DNS (the '
     "resource never writes them)",
     "unmatched": "no zone recorded for it can hold some of its names (a zone deleted or "

@@ -24,6 +24,7 @@ from dns_certificate.properties import (
     acm_regions,
     parse_properties,
 )
+from dns_certificate.zonetag import ZONES_TAG
 
 from .strategies import QUICK
 
@@ -431,24 +432,26 @@ def test_parse_properties_when_email_validation_domain_equal_or_superdomain_acce
 # ---- Tags --------------------------------------------------------------------------------------
 
 
-def test_tag_limit_when_resource_adds_its_own_tags_leaves_46_for_the_user() -> None:
+def test_tag_limit_when_resource_adds_its_own_tags_leaves_45_for_the_user() -> None:
     own = ownership_tags(
         "arn:aws:cloudformation:eu-west-1:1:stack/s/1", "Certificate", "f" * 40, "a" * 32
     )
 
-    assert len(own) == OWNERSHIP_TAG_COUNT
-    assert MAX_TAGS - OWNERSHIP_TAG_COUNT == 46
+    # The four ownership tags and the zones tag the renewal guard reads.
+    assert len([*own, Tag(ZONES_TAG, "Z1")]) == OWNERSHIP_TAG_COUNT
+    assert MAX_TAGS - OWNERSHIP_TAG_COUNT == 45
     assert all(tag.key.startswith(RESERVED_TAG_PREFIX) for tag in own)
+    assert ZONES_TAG.startswith(RESERVED_TAG_PREFIX)
 
 
-def test_parse_properties_when_46_tags_accepts() -> None:
-    assert len(parse(Tags=tags(46)).tags) == 46
+def test_parse_properties_when_45_tags_accepts() -> None:
+    assert len(parse(Tags=tags(45)).tags) == 45
 
 
-def test_parse_properties_when_47_tags_refuses_and_explains_the_reserved_four() -> None:
-    reason = refusal(raw(Tags=tags(47)))
+def test_parse_properties_when_46_tags_refuses_and_explains_the_reserved_five() -> None:
+    reason = refusal(raw(Tags=tags(46)))
 
-    assert "at most 46" in reason
+    assert "at most 45" in reason
     assert str(OWNERSHIP_TAG_COUNT) in reason
 
 

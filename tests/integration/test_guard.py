@@ -1,0 +1,343 @@
+"""Issue 10 item 3: the renewal guard through `app.lambda_handler`, with moto in-process.
+
+What a user sees: the validation CNAME back in the zone (in another account through its role),
+nothing sent to CloudFormation, nothing in the requests table, an actionable error naming the
+certificate and its stack where the zones were not recorded, one bad certificate not stopping
+the others, and every call the guard makes allowed by the template's IAM.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+import app
+from dns_certificate.lifecycle import Runtime
+from dns_certificate.requests import DynamoDBRequests
+from dns_certificate.zonetag import ZONES_TAG
+from local.driver import acm_event, scheduled_event
+from tests.integration.anywhere_support import (
+    DNS_ACCOUNT,
+    AccountClients,
+    cnames_in,
+    create_dns_role,
+    create_zone_in,
+    in_account,
+)
+from tests.integration.harness import (
+    REGION,
+    AcmFaults,
+    CallLog,
+    Harness,
+    SelfInvokes,
+    acm_like_record,
+)
+from tests.reliability.test_iam import statements
+from tests.support.aws_errors import error_response
+from tests.support.clock import FakeClock
+
+
+def _invoke(harness: Harness, event: dict[str, Any]) -> None:
+    """One EventBridge delivery (no ResponseURL: nothing can be answered); the function must
+    not fail it."""
+    app.lambda_handler(json.loads(json.dumps(event)), harness.context())
+
+
+def _delete_record(zone_id: str, domain_name: str, account: str | None = None) -> None:
+    record = acm_like_record(domain_name)
+    change = {
+        "Changes": [
+            {
+                "Action": "DELETE",
+                "ResourceRecordSet": {
+                    "Name": record["Name"],
+                    "Type": "CNAME",
+                    "TTL": 300,
+                    "ResourceRecords": [{"Value": record["Value"]}],
+                },
+            }
+        ]
+    }
+    if account:
+        with in_account(account):
+            boto3.client("route53", region_name=REGION).change_resource_record_sets(
+                HostedZoneId=zone_id, ChangeBatch=change
+            )
+    else:
+        boto3.client("route53", region_name=REGION).change_resource_record_sets(
+            HostedZoneId=zone_id, ChangeBatch=change
+        )
+
+
+def _record(domain_name: str) -> tuple[str, str]:
+    record = acm_like_record(domain_name)
+    return record["Name"].lower(), record["Value"]
+
+
+def _logs(log_output: Any) -> list[dict[str, Any]]:
+    lines = []
+    for line in log_output.getvalue().splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def test_guard_when_a_record_was_deleted_puts_it_back_and_answers_nothing(
+    harness: Harness, requests_table: str, log_output: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn = harness.create({"DomainName": "www.example.com"})
+    _delete_record(harness.zones["example.com"], "www.example.com")
+    table = boto3.client("dynamodb", region_name=REGION)
+    items_before = table.scan(TableName=requests_table)["Items"]
+    capsys.readouterr()
+
+    _invoke(harness, acm_event(arn))
+
+    name, value = _record("www.example.com")
+    assert harness.records(harness.zones["example.com"])[name].values == (value,)
+    assert table.scan(TableName=requests_table)["Items"] == items_before
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(line["RequestType"], line.get("RecordsRepaired")) for line in emf] == [
+        ("RenewalGuard", [1.0])
+    ]
+    repaired = [line for line in _logs(log_output) if "repaired" in line["message"]]
+    assert repaired and repaired[-1]["certificate_arn"] == arn
+
+
+def test_guard_when_records_are_intact_changes_nothing(harness: Harness) -> None:
+    arn = harness.create({"DomainName": "www.example.com"})
+    batches = len(harness.change_batches())
+
+    _invoke(harness, acm_event(arn))
+    _invoke(harness, scheduled_event(REGION))
+
+    assert len(harness.change_batches()) == batches
+
+
+def test_guard_when_a_record_holds_another_value_rewrites_it(harness: Harness) -> None:
+    arn = harness.create({"DomainName": "www.example.com"})
+    name, value = _record("www.example.com")
+    boto3.client("route53", region_name=REGION).change_resource_record_sets(
+        HostedZoneId=harness.zones["example.com"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "CNAME",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": "wrong.example.net."}],
+                    },
+                }
+            ]
+        },
+    )
+
+    _invoke(harness, acm_event(arn))
+
+    assert harness.records(harness.zones["example.com"])[name].values == (value,)
+
+
+@pytest.fixture
+def cross_account(
+    harness: Harness,
+    calls: CallLog,
+    acm_faults: AcmFaults,
+    self_invokes: SelfInvokes,
+    fake_clock: FakeClock,
+    requests_table: str,
+) -> Iterator[AccountClients]:
+    clients = AccountClients(REGION, calls, acm_faults, fake_clock)
+    app.use_runtime(
+        Runtime(
+            clients=clients,
+            invoke_self=self_invokes,
+            clock=fake_clock,
+            requests=DynamoDBRequests(requests_table, clients.dynamodb()),
+        )
+    )
+    yield clients
+    app.use_runtime(None)
+
+
+def test_guard_when_a_name_is_in_another_account_repairs_it_through_its_role(
+    harness: Harness, cross_account: AccountClients
+) -> None:
+    role = create_dns_role(DNS_ACCOUNT)
+    zone = create_zone_in(DNS_ACCOUNT, "example.net")
+    arn = harness.create(
+        {
+            "DomainName": "www.example.com",
+            "SubjectAlternativeNames": ["shop.example.net"],
+            "DomainValidationOptions": [{"DomainName": "shop.example.net", "Route53RoleArn": role}],
+        }
+    )
+    assert harness.tags(arn)[ZONES_TAG] == f"{harness.zones['example.com']} @{role} {zone}"
+    _delete_record(zone, "shop.example.net", account=DNS_ACCOUNT)
+    assert cnames_in(DNS_ACCOUNT, zone) == {}
+    cross_account.route53_calls.clear()
+
+    _invoke(harness, scheduled_event(REGION))
+
+    assert cnames_in(DNS_ACCOUNT, zone) == dict([_record("shop.example.net")])
+    changes = cross_account.changes_by_account_and_zone()
+    assert changes == {(DNS_ACCOUNT, zone): 1}
+    assert harness.calls.of("sts", "AssumeRole")[-1].params["RoleArn"] == role
+
+
+def test_guard_when_the_role_needs_an_external_id_logs_an_actionable_error(
+    harness: Harness, cross_account: AccountClients, log_output: Any
+) -> None:
+    """The external id never goes in a tag: the create warns, the guard names what to do."""
+    role = create_dns_role(DNS_ACCOUNT)
+    create_zone_in(DNS_ACCOUNT, "example.net")
+    event = harness.event(
+        "create.json",
+        properties={
+            "DomainName": "shop.example.net",
+            "Route53RoleArn": role,
+            "Route53RoleExternalId": "website-certificates-7Qx2",
+        },
+    )
+    answer = harness.run(event)
+    assert answer.status == "SUCCESS", answer.reason
+    arn = answer.physical_id
+    tags = harness.tags(arn)
+    assert tags[ZONES_TAG] == "=external-id"
+    assert "website-certificates-7Qx2" not in json.dumps(tags)
+    assert any("not recorded" in line["message"] for line in _logs(log_output))
+    batches = len(harness.change_batches())
+
+    _invoke(harness, acm_event(arn))
+
+    (error,) = [line for line in _logs(log_output) if "cannot repair" in line["message"]]
+    assert error["level"] == "ERROR"
+    assert arn in error["message"] and event["StackId"] in error["message"]
+    assert "external id" in error["message"]
+    assert len(harness.change_batches()) == batches
+
+
+def test_guard_when_the_zones_tag_is_missing_names_the_certificate_and_the_stack(
+    harness: Harness, log_output: Any
+) -> None:
+    """A certificate created before the guard existed (no zones tag)."""
+    event = harness.event("create.json", properties={"DomainName": "www.example.com"})
+    arn = harness.run(event).physical_id
+    harness.acm().remove_tags_from_certificate(
+        CertificateArn=arn, Tags=[{"Key": ZONES_TAG, "Value": harness.tags(arn)[ZONES_TAG]}]
+    )
+    _delete_record(harness.zones["example.com"], "www.example.com")
+
+    _invoke(harness, acm_event(arn))
+
+    (error,) = [line for line in _logs(log_output) if "cannot repair" in line["message"]]
+    assert arn in error["message"] and event["StackId"] in error["message"]
+    assert "update the resource" in error["message"]
+    assert harness.records(harness.zones["example.com"]) == {}
+
+
+def test_guard_when_one_certificate_is_refused_goes_on_with_the_next(
+    harness: Harness, runtime: Runtime, log_output: Any
+) -> None:
+    refused = harness.create({"DomainName": "www.example.com"})
+    repaired = harness.create({"DomainName": "api.example.org"})
+    _delete_record(harness.zones["example.com"], "www.example.com")
+    _delete_record(harness.zones["example.org"], "api.example.org")
+
+    def deny(params: dict[str, Any], **_: Any) -> Any:
+        if params.get("body") and refused.encode() in params["body"]:
+            return error_response("AccessDeniedException", "not allowed")
+        return None
+
+    acm = runtime.clients.acm(REGION)
+    acm.meta.events.register("before-call.acm.ListTagsForCertificate", deny)
+    try:
+        _invoke(harness, scheduled_event(REGION))
+    finally:
+        acm.meta.events.unregister("before-call.acm.ListTagsForCertificate", deny)
+
+    name, value = _record("api.example.org")
+    assert harness.records(harness.zones["example.org"])[name].values == (value,)
+    assert harness.records(harness.zones["example.com"]) == {}
+    (failure,) = [line for line in _logs(log_output) if "could not be checked" in line["message"]]
+    assert failure["certificate_arn"] == refused
+    assert "AccessDeniedException" in failure["error"]
+    assert repaired != refused
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"source": "aws.acm", "detail-type": "ACM Certificate Expired", "resources": []},
+        {"source": "aws.s3", "detail-type": "Object Created", "detail": {"secret": "s3cr3t"}},
+        {
+            "source": "aws.acm",
+            "detail-type": "ACM Certificate Renewal Action Required",
+            "resources": "not-a-list",
+            "detail": {"secret": "s3cr3t"},
+        },
+        {
+            "source": "aws.acm",
+            "detail-type": "ACM Certificate Renewal Action Required",
+            "resources": ["arn:aws:s3:::bucket"],
+        },
+    ],
+    ids=["other-acm-event", "other-source", "resources-not-a-list", "not-a-certificate"],
+)
+def test_guard_when_the_event_is_unknown_or_malformed_logs_and_ignores_it(
+    harness: Harness, log_output: Any, event: dict[str, Any]
+) -> None:
+    before = len(harness.calls.calls)
+
+    _invoke(harness, event)
+
+    assert len(harness.calls.calls) == before
+    (ignored,) = [line for line in _logs(log_output) if "Ignored" in line["message"]]
+    assert ignored["level"] == "WARNING"
+    assert "s3cr3t" not in log_output.getvalue()
+
+
+def test_guard_calls_only_what_the_template_allows(
+    harness: Harness, cross_account: AccountClients
+) -> None:
+    """tests/reliability/test_iam.py reads the template; here the guard's real calls are
+    checked against it (the role's statements, the DNS account's role aside)."""
+    role = create_dns_role(DNS_ACCOUNT)
+    zone = create_zone_in(DNS_ACCOUNT, "example.net")
+    arn = harness.create(
+        {
+            "DomainName": "www.example.com",
+            "SubjectAlternativeNames": ["shop.example.net"],
+            "DomainValidationOptions": [{"DomainName": "shop.example.net", "Route53RoleArn": role}],
+        }
+    )
+    _delete_record(harness.zones["example.com"], "www.example.com")
+    _delete_record(zone, "shop.example.net", account=DNS_ACCOUNT)
+    mark = harness.calls.mark()
+
+    _invoke(harness, acm_event(arn))
+    _invoke(harness, scheduled_event(REGION))
+
+    granted = {str(a) for _, s in statements() for a in _listed(s["Action"])}
+    used = {f"{c.service}:{c.operation}" for c in harness.calls.calls[mark:]}
+    assert used >= {
+        "acm:ListCertificates",
+        "acm:ListTagsForCertificate",
+        "acm:DescribeCertificate",
+        "route53:GetHostedZone",
+        "route53:ListResourceRecordSets",
+        "route53:ChangeResourceRecordSets",
+        "sts:AssumeRole",
+    }
+    assert used - granted == set()
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
