@@ -7,10 +7,13 @@ from typing import Any
 import pytest
 
 from dns_certificate.intake import (
+    CertificateEvent,
     DeadInvocation,
+    IgnoredEvent,
     Malformed,
     Refusal,
     Request,
+    SweepEvent,
     classify,
     hop_of,
     usable_response_url,
@@ -138,3 +141,74 @@ def test_classify_when_destination_record_wraps_no_request_refuses(payload: obje
 def test_hop_of_when_continuation_varies(continuation: object, hop: int) -> None:
     event = request() if continuation is None else request(Continuation=continuation)
     assert hop_of(event) == hop
+
+
+# ---- EventBridge events: the renewal guard ------------------------------------------------
+
+ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+
+
+def _acm(
+    detail_type: str = "ACM Certificate Renewal Action Required", **extra: object
+) -> dict[str, Any]:
+    event: dict[str, object] = {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": detail_type,
+        "source": "aws.acm",
+        "account": "123456789012",
+        "time": "2020-09-30T06:51:08Z",
+        "region": "eu-west-1",
+        "resources": [ARN],
+        "detail": {"DaysToExpiry": 31, "CommonName": "example.com"},
+    }
+    event.update(extra)
+    return event
+
+
+@pytest.mark.parametrize(
+    "detail_type",
+    ["ACM Certificate Renewal Action Required", "ACM Certificate Approaching Expiration"],
+)
+def test_classify_when_acm_event_for_a_certificate_is_a_certificate_event(
+    detail_type: str,
+) -> None:
+    assert classify(_acm(detail_type)) == CertificateEvent(detail_type, (ARN,))
+
+
+def test_classify_when_scheduled_event_is_a_sweep() -> None:
+    event = {
+        "source": "aws.events",
+        "detail-type": "Scheduled Event",
+        "resources": [],
+        "detail": {},
+    }
+
+    assert classify(event) == SweepEvent()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _acm("ACM Certificate Expired"),
+        _acm(source="aws.s3"),
+        _acm(resources="not a list"),
+        _acm(resources=[]),
+        _acm(resources=[ARN, "arn:aws:s3:::bucket"]),
+        _acm(resources=[{"arn": ARN}]),
+        _acm(resources=[ARN] * 11),
+        {"source": "aws.events", "detail-type": "Object Created"},
+        {"source": ["aws.acm"], "detail-type": {"x": 1}},
+    ],
+)
+def test_classify_when_event_is_unknown_or_malformed_ignores_it(event: dict[str, Any]) -> None:
+    intake = classify(event)
+
+    assert isinstance(intake, IgnoredEvent)
+    assert len(intake.source) <= 80 and len(intake.detail_type) <= 80
+
+
+def test_classify_when_a_request_has_a_response_url_it_is_never_an_eventbridge_event() -> None:
+    event = _acm(ResponseURL="https://example.com/answer")
+
+    assert isinstance(classify(event), Refusal)
