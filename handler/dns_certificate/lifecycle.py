@@ -631,7 +631,11 @@ class Lifecycle:
         arn = current.view.arn
         service = self._certificates(properties)
         current_tags = current.tags
-        zones = self._records.zones(properties)  # found while deciding: no new call
+        # The zones tag follows the zones, found while deciding (no new call). An EMAIL (or
+        # private) update keeps the tag it finds: a rollback to EMAIL changes nothing, and a
+        # certificate kept migrated to DNS still renews through the records the tag names.
+        keeps_zones = not properties.uses_dns_validation and ZONES_TAG in current_tags
+        zones = None if keeps_zones else self._records.zones(properties)
         to_add, to_remove = tag_changes(
             current_tags,
             self._desired_tags(properties, current, zones),
