@@ -7,6 +7,7 @@ through the local CloudFormation (`local.driver`) against the real handler:
     -> stuck validation (a zone the registrar delegates elsewhere: the FAILED reason says so)
     -> record clean-up (two certificates share example.com's CNAME; CleanupValidationRecords
        deletes only the records no remaining certificate needs)
+    -> renewal guard (a CNAME deleted by hand is back after ACM's Renewal Action Required event)
 
 for a certificate with an apex (example.com), a wildcard (*.example.com) and a name in a
 second zone (www.example.org). It prints what happens as it happens, checks every step the
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from local.dns_server import DnsServer
-from local.driver import DriverEvent, LocalCloudFormation, StackOperation, load_app
+from local.driver import DriverEvent, LocalCloudFormation, StackOperation, acm_event, load_app
 from local.emulator import AwsEvent, Emulator, StrictSettings, validation_record
 
 DEFAULT_LOG_FILE = Path("build/demo/handler.log")
@@ -357,7 +358,7 @@ def run_stuck_validation(
     aws.rules.misdelegate(STUCK_ZONE)  # ACM never sees the record...
     dns_server.set(STUCK_ZONE, "NS", REGISTRAR_NS)  # ...because public DNS asks these
     title = (
-        f"[5/6] Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
+        f"[5/7] Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
         f"registrar delegates to {', '.join(ns.rstrip('.') for ns in REGISTRAR_NS)} "
         f"(ServiceTimeout {STUCK_SERVICE_TIMEOUT} s)"
     )
@@ -411,7 +412,7 @@ def run_cleanup(
     the rest, and the zones are left as they were before either certificate."""
     say: Callable[[str], None] = progress.line if progress else (lambda text: None)
     title = (
-        f"[6/6] Record clean-up: A = {APEX}, {WILDCARD}, {OTHER_ZONE} and B = {APEX}, {ADDED}, "
+        f"[6/7] Record clean-up: A = {APEX}, {WILDCARD}, {OTHER_ZONE} and B = {APEX}, {ADDED}, "
         "both CleanupValidationRecords true; delete A, then B"
     )
     if progress:
@@ -462,6 +463,69 @@ def run_cleanup(
         "B deleted: no validation CNAME left in either zone",
     )
     step.check(aws.certificate_arns() == [], "no certificate left in ACM")
+    for passed, text in step.checks:
+        say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
+    return step
+
+
+def _delete_cname(aws: Emulator, zone_id: str, name: str, value: str) -> None:
+    aws.route53().change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "DELETE",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "CNAME",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+            ]
+        },
+    )
+
+
+def run_guard(
+    aws: Emulator, cfn: LocalCloudFormation, zones: dict[str, str], progress: Progress | None = None
+) -> StepReport:
+    """The renewal guard: a validation CNAME deleted by hand (ACM's renewal would fail months
+    later) is back once ACM's `Renewal Action Required` event reaches the function."""
+    say: Callable[[str], None] = progress.line if progress else (lambda text: None)
+    title = (
+        f"[7/7] Renewal guard: {APEX}, {OTHER_ZONE}; {OTHER_ZONE}'s CNAME deleted by hand, then "
+        "ACM's Renewal Action Required event"
+    )
+    if progress:
+        progress.step(title)
+    step = StepReport(title, "renewal guard")
+    stack = cfn.stack("guarded")
+    created = stack.create(
+        {"Certificate": {"DomainName": APEX, "SubjectAlternativeNames": [OTHER_ZONE]}}
+    )
+    step.operation = created
+    step.check(created.status == "CREATE_COMPLETE", f"stack {created.status}")
+    if created.status == "CREATE_COMPLETE":
+        arn = stack.physical_id("Certificate")
+        org = zones["example.org"]
+        name, value = validation_record(OTHER_ZONE)
+        _delete_cname(aws, org, name, value)
+        say(f"    (deleted by hand: {name} from example.org; ACM's renewal would fail)")
+        step.check(name not in aws.cname_records(org), f"{OTHER_ZONE}'s CNAME is gone")
+        say("    EventBridge delivers ACM Certificate Renewal Action Required")
+        cfn.deliver_event(acm_event(arn))
+        step.check(
+            aws.cname_records(org).get(name) == value,
+            f"{OTHER_ZONE}'s CNAME is back in example.org",
+        )
+        step.check(
+            aws.cname_records(zones["example.com"]).get(validation_record(APEX)[0])
+            == validation_record(APEX)[1],
+            f"{APEX}'s CNAME untouched",
+        )
+        deleted = stack.delete()
+        step.check(deleted.status == "DELETE_COMPLETE", f"stack {deleted.status}")
     for passed, text in step.checks:
         say(f"    {'ok  ' if passed else 'FAIL'}  {text}")
     return step
@@ -605,6 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if report.ok:
             report.steps.append(run_stuck_validation(aws, cfn, dns_server, progress))
             report.steps.append(run_cleanup(aws, cfn, zones, progress))
+            report.steps.append(run_guard(aws, cfn, zones, progress))
 
     _summary(report, out)
     elapsed = time.monotonic() - started

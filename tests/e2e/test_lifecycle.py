@@ -30,11 +30,14 @@ def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "All 6 steps passed" in out
+    assert "All 7 steps passed" in out
     # The stuck validation: the misdelegated zone is named in the FAILED reason.
-    assert "[5/6] Stuck validation: www.example.net" in out
+    assert "[5/7] Stuck validation: www.example.net" in out
     # The clean-up: the shared record stays for the second certificate, then goes.
-    assert "[6/6] Record clean-up" in out
+    assert "[6/7] Record clean-up" in out
+    # The renewal guard: the CNAME deleted by hand is back after ACM's event.
+    assert "[7/7] Renewal guard" in out
+    assert "ok    www.example.org's CNAME is back in example.org" in out
     assert "ok    A deleted: example.com's CNAME kept (B needs it)" in out
     assert "ok    B deleted: no validation CNAME left in either zone" in out
     assert "records deleted from example.org" in out
