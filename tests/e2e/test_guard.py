@@ -99,7 +99,7 @@ def test_guard_when_a_certificate_was_not_created_by_the_resource_leaves_it_alon
             {"Key": ZONES_TAG, "Value": hosted_zones["example.com"]},
         ],
     )
-    assert emulator.describe(foreign["CertificateArn"])["Status"] == "PENDING_VALIDATION"
+    assert (emulator.describe(foreign["CertificateArn"]) or {})["Status"] == "PENDING_VALIDATION"
 
     cfn.deliver_event(scheduled_event())
     cfn.deliver_event(acm_event(foreign["CertificateArn"]))

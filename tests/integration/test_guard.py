@@ -49,7 +49,7 @@ def _invoke(harness: Harness, event: dict[str, Any]) -> None:
 
 def _delete_record(zone_id: str, domain_name: str, account: str | None = None) -> None:
     record = acm_like_record(domain_name)
-    change = {
+    change: Any = {
         "Changes": [
             {
                 "Action": "DELETE",
