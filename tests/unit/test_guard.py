@@ -1,0 +1,194 @@
+"""guard.py's decisions with fake ACM and Route 53: a throttled certificate does not stop the
+sweep, the sweep stops before the invocation's end, each record goes to the longest recorded
+zone that can hold it, and only certificates of a stack in their own account are looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG, CertificateView
+from dns_certificate.guard import SWEEP_RESERVE_SECONDS, RenewalGuard
+from dns_certificate.planning import ValidationRecord
+from dns_certificate.zonetag import ZONES_TAG
+
+STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/site/1"
+
+
+def arn(n: int, account: str = "123456789012") -> str:
+    return f"arn:aws:acm:us-east-1:{account}:certificate/{n:08d}-0000-0000-0000-000000000000"
+
+
+def record(name: str) -> ValidationRecord:
+    return ValidationRecord(name, f"_{abs(hash(name)) % 10**8}.{name}.", "CNAME", "_v.acm.aws.")
+
+
+class FakeRoute53:
+    def __init__(self, zones: dict[str, str]) -> None:
+        self.zones = zones  # id -> name
+        self.records: dict[tuple[str, str], str] = {}
+        self.changes: list[tuple[str, list[str]]] = []
+
+    def get_hosted_zone(self, Id: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        return {"HostedZone": {"Name": self.zones[Id] + "."}, "DelegationSet": {}}
+
+    def list_resource_record_sets(self, HostedZoneId: str, StartRecordName: str, **_: Any) -> Any:  # noqa: N803
+        value = self.records.get((HostedZoneId, StartRecordName))
+        if value is None:
+            return {"ResourceRecordSets": []}
+        rrset = {"Name": StartRecordName, "Type": "CNAME", "ResourceRecords": [{"Value": value}]}
+        return {"ResourceRecordSets": [rrset]}
+
+    def change_resource_record_sets(self, HostedZoneId: str, ChangeBatch: Any) -> Any:  # noqa: N803
+        names = []
+        for change in ChangeBatch["Changes"]:
+            rrset = change["ResourceRecordSet"]
+            self.records[(HostedZoneId, rrset["Name"])] = rrset["ResourceRecords"][0]["Value"]
+            names.append(rrset["Name"])
+        self.changes.append((HostedZoneId, names))
+        return {"ChangeInfo": {"Id": "change"}}
+
+
+class FakeCertificates:
+    def __init__(self) -> None:
+        self.summaries: list[dict[str, Any]] = []
+        self.tag_sets: dict[str, dict[str, str] | Exception] = {}
+        self.views: dict[str, CertificateView] = {}
+        self.described: list[str] = []
+
+    def add(self, arn: str, tags: dict[str, str] | Exception, names: list[str]) -> None:
+        self.summaries.append({"CertificateArn": arn, "Status": "ISSUED"})
+        self.tag_sets[arn] = tags
+        self.views[arn] = CertificateView(
+            arn=arn,
+            status="ISSUED",
+            failure_reason=None,
+            domain_name=names[0],
+            records={name: record(name) for name in names},
+        )
+
+    def list_all_certificates(self) -> list[dict[str, Any]]:
+        return self.summaries
+
+    def tags_if_exists(self, arn: str) -> dict[str, str] | None:
+        tags = self.tag_sets[arn]
+        if isinstance(tags, Exception):
+            raise tags
+        return tags
+
+    def describe_if_exists(self, arn: str) -> CertificateView | None:
+        self.described.append(arn)
+        return self.views.get(arn)
+
+
+class FakeClients:
+    default_region = "us-east-1"
+
+    def __init__(self, route53: FakeRoute53) -> None:
+        self._route53 = route53
+
+    def route53(self) -> FakeRoute53:
+        return self._route53
+
+
+def guard_with(
+    monkeypatch: pytest.MonkeyPatch,
+    certificates: FakeCertificates,
+    route53: FakeRoute53,
+    remaining: Callable[[], float] = lambda: 900.0,
+) -> RenewalGuard:
+    guard = RenewalGuard(FakeClients(route53), remaining)  # type: ignore[arg-type]
+    monkeypatch.setattr(guard, "_service", lambda region: certificates)
+    return guard
+
+
+def owned(zones: str) -> dict[str, str]:
+    return {STACK_TAG: STACK, LOGICAL_ID_TAG: "Cert", ZONES_TAG: zones}
+
+
+def throttling() -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+        "ListTagsForCertificate",
+    )
+
+
+def test_sweep_when_one_certificate_is_throttled_repairs_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), throttling(), ["a.example.com"])
+    certificates.add(arn(2), owned("ZCOM"), ["b.example.com"])
+
+    report = guard_with(monkeypatch, certificates, route53).sweep()
+
+    assert report.failed == [arn(1)]
+    assert report.repaired == {arn(2): (record("b.example.com").name,)}
+    assert route53.changes == [("ZCOM", [record("b.example.com").name])]
+
+
+def test_sweep_when_the_invocation_is_nearly_over_stops_before_any_certificate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+
+    guard = guard_with(monkeypatch, certificates, route53, lambda: SWEEP_RESERVE_SECONDS - 1)
+    report = guard.sweep()
+
+    assert report.checked == [] and route53.changes == []
+
+
+def test_guard_puts_each_record_in_the_longest_recorded_zone_that_holds_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com", "ZSUB": "sub.example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), owned("ZCOM ZSUB"), ["example.com", "*.sub.example.com"])
+
+    guard_with(monkeypatch, certificates, route53).certificates([arn(1)])
+
+    assert sorted(route53.changes) == [
+        ("ZCOM", [record("example.com").name]),
+        ("ZSUB", [record("*.sub.example.com").name]),
+    ]
+
+
+def test_guard_when_a_record_is_intact_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    route53.records[("ZCOM", record("a.example.com").name)] = record("a.example.com").value
+    certificates = FakeCertificates()
+    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+
+    report = guard_with(monkeypatch, certificates, route53).certificates([arn(1)])
+
+    assert report.checked == [arn(1)] and route53.changes == []
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {},
+        {STACK_TAG: "arn:aws:cloudformation:us-east-1:999999999999:stack/x/1"},
+        {**owned("ZCOM"), STACK_TAG: "arn:aws:cloudformation:us-east-1:999999999999:stack/x/1"},
+        {**owned("ZCOM"), STACK_TAG: "not-a-stack"},
+        {ZONES_TAG: "ZCOM", LOGICAL_ID_TAG: "Cert"},
+    ],
+    ids=["untagged", "other-account-no-logical-id", "other-account", "not-a-stack", "no-stack"],
+)
+def test_guard_when_the_certificate_is_not_this_resources_never_describes_it(
+    monkeypatch: pytest.MonkeyPatch, tags: dict[str, str]
+) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), tags, ["a.example.com"])
+
+    report = guard_with(monkeypatch, certificates, route53).sweep()
+
+    assert certificates.described == [] and route53.changes == []
+    assert report.cannot_repair == []
