@@ -184,3 +184,78 @@ def test_guard_when_expiry_approaches_puts_a_deleted_cname_back(
     cfn.deliver_event(json.loads(json.dumps(acm_event(stack.physical_id("Cert"), detail_type))))
 
     assert emulator.cname_records(hosted_zones["example.com"]) == _records("example.com")
+
+
+DNS_ACCOUNT = "222222222222"
+DNS_ROLE = f"arn:aws:iam::{DNS_ACCOUNT}:role/dns-certificate-records"
+
+
+def _dns_account_route53(emulator: Emulator) -> Any:
+    """Route 53 of the DNS account on the emulator (moto serves a request from the account
+    whose AssumeRole issued its key; it checks neither the role nor its trust policy)."""
+    import boto3
+
+    credentials = emulator.client("sts").assume_role(
+        RoleArn=DNS_ROLE, RoleSessionName="dns-account-admin"
+    )["Credentials"]
+    return boto3.client(
+        "route53",
+        region_name="us-east-1",
+        endpoint_url=emulator.endpoint_url,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def _cnames(route53: Any, zone_id: str) -> dict[str, str]:
+    rrsets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return {
+        r["Name"].lower(): r["ResourceRecords"][0]["Value"] for r in rrsets if r["Type"] == "CNAME"
+    }
+
+
+def test_guard_when_a_name_is_in_another_account_repairs_it_through_its_role(
+    emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
+) -> None:
+    """The DNS account's zone is not what the emulator's ACM reads (it validates against the
+    certificate's own account), so the certificate stays PENDING_VALIDATION: the Create does
+    not wait for it, and the guard repairs pending certificates too."""
+    route53 = _dns_account_route53(emulator)
+    zone = route53.create_hosted_zone(Name="example.net", CallerReference="dns-account")
+    zone_id = zone["HostedZone"]["Id"].removeprefix("/hostedzone/")
+    stack = cfn.stack("cross-account")
+    created = stack.create(
+        {
+            "Cert": {
+                "DomainName": "shop.example.net",
+                "Route53RoleArn": DNS_ROLE,
+                "WaitForIssuance": "false",
+            }
+        }
+    )
+    assert created.succeeded, [s.describe() for s in created.steps]
+    record_name, value = validation_record("shop.example.net")
+    assert _cnames(route53, zone_id) == {record_name: value}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "DELETE",
+                    "ResourceRecordSet": {
+                        "Name": record_name,
+                        "Type": "CNAME",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+            ]
+        },
+    )
+    assert _cnames(route53, zone_id) == {}
+
+    cfn.deliver_event(acm_event(stack.physical_id("Cert")))
+
+    assert _cnames(route53, zone_id) == {record_name: value}
+    assert emulator.cname_records(hosted_zones["example.com"]) == {}  # not in this account
