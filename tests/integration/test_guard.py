@@ -341,3 +341,34 @@ def test_guard_calls_only_what_the_template_allows(
 
 def _listed(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
+
+
+def test_update_in_place_that_moves_a_name_to_another_account_rewrites_the_zones_tag(
+    harness: Harness, cross_account: AccountClients
+) -> None:
+    """The tag follows the zones: after the update the guard repairs in the new zone."""
+    old = {"DomainName": "www.example.com", "SubjectAlternativeNames": ["shop.example.net"]}
+    local_net = harness.create_zone("example.net")
+    arn = harness.create(old)
+    assert harness.tags(arn)[ZONES_TAG] == " ".join(
+        sorted([harness.zones["example.com"], local_net])
+    )
+    role = create_dns_role(DNS_ACCOUNT)
+    zone = create_zone_in(DNS_ACCOUNT, "example.net")
+    new = {
+        **old,
+        "DomainValidationOptions": [{"DomainName": "shop.example.net", "Route53RoleArn": role}],
+    }
+
+    answer = harness.run(
+        harness.event("update-tags.json", properties=new, old_properties=old, physical_id=arn)
+    )
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == arn
+    assert harness.tags(arn)[ZONES_TAG] == f"{harness.zones['example.com']} @{role} {zone}"
+    _delete_record(zone, "shop.example.net", account=DNS_ACCOUNT)
+
+    _invoke(harness, acm_event(arn))
+
+    assert cnames_in(DNS_ACCOUNT, zone) == dict([_record("shop.example.net")])
