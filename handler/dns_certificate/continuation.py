@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContinuationError
+from .properties import MAX_NAMES, is_hosted_zone_id
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -38,6 +39,11 @@ MAX_AGE_SECONDS = 3600.0 + 600.0
 
 SelfInvoke = Callable[[str, Mapping[str, Any]], None]
 
+#: A certificate name, the id of the hosted zone its record goes to, and that zone's name.
+CarriedZone = tuple[str, str, str]
+#: A DNS name has at most 253 characters (255 with a wildcard's "*.").
+MAX_NAME_LENGTH = 255
+
 
 @dataclass(frozen=True)
 class Continuation:
@@ -51,6 +57,10 @@ class Continuation:
     #: whether it has run: both carried across hand-offs; absent from older payloads.
     records_written_at: float | None = None
     diagnosed: bool = False
+    #: The zones resolved so far, so that a later invocation looks none of them up again
+    #: (records.ValidationRecords: used only for the certificate's own names, and only where
+    #: they fit). At most one per name: 100 x ~530 characters, far below Lambda's 256 KB.
+    zones: tuple[CarriedZone, ...] = ()
 
     def advanced(self, **changes: Any) -> Continuation:
         return replace(self, **changes)
@@ -104,6 +114,7 @@ class Continuation:
                 certificate_arn=_typed(data, "certificate_arn", str, None),
                 records_written_at=_optional_float(data.get("records_written_at")),
                 diagnosed=data.get("diagnosed", False) is True,
+                zones=_zones(data.get("zones")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ContinuationError(f"The continuation state is malformed: {error}") from error
@@ -129,6 +140,30 @@ def _optional_float(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError("records_written_at is not a number")
     return float(value)
+
+
+def _zones(value: object) -> tuple[CarriedZone, ...]:
+    """Exactly what `Continuation.zones` holds, or TypeError/ValueError: a list of at most
+    MAX_NAMES [name, zone id, zone name] entries of short strings and well-formed ids."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise TypeError("zones is not a list")
+    if len(value) > MAX_NAMES:
+        raise ValueError(f"zones has more than {MAX_NAMES} entries")
+    zones: list[CarriedZone] = []
+    for entry in value:
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and all(isinstance(part, str) and 0 < len(part) <= MAX_NAME_LENGTH for part in entry)
+        ):
+            raise TypeError("zones holds an entry that is not [name, zone id, zone name]")
+        name, zone_id, zone_name = entry
+        if not is_hosted_zone_id(zone_id):
+            raise ValueError("zones holds an entry whose zone id is not a hosted zone id")
+        zones.append((name, zone_id, zone_name))
+    return tuple(zones)
 
 
 def _looks_like_certificate_arn(value: str) -> bool:

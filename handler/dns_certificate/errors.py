@@ -81,6 +81,11 @@ class DnsChangeError(CertificateResourceError):
     """Route 53 refused to write the validation records."""
 
 
+class HostedZoneGoneError(DnsChangeError):
+    """The zone a write went to no longer exists (NoSuchHostedZone): its name may have a new
+    zone, so the zones are looked up again once before this becomes the answer."""
+
+
 class ContinuationError(CertificateResourceError):
     """The function could not hand the wait over to its next invocation."""
 

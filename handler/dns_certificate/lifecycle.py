@@ -311,6 +311,7 @@ class Lifecycle:
             latest_deadline=overall_deadline(state.started_at, service_timeout),
             now=self._clock.now(),
         )
+        self._records.remember(state.zones)  # no zone looked up again
         return state
 
     def _persevering(
@@ -978,7 +979,7 @@ class Lifecycle:
     def _hand_off(self, state: Continuation) -> None:
         # After the timer's FAILED answer a next invocation would answer a second time.
         self._stop_if_answered("handing off")
-        payload = cont.next_event(self._event, state)
+        payload = cont.next_event(self._event, state.advanced(zones=self._records.carried_zones()))
         try:
             self._runtime.invoke_self(self._function_arn, payload)
         except ContinuationError:

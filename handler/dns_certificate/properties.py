@@ -372,12 +372,17 @@ def _parse_bool(value: object, name: str, default: bool) -> bool:
     raise InvalidPropertyError(f"{name} '{value}' must be true or false")
 
 
+def is_hosted_zone_id(value: str) -> bool:
+    """A Route 53 hosted zone id without its `/hostedzone/` prefix."""
+    return bool(_HOSTED_ZONE_ID.fullmatch(value))
+
+
 def _parse_zone_id(value: object, name: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
         zone_id = value.strip().removeprefix("/hostedzone/")
-        if _HOSTED_ZONE_ID.match(zone_id):
+        if is_hosted_zone_id(zone_id):
             return zone_id
     raise InvalidPropertyError(
         f"{name} '{value}' is not a Route 53 hosted zone id (e.g. Z0123456789ABCDEFGHIJ)"

@@ -1,6 +1,6 @@
-"""Validation records, one home for them: each name's hosted zone (found or checked, remembered
-per invocation), writing the CNAMEs, reading them back, and deleting those no certificate of the
-account needs any more.
+"""Validation records, one home for them: each name's hosted zone (found or checked once per
+invocation, and carried to the next one in the continuation), writing the CNAMEs, reading them
+back, and deleting those no certificate of the account needs any more.
 
 The lifecycle decides *when*; this module knows *how*. Every Route 53 call goes through a
 `HostedZoneService`, one per account (role) per invocation.
@@ -18,11 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .certificates import CertificateService, region_of
 from .clients import ClientFactory, error_code, error_message
+from .continuation import CarriedZone
 from .dns import HostedZoneService
-from .errors import InvalidPropertyError
+from .errors import HostedZoneGoneError, InvalidPropertyError
 from .names import base_name, normalize_name
-from .planning import ValidationRecord, configured_zone, group_records_by_zone
-from .properties import CertificateProperties, Route53Access, Tag, parse_properties
+from .planning import ValidationRecord, configured_zone, group_records_by_zone, zone_candidates
+from .properties import MAX_NAMES, CertificateProperties, Route53Access, Tag, parse_properties
 from .zonetag import MANUAL, NO_RECORDS, ZONES_TAG, encode, unrecorded
 
 logger = Logger(child=True)
@@ -40,6 +41,9 @@ CLEANUP_RESERVE_SECONDS = 15.0
 
 #: A name's zone and the account (role) that holds it.
 Zone = tuple[Route53Access, str]
+#: What is remembered of a name's zone: the account (role) asked, the name, the zone the user
+#: named (None: searched) -> (zone id, zone name).
+_ZoneKey = tuple[Route53Access, str, str | None]
 
 
 def _field_of(properties: CertificateProperties, index: int, name: str) -> str:
@@ -175,12 +179,21 @@ def plan_cleanup(
 
 
 class ValidationRecords:
-    """Zones, writes, read-backs and deletes of one resource's validation records."""
+    """Zones, writes, read-backs and deletes of one resource's validation records.
+
+    Each name's zone is resolved once per invocation (write, read-back, diagnosis and clean-up
+    share it) and, through `carried_zones` / `remember`, once per request: a later invocation
+    of a continuation looks none up again. A write to a zone that is gone looks them up again
+    once (`write`).
+    """
 
     def __init__(self, clients: ClientFactory, session_name: str) -> None:
         self._clients = clients
         self._session_name = session_name
         self._services: dict[Route53Access, HostedZoneService] = {}
+        self._resolved: dict[_ZoneKey, tuple[str, str]] = {}
+        #: From the continuation: name -> (zone id, zone name), trusted only where it fits.
+        self._carried: dict[str, tuple[str, str]] = {}
 
     def dns(self, access: Route53Access) -> HostedZoneService:
         """One Route 53 session per account (role) per invocation."""
@@ -197,22 +210,80 @@ class ValidationRecords:
 
     # ---- zones --------------------------------------------------------------------------
 
+    def remember(self, zones: Iterable[CarriedZone]) -> None:
+        """The zones an earlier invocation of this request resolved (its continuation)."""
+        for name, zone_id, zone_name in zones:
+            self._carried[name] = (zone_id, zone_name)
+
+    def carried_zones(self) -> tuple[CarriedZone, ...]:
+        """Every zone known now, for the next invocation: those resolved or used by this one
+        first, then those carried and not needed yet; at most one per name, MAX_NAMES."""
+        known = {name: zone for (_, name, _), zone in self._resolved.items()}
+        for name, zone in self._carried.items():
+            known.setdefault(name, zone)
+        return tuple((name, *zone) for name, zone in known.items())[:MAX_NAMES]
+
     def zones(self, properties: CertificateProperties) -> dict[str, Zone]:
         """Each name's zone and the account it lives in, found (or, when named, checked) before
-        anything is requested. Empty when the resource writes no records."""
+        anything is requested. Empty when the resource writes no records.
+
+        Resolved once per invocation, with one `HostedZoneService.prepare` per account for all
+        names to search (see its call counts); a zone carried from an earlier invocation is
+        used without a call when the name is the certificate's, the zone's name can hold its
+        record and, if the user named a zone, it is that one.
+        """
         if not properties.writes_dns_records:
             return {}
-        zones: dict[str, Zone] = {}
-        for index, name in enumerate(properties.all_names):
-            access = properties.route53_for(name)
-            configured = configured_zone(properties, name)
+        wanted = [
+            (index, name, properties.route53_for(name), configured_zone(properties, name))
+            for index, name in enumerate(properties.all_names)
+        ]
+        unknown = [
+            (index, (access, name, configured))
+            for index, name, access, configured in wanted
+            if not self._known((access, name, configured))
+        ]
+        searched: dict[Route53Access, list[str]] = {}
+        for _, (access, name, configured) in unknown:
+            if configured is None:
+                searched.setdefault(access, []).append(name)
+        for access, names in searched.items():
+            self.dns(access).prepare(names)
+        for index, key in unknown:
+            access, name, configured = key
             field = _field_of(properties, index, name)
             dns = self.dns(access)
             if configured:
-                zones[name] = (access, dns.check_zone(configured, name, field=field))
+                self._resolved[key] = dns.checked_zone(configured, name, field=field)
             else:
-                zones[name] = (access, dns.find_public_zone(name, field=field))
-        return zones
+                self._resolved[key] = dns.public_zone(name, field=field)
+        return {
+            name: (access, self._resolved[(access, name, configured)][0])
+            for _, name, access, configured in wanted
+        }
+
+    def _known(self, key: _ZoneKey) -> bool:
+        """Resolved in this invocation, or carried and fitting (then remembered as resolved)."""
+        if key in self._resolved:
+            return True
+        _, name, configured = key
+        carried = self._carried.get(name)
+        if carried is None:
+            return False
+        zone_id, zone_name = carried
+        if zone_name not in zone_candidates(name) or configured not in (None, zone_id):
+            return False
+        self._resolved[key] = carried
+        return True
+
+    def _forget(self, zone: Zone) -> None:
+        """A zone turned out to be gone: look up again every name that used it."""
+        access, zone_id = zone
+        for key in [k for k, v in self._resolved.items() if k[0] == access and v[0] == zone_id]:
+            del self._resolved[key]
+        for name in [n for n, (carried_id, _) in self._carried.items() if carried_id == zone_id]:
+            del self._carried[name]
+        self.dns(access).forget_zones()
 
     def zone_services(
         self, properties: CertificateProperties
@@ -228,21 +299,50 @@ class ValidationRecords:
     def write(
         self, properties: CertificateProperties, records: Mapping[str, ValidationRecord]
     ) -> None:
-        """UPSERT every known record, one batch per zone (a repeated write changes nothing)."""
+        """UPSERT every known record, one batch per zone (a repeated write changes nothing).
+
+        A zone that is gone (deleted, or recreated with a new id, since it was resolved,
+        possibly by an earlier invocation) makes the zones be looked up again, once; the
+        batches not written yet are then written where the names' zones are now.
+        """
         zones = self.zones(properties)
-        batches = group_records_by_zone(
-            (record for name, record in records.items() if name in zones), zones
-        )
-        for (access, zone_id), batch in batches.items():
-            self.dns(access).upsert_records(zone_id, batch)
-            logger.info(
-                "Validation records written",
-                extra={
-                    "hosted_zone_id": zone_id,
-                    "route53_role_arn": access.role_arn,
-                    "records": [r.name for r in batch],
-                },
+        written: set[str] = set()
+        looked_up_again = False
+        while True:
+            batches = group_records_by_zone(
+                (
+                    record
+                    for name, record in records.items()
+                    if name in zones and name not in written
+                ),
+                zones,
             )
+            for zone, batch in batches.items():
+                access, zone_id = zone
+                try:
+                    self.dns(access).upsert_records(zone_id, batch)
+                except HostedZoneGoneError:
+                    if looked_up_again:
+                        raise
+                    logger.warning(
+                        "Hosted zone gone; looking the zones up again",
+                        extra={"hosted_zone_id": zone_id, "route53_role_arn": access.role_arn},
+                    )
+                    looked_up_again = True
+                    self._forget(zone)
+                    zones = self.zones(properties)
+                    break
+                written.update(name for name, each in zones.items() if each == zone)
+                logger.info(
+                    "Validation records written",
+                    extra={
+                        "hosted_zone_id": zone_id,
+                        "route53_role_arn": access.role_arn,
+                        "records": [r.name for r in batch],
+                    },
+                )
+            else:
+                return
 
     # ---- read back ----------------------------------------------------------------------
 
