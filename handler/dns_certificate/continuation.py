@@ -92,7 +92,11 @@ class Continuation:
             raise ContinuationError(f"The continuation state is refused: {problem}")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("zones")
+        if self.zones:  # JSON's own shape; absent when empty, as in payloads before the field
+            data["zones"] = [list(zone) for zone in self.zones]
+        return data
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Continuation | None:

@@ -150,7 +150,7 @@ def test_timer_clean_up_cannot_answer_another_request_running_meanwhile(
 def test_retry_of_a_create_after_the_timer_answered_requests_nothing_and_stays_silent(
     harness: Harness,
 ) -> None:
-    harness.faults.stalls = {"ListHostedZonesByName": [HANG]}
+    harness.faults.stalls = {"ListHostedZones": [HANG]}
     event = harness.event("create-two-zones.json")
     first = harness.invoke(event, about_to_time_out(harness))
     assert first is not None

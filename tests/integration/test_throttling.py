@@ -53,7 +53,7 @@ def throttler(runtime: Runtime) -> Iterator[Throttler]:
 @pytest.mark.parametrize(
     "operation",
     [
-        "ListHostedZonesByName",
+        "ListHostedZones",
         "RequestCertificate",
         "DescribeCertificate",
         "ChangeResourceRecordSets",

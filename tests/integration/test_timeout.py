@@ -83,7 +83,7 @@ def test_create_when_timer_fires_during_the_zone_lookups_requests_no_certificate
     timer answered FAILED without an ARN, and the Create then requested a certificate anyway.
     CloudFormation's rollback Delete (a physical id that is not an ARN) had already searched
     for it by its tags, so it was left behind."""
-    harness.faults.stalls = {"ListHostedZonesByName": [HANG]}
+    harness.faults.stalls = {"ListHostedZones": [HANG]}
     event = harness.event("create-two-zones.json")
 
     answer = harness.invoke(event, about_to_time_out(harness))
@@ -112,7 +112,7 @@ def test_in_place_update_when_timer_fires_during_the_zone_lookups_changes_no_tag
         old_properties=old,
         RequestType="Update",
     )
-    harness.faults.stalls = {"ListHostedZonesByName": [HANG]}
+    harness.faults.stalls = {"ListHostedZones": [HANG]}
 
     answer = harness.invoke(event, about_to_time_out(harness))
     run_what_was_handed_on(harness)

@@ -75,7 +75,7 @@ ACM_APIS = (
     "acm:ListCertificates",
 )
 ROUTE53_APIS = (
-    "route53:ListHostedZonesByName",
+    "route53:ListHostedZones",
     "route53:GetHostedZone",
     "route53:ChangeResourceRecordSets",
 )
@@ -85,7 +85,7 @@ HUNG_APIS = (
     "acm:DescribeCertificate",
     "route53:ChangeResourceRecordSets",
     "acm:DeleteCertificate",
-    "route53:ListHostedZonesByName",
+    "route53:ListHostedZones",
 )
 #: What a refusal's reason may say to name it.
 REFUSAL_WORDS = ("AccessDenied", "not authorized")
@@ -257,8 +257,9 @@ def names(scenario: Scenario) -> tuple[str, str]:
 
 
 def certificate(scenario: Scenario, **extra: Any) -> dict[str, Any]:
-    """One certificate with a name in each zone: example.com found by ListHostedZonesByName,
-    example.org given by its zone id (GetHostedZone)."""
+    """One certificate with a name in each zone: example.com found by ListHostedZones (by
+    ListHostedZonesByName when that is refused), example.org given by its zone id
+    (GetHostedZone)."""
     com, org = names(scenario)
     return {
         "DomainName": com,
