@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.harness import Harness, expected_records
 
 
-def test_create_when_private_zone_has_same_name_writes_to_public_zone(harness: Harness) -> None:
+@pytest.fixture(autouse=True, params=["small account", "account of over 100 zones"])
+def account(request: pytest.FixtureRequest, harness: Harness) -> None:
+    """Every rule holds both where one ListHostedZones page lists every zone and where the
+    zones are searched by name (more zones than a page holds)."""
+    if request.param != "small account":
+        for index in range(100):
+            harness.create_zone(f"z{index}.filler.test")
+
+
+#: A name whose only candidate zone is example.com (searched by name), and one with two
+#: candidates (www.example.com, example.com: found by listing the zones, in a small account).
+ONE_OR_TWO_CANDIDATES = pytest.mark.parametrize("name", ["example.com", "www.example.com"])
+
+
+@ONE_OR_TWO_CANDIDATES
+def test_create_when_private_zone_has_same_name_writes_to_public_zone(
+    harness: Harness, name: str
+) -> None:
     private = harness.create_zone("example.com", private=True)
 
-    answer = harness.run(harness.event("create.json"))
+    answer = harness.run(harness.event("create.json", properties={"DomainName": name}))
 
     assert answer.status == "SUCCESS", answer.reason
-    assert list(harness.records(harness.zones["example.com"])) == list(
-        expected_records(["example.com"])
-    )
+    assert list(harness.records(harness.zones["example.com"])) == list(expected_records([name]))
     assert harness.records(private) == {}
 
 
@@ -42,16 +59,23 @@ def test_create_when_zones_are_nested_writes_to_the_most_specific_zone(harness: 
     )
 
 
+@ONE_OR_TWO_CANDIDATES
 def test_create_when_two_public_zones_share_a_name_fails_asking_for_hosted_zone_id(
-    harness: Harness,
+    harness: Harness, name: str
 ) -> None:
-    harness.create_zone("example.com")
+    second = harness.create_zone("example.com")
 
-    answer = harness.run(harness.event("create.json"))
+    answer = harness.run(harness.event("create.json", properties={"DomainName": name}))
 
     assert answer.status == "FAILED"
-    assert "HostedZoneId" in answer.reason
-    assert "example.com" in answer.reason
+    assert answer.reason.startswith("Two or more public hosted zones are named 'example.com' ("), (
+        answer.reason
+    )
+    assert harness.zones["example.com"] in answer.reason
+    assert second in answer.reason
+    assert f"set HostedZoneId or DomainValidationOptions[].HostedZoneId for '{name}'" in (
+        answer.reason
+    )
     assert harness.calls.count("acm") == 0
     assert harness.certificates() == []
 

@@ -36,6 +36,8 @@ EVENT: dict[str, Any] = {
 }
 
 times = st.floats(min_value=0, max_value=4e9, allow_nan=False, allow_infinity=False)
+dns_names = st.from_regex(r"[a-z0-9*.-]{1,40}", fullmatch=True)
+zone_ids = st.from_regex(r"[A-Z0-9]{1,32}", fullmatch=True)
 states = st.builds(
     Continuation,
     action=st.sampled_from(["create", "replace", "in_place", "delete"]),
@@ -46,6 +48,7 @@ states = st.builds(
     certificate_arn=st.none() | st.just(ARN),
     records_written_at=st.none() | times,
     diagnosed=st.booleans(),
+    zones=st.lists(st.tuples(dns_names, zone_ids, dns_names), max_size=3).map(tuple),
 )
 
 
@@ -259,3 +262,70 @@ def test_continuation_check_refuses_records_written_outside_the_request(written_
 
     with pytest.raises(ContinuationError, match="records_written_at"):
         state.check(actions=("create",), latest_deadline=4000.0, now=1200.0)
+
+
+# ---- zones carried ------------------------------------------------------------------------------
+
+ZONE_ID = "Z0123456789ABCDEFGHIJ"
+
+
+def test_continuation_carries_zones_to_the_next_hop_through_json() -> None:
+    state = Continuation(
+        "create",
+        1000.0,
+        4000.0,
+        zones=(("example.com", ZONE_ID, "example.com"), ("*.example.com", ZONE_ID, "example.com")),
+    )
+
+    loaded = Continuation.from_event(over_the_wire(next_event(EVENT, state)))
+
+    assert loaded == state.advanced(hop=1)
+
+
+def test_continuation_without_zones_writes_no_zones_key() -> None:
+    assert "zones" not in Continuation("create", 1000.0, 4000.0).to_json()
+
+
+LONG = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 61  # 253 characters
+
+
+@pytest.mark.parametrize(
+    "zones",
+    [
+        "example.com",
+        {"example.com": ZONE_ID},
+        [["example.com", ZONE_ID]],
+        [["example.com", ZONE_ID, "example.com", "extra"]],
+        [["example.com", 42, "example.com"]],
+        [["example.com", "", "example.com"]],
+        [["example.com", "z0123456789abcdefghij", "example.com"]],
+        [["example.com", "../hostedzone/Z1", "example.com"]],
+        [["example.com", "Z1\n", "example.com"]],
+        [["example.com", "Z" * 33, "example.com"]],
+        [[LONG + ".example", ZONE_ID, "example.com"]],
+        [["example.com", ZONE_ID, "example.com"]] * 101,
+    ],
+    ids=["a-string", "an-object", "two-parts", "four-parts", "id-a-number", "id-empty",
+         "id-lower-case", "id-a-path", "id-with-newline", "id-too-long", "name-too-long",
+         "more-entries-than-names"],
+)  # fmt: skip
+def test_continuation_with_malformed_zones_is_refused(zones: object) -> None:
+    data = {"action": "create", "started_at": 1000.0, "deadline": 4000.0, "hop": 1}
+
+    with pytest.raises(ContinuationError, match="malformed"):
+        Continuation.from_event({**EVENT, CONTINUATION_KEY: {**data, "zones": zones}})
+
+
+def test_continuation_with_a_zone_for_each_of_100_longest_names_fits_lambdas_payload() -> None:
+    """Lambda's asynchronous payload is at most 256 KB: the event (100 names of 253
+    characters in its properties, twice for an Update) plus every name's zone."""
+    names = [f"{index:03d}{LONG[3:]}" for index in range(100)]
+    properties = {"DomainName": names[0], "SubjectAlternativeNames": names[1:]}
+    event = {**EVENT, "ResourceProperties": properties, "OldResourceProperties": properties}
+    state = Continuation(
+        "create", 1000.0, 4000.0, zones=tuple((name, "Z" * 32, name) for name in names)
+    )
+
+    payload = json.dumps(next_event(event, state)).encode()
+
+    assert len(payload) < 256 * 1024
