@@ -105,8 +105,9 @@ class HostedZoneService:
             if candidate not in self._public_zones_by_name
         }
         if len(unanswered) >= 2 and not self._listing_tried:
-            self._listing_tried = True
+            # Not tried until answered: a throttled call is tried again (the step is retried).
             self._all_public_zones = self._list_all_public_zones()
+            self._listing_tried = True
 
     def find_public_zone(self, name: str, *, field: str = "") -> str:
         """The public zone with the longest name that is a suffix of `name`."""
