@@ -61,17 +61,14 @@ class HostedZoneService:
         self._all_public_zones: dict[str, list[str]] | None = None
         self._listing_tried = False
 
-    def check_zone(self, zone_id: str, name: str, *, field: str) -> str:
-        """A zone the user named must exist, be public and be able to hold `name`'s record.
+    def checked_zone(self, zone_id: str, name: str, *, field: str) -> tuple[str, str]:
+        """A zone the user named must exist, be public and be able to hold `name`'s record:
+        (zone id, zone name).
 
         Checked before the certificate is requested: a typo in HostedZoneId then fails in
         seconds and requests nothing, instead of failing at the write with a certificate to
         clean up.
         """
-        return self.checked_zone(zone_id, name, field=field)[0]
-
-    def checked_zone(self, zone_id: str, name: str, *, field: str) -> tuple[str, str]:
-        """`check_zone`, with the zone's name: (zone id, zone name)."""
         if zone_id not in self._checked_zones:
             try:
                 zone = self._route53.get_hosted_zone(Id=zone_id)["HostedZone"]
@@ -109,12 +106,9 @@ class HostedZoneService:
             self._all_public_zones = self._list_all_public_zones()
             self._listing_tried = True
 
-    def find_public_zone(self, name: str, *, field: str = "") -> str:
-        """The public zone with the longest name that is a suffix of `name`."""
-        return self.public_zone(name, field=field)[0]
-
     def public_zone(self, name: str, *, field: str = "") -> tuple[str, str]:
-        """`find_public_zone`, with the zone's name: (zone id, zone name).
+        """The public zone with the longest name that is a suffix of `name`: (zone id, zone
+        name).
 
         Private zones are skipped: ACM resolves validation records on the public internet.
         Two public zones of the name that wins make the choice the user's.

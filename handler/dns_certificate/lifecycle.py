@@ -311,7 +311,7 @@ class Lifecycle:
             latest_deadline=overall_deadline(state.started_at, service_timeout),
             now=self._clock.now(),
         )
-        self._records.remember(state.zones)  # no zone looked up again
+        self._records.remember(state.zones)  # found by an earlier invocation: not looked up again
         return state
 
     def _persevering(
