@@ -18,8 +18,10 @@ invocation never fails because of one certificate.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -91,9 +93,15 @@ class GuardReport:
 
 
 class RenewalGuard:
-    def __init__(self, clients: ClientFactory, remaining_seconds: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        remaining_seconds: Callable[[], float],
+        shuffle: Callable[[list[Any]], None] = random.shuffle,
+    ) -> None:
         self._clients = clients
         self._remaining_seconds = remaining_seconds
+        self._shuffle = shuffle
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -110,10 +118,33 @@ class RenewalGuard:
         """Every certificate this resource created, in the function's region and us-east-1.
 
         Certificates are read in the order cheapest first: the listing's status, then the tags
-        (ownership, zones), and only an owned one is described."""
+        (ownership, zones), and only an owned one is described. Both regions are listed first
+        and checked in a new random order each sweep: a sweep that runs out of time leaves
+        other certificates unchecked each day, never always the same ones (ACM's order, or
+        us-east-1 after a large region, would starve them)."""
         report = GuardReport()
-        regions = list(dict.fromkeys([self._clients.default_region, GLOBAL_REGION]))
-        for region in regions:
+        pending = self._listed()
+        self._shuffle(pending)
+        for index, (region, service, arn) in enumerate(pending):
+            if self._remaining_seconds() < SWEEP_RESERVE_SECONDS:
+                logger.warning(
+                    "Renewal guard: the sweep stopped before the invocation's end; the "
+                    "next sweeps check the rest (in another order)",
+                    extra={
+                        "region": region,
+                        "checked": len(report.checked),
+                        "not_reached": len(pending) - index,
+                    },
+                )
+                break
+            self._guard_safely(service, arn, report)
+        self._finish(report, "sweep")
+        return report
+
+    def _listed(self) -> list[tuple[str, CertificateService, str]]:
+        """The certificates of both regions that may still validate or renew."""
+        listed: list[tuple[str, CertificateService, str]] = []
+        for region in dict.fromkeys([self._clients.default_region, GLOBAL_REGION]):
             service = self._service(region)
             try:
                 summaries = service.list_all_certificates()
@@ -125,20 +156,12 @@ class RenewalGuard:
                 )
                 self._count_throttling(error)
                 continue
-            for summary in summaries:
-                if summary.get("Status") not in GUARDED_STATUSES:
-                    continue
-                if self._remaining_seconds() < SWEEP_RESERVE_SECONDS:
-                    logger.warning(
-                        "Renewal guard: the sweep stopped before the invocation's end; the "
-                        "next sweep checks the rest",
-                        extra={"region": region, "checked": len(report.checked)},
-                    )
-                    self._finish(report, "sweep")
-                    return report
-                self._guard_safely(service, str(summary["CertificateArn"]), report)
-        self._finish(report, "sweep")
-        return report
+            listed += [
+                (region, service, str(summary["CertificateArn"]))
+                for summary in summaries
+                if summary.get("Status") in GUARDED_STATUSES
+            ]
+        return listed
 
     # ---- one certificate ----------------------------------------------------------------
 

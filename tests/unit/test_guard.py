@@ -192,3 +192,29 @@ def test_guard_when_the_certificate_is_not_this_resources_never_describes_it(
 
     assert certificates.described == [] and route53.changes == []
     assert report.cannot_repair == []
+
+
+# ---- review of issue 10: production races and limits ------------------------------------
+
+
+def test_sweep_that_cannot_finish_in_one_invocation_reaches_every_certificate_over_sweeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each sweep has time for 4 of 12 certificates: over successive sweeps every one is
+    checked (before, every sweep began with the same 4 and the other 8 were never checked)."""
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    for n in range(12):
+        certificates.add(arn(n), owned("ZCOM"), [f"n{n}.example.com"])
+    ever_checked: set[str] = set()
+    for _ in range(60):
+        checked_before = len(certificates.described)
+
+        def remaining(start: int = checked_before) -> float:
+            return 900.0 if len(certificates.described) - start < 4 else 0.0
+
+        report = guard_with(monkeypatch, certificates, route53, remaining).sweep()
+        assert len(report.checked) <= 4
+        ever_checked.update(report.checked)
+
+    assert ever_checked == {arn(n) for n in range(12)}
