@@ -202,7 +202,7 @@ class RenewalGuard:
         zones, unmatched = _match(records, recorded, view.records)
         if unmatched:
             self._cannot_repair(arn, stack_id, logical_id, "unmatched", report, names=unmatched)
-        repaired = records.repair(zones, view.records)
+        repaired = records.repair(zones, view.records, lambda: _still_renews(service, arn))
         if repaired:
             report.repaired[arn] = repaired
             logger.info(
@@ -280,6 +280,13 @@ class RenewalGuard:
                 "failed": len(report.failed),
             },
         )
+
+
+def _still_renews(service: CertificateService, arn: str) -> bool:
+    """Read again right before a write: the certificate may have been deleted (and its records
+    cleaned up) since it was described."""
+    view = service.describe_if_exists(arn)
+    return view is not None and view.status in GUARDED_STATUSES
 
 
 def _same_account(stack_id: str, certificate_arn: str) -> bool:

@@ -368,11 +368,18 @@ class ValidationRecords:
     # ---- repair -------------------------------------------------------------------------
 
     def repair(
-        self, zones: Mapping[str, Zone], records: Mapping[str, ValidationRecord]
+        self,
+        zones: Mapping[str, Zone],
+        records: Mapping[str, ValidationRecord],
+        still_wanted: Callable[[], bool] = lambda: True,
     ) -> tuple[str, ...]:
         """Read each record back and UPSERT only those missing or holding another value, one
         batch per zone; the record names repaired. Raises on Route 53 errors (the caller
-        decides what a failure means)."""
+        decides what a failure means).
+
+        `still_wanted` is asked right before each write: a Delete with clean-up may have
+        deleted the certificate, then its records, while they were being read back (they
+        then read as missing); writing them would leave records no certificate needs."""
         batches = group_records_by_zone(
             (record for name, record in records.items() if name in zones), zones
         )
@@ -381,6 +388,13 @@ class ValidationRecords:
             broken = tuple(record for record in batch if not self.holds(zone, record))
             if not broken:
                 continue
+            if not still_wanted():
+                logger.info(
+                    "Validation records not repaired: the certificate is gone or no longer "
+                    "renews (deleted meanwhile?)",
+                    extra={"records": [record.name for record in broken]},
+                )
+                break
             access, zone_id = zone
             self.dns(access).upsert_records(zone_id, broken)
             logger.info(

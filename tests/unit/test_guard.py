@@ -218,3 +218,24 @@ def test_sweep_that_cannot_finish_in_one_invocation_reaches_every_certificate_ov
         ever_checked.update(report.checked)
 
     assert ever_checked == {arn(n) for n in range(12)}
+
+
+def test_guard_when_the_certificate_is_deleted_while_its_records_are_read_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Delete with clean-up removes the certificate, then its CNAME, while the guard reads
+    the record back: the guard must not write the record again for a certificate gone."""
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    read_back = route53.list_resource_record_sets
+
+    def delete_meanwhile(**arguments: Any) -> Any:
+        certificates.views.pop(arn(1), None)  # DeleteCertificate, then the clean-up's DELETE
+        return read_back(**arguments)
+
+    monkeypatch.setattr(route53, "list_resource_record_sets", delete_meanwhile)
+
+    report = guard_with(monkeypatch, certificates, route53).certificates([arn(1)])
+
+    assert route53.changes == [] and report.repaired == {}
