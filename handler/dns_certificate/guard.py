@@ -55,6 +55,9 @@ logger = Logger(child=True)
 GUARDED_STATUSES = frozenset({ISSUED, "PENDING_VALIDATION"})
 #: Seconds the sweep leaves the invocation: it stops (and says so) rather than time out.
 SWEEP_RESERVE_SECONDS = 20.0
+#: Seconds a certificate's check leaves the invocation: no Route 53 call starts after (one
+#: certificate may have a hundred names to read back, at Route 53's 5 requests a second).
+STEP_RESERVE_SECONDS = SWEEP_RESERVE_SECONDS / 2
 
 _UPDATE_TO_RECORD = (
     "update the resource (changing any property is enough, e.g. ServiceTimeout) to record "
@@ -199,10 +202,13 @@ class RenewalGuard:
             return
         report.checked.append(arn)
         records = ValidationRecords(self._clients, role_session_name(stack_id, logical_id))
+        self._time_left()
         zones, unmatched = _match(records, recorded, view.records)
         if unmatched:
             self._cannot_repair(arn, stack_id, logical_id, "unmatched", report, names=unmatched)
-        repaired = records.repair(zones, view.records, lambda: _still_renews(service, arn))
+        repaired = records.repair(
+            zones, view.records, lambda: _still_renews(service, arn), self._time_left
+        )
         if repaired:
             report.repaired[arn] = repaired
             logger.info(
@@ -258,6 +264,12 @@ class RenewalGuard:
         )
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _time_left(self) -> None:
+        """Raise rather than start a call the invocation may not see the end of: Lambda would
+        kill the run and retry it from the start (twice), for nothing."""
+        if self._remaining_seconds() < STEP_RESERVE_SECONDS:
+            raise TimeoutError("too little time left in the invocation; the next run checks it")
 
     def _service(self, region: str) -> CertificateService:
         return CertificateService(self._clients.acm(region))

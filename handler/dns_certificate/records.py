@@ -372,6 +372,7 @@ class ValidationRecords:
         zones: Mapping[str, Zone],
         records: Mapping[str, ValidationRecord],
         still_wanted: Callable[[], bool] = lambda: True,
+        time_left: Callable[[], None] = lambda: None,
     ) -> tuple[str, ...]:
         """Read each record back and UPSERT only those missing or holding another value, one
         batch per zone; the record names repaired. Raises on Route 53 errors (the caller
@@ -379,15 +380,21 @@ class ValidationRecords:
 
         `still_wanted` is asked right before each write: a Delete with clean-up may have
         deleted the certificate, then its records, while they were being read back (they
-        then read as missing); writing them would leave records no certificate needs."""
+        then read as missing); writing them would leave records no certificate needs.
+        `time_left` raises before each Route 53 call when the invocation has no time for it."""
         batches = group_records_by_zone(
             (record for name, record in records.items() if name in zones), zones
         )
         repaired: list[str] = []
         for zone, batch in batches.items():
-            broken = tuple(record for record in batch if not self.holds(zone, record))
+            broken: list[ValidationRecord] = []
+            for record in batch:
+                time_left()
+                if not self.holds(zone, record):
+                    broken.append(record)
             if not broken:
                 continue
+            time_left()
             if not still_wanted():
                 logger.info(
                     "Validation records not repaired: the certificate is gone or no longer "
@@ -396,7 +403,7 @@ class ValidationRecords:
                 )
                 break
             access, zone_id = zone
-            self.dns(access).upsert_records(zone_id, broken)
+            self.dns(access).upsert_records(zone_id, tuple(broken))
             logger.info(
                 "Validation records repaired (missing or changed)",
                 extra={

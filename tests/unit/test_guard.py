@@ -239,3 +239,34 @@ def test_guard_when_the_certificate_is_deleted_while_its_records_are_read_writes
     report = guard_with(monkeypatch, certificates, route53).certificates([arn(1)])
 
     assert route53.changes == [] and report.repaired == {}
+
+
+def test_guard_stops_reading_records_before_the_invocation_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One certificate with 60 names, each read-back costing 1 s of a 30 s invocation: no
+    Route 53 call may start inside the reserve (before, the guard read on past the end and
+    Lambda killed the sweep, then retried it twice from the start)."""
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), owned("ZCOM"), [f"n{n}.example.com" for n in range(60)])
+    clock = {"left": 30.0}
+    calls_at: list[float] = []
+    read_back = route53.list_resource_record_sets
+
+    def slow_read(**arguments: Any) -> Any:
+        calls_at.append(clock["left"])
+        clock["left"] -= 1.0
+        return read_back(**arguments)
+
+    def slow_write(**arguments: Any) -> Any:
+        calls_at.append(clock["left"])
+        return FakeRoute53.change_resource_record_sets(route53, **arguments)
+
+    monkeypatch.setattr(route53, "list_resource_record_sets", slow_read)
+    monkeypatch.setattr(route53, "change_resource_record_sets", slow_write)
+
+    report = guard_with(monkeypatch, certificates, route53, lambda: clock["left"]).sweep()
+
+    assert calls_at and min(calls_at) >= SWEEP_RESERVE_SECONDS / 2
+    assert report.failed == [arn(1)]  # logged; the next sweep checks it again
