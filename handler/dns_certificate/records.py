@@ -475,7 +475,7 @@ class ValidationRecords:
             return CleanupOutcome()
         time_left()
         needed = still_needed()
-        deleted: list[str] = []
+        deleted: list[tuple[Zone, ValidationRecord]] = []
         kept: list[str] = []
         left: list[str] = []
         for zone, batch in batches.items():
@@ -485,10 +485,16 @@ class ValidationRecords:
                     continue
                 time_left()
                 if self._delete_as_read(zone, record):
-                    deleted.append(record.name)
+                    deleted.append((zone, record))
                 else:
                     left.append(record.name)
-        outcome = CleanupOutcome(tuple(deleted), tuple(kept), tuple(left))
+        if deleted:
+            restored = self._restore_if_needed(deleted, still_needed)
+            kept += [record.name for _, record in restored]
+            deleted = [item for item in deleted if item not in restored]
+        outcome = CleanupOutcome(
+            tuple(record.name for _, record in deleted), tuple(kept), tuple(left)
+        )
         logger.info(
             "Validation records cleaned up",
             extra={
@@ -498,6 +504,28 @@ class ValidationRecords:
             },
         )
         return outcome
+
+    def _restore_if_needed(
+        self,
+        deleted: list[tuple[Zone, ValidationRecord]],
+        still_needed: Callable[[], set[str]],
+    ) -> list[tuple[Zone, ValidationRecord]]:
+        """A certificate requested for one of the names after the account was listed (another
+        stack's Create) wrote the same record before the DELETE: list again, and put back what
+        it needs. No time check: a record deleted must not stay deleted for want of time."""
+        needed = still_needed()
+        restored = [item for item in deleted if record_key(item[1].domain_name) in needed]
+        by_zone: dict[Zone, list[ValidationRecord]] = {}
+        for zone, record in restored:
+            by_zone.setdefault(zone, []).append(record)
+        for (access, zone_id), batch in by_zone.items():
+            self.dns(access).upsert_records(zone_id, tuple(batch))
+            logger.warning(
+                "Validation records put back: a certificate requested during the clean-up "
+                "needs them",
+                extra={"hosted_zone_id": zone_id, "records": [r.name for r in batch]},
+            )
+        return restored
 
     def _delete_as_read(self, zone: Zone, record: ValidationRecord) -> bool:
         access, zone_id = zone

@@ -238,3 +238,34 @@ def test_cleanup_when_the_invocation_is_nearly_over_skips_it_and_succeeds(
     assert answer is not None and answer.status == "SUCCESS", answer
     assert harness.certificates() == []
     assert _all_records(harness) == set(expected_records(["example.com"]))
+
+
+def test_cleanup_racing_a_create_that_shares_the_record_leaves_it_for_the_new_certificate(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another stack requests a certificate for the same name after the clean-up listed the
+    account's certificates, and writes its (identical) record before the DELETE: the record
+    must still be there when the Delete is done (before, the new certificate lost its record
+    and could not validate)."""
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+    delete_record_set = HostedZoneService.delete_record_set
+    requested: list[str] = []
+
+    def create_meanwhile(self: HostedZoneService, zone_id: str, rrset: Any) -> Any:
+        if not requested:  # the other Create: requested; its UPSERT found the record in place
+            acm = boto3.client("acm", region_name="us-east-1")
+            requested.append(
+                acm.request_certificate(DomainName="example.com", ValidationMethod="DNS")[
+                    "CertificateArn"
+                ]
+            )
+        return delete_record_set(self, zone_id, rrset)
+
+    monkeypatch.setattr(HostedZoneService, "delete_record_set", create_meanwhile)
+
+    answer = _delete(harness, arn, properties)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert requested and harness.certificates() == requested
+    assert _all_records(harness) == set(expected_records(["example.com"]))
