@@ -134,7 +134,10 @@ def _eventbridge(event: Mapping[str, Any]) -> Intake:
     shown_type = str(detail_type)[:MAX_LOGGED_TEXT]
     if source == SCHEDULE_SOURCE and detail_type == SCHEDULE_DETAIL_TYPE:
         return SweepEvent()
-    if source != ACM_SOURCE or detail_type not in GUARDED_DETAIL_TYPES:
+    # A detail-type that is not a string (a list, an object) cannot be looked up in a set.
+    if source != ACM_SOURCE or not isinstance(detail_type, str):
+        return IgnoredEvent(shown_source, shown_type, "not an event the renewal guard handles")
+    if detail_type not in GUARDED_DETAIL_TYPES:
         return IgnoredEvent(shown_source, shown_type, "not an event the renewal guard handles")
     resources = event.get("resources")
     if not isinstance(resources, list) or not 1 <= len(resources) <= MAX_EVENT_RESOURCES:

@@ -199,6 +199,9 @@ def test_classify_when_scheduled_event_is_a_sweep() -> None:
         _acm(resources=[ARN] * 11),
         {"source": "aws.events", "detail-type": "Object Created"},
         {"source": ["aws.acm"], "detail-type": {"x": 1}},
+        _acm({"x": 1}),  # type: ignore[arg-type]
+        _acm(["ACM Certificate Renewal Action Required"]),  # type: ignore[arg-type]
+        {"source": "aws.events", "detail-type": ["Scheduled Event"]},
     ],
 )
 def test_classify_when_event_is_unknown_or_malformed_ignores_it(event: dict[str, Any]) -> None:
