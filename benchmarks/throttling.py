@@ -172,6 +172,11 @@ class PerWorkerClients:
         with self._creation_lock:
             return own.route53()
 
+    def cloudformation(self, region: str) -> Any:
+        own = self._own()
+        with self._creation_lock:
+            return own.cloudformation(region)
+
     def route53_as(self, access: Any, session_name: str) -> Any:
         own = self._own()
         with self._creation_lock:

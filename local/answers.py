@@ -9,6 +9,10 @@ request's URL with its stack, logical id and purpose, as the real URL names the 
 refuse the first N PUTs to each URL (HTTP 503), refuse every PUT, or hang: hold the first N PUTs
 for some seconds without taking them, then answer 503. Every PUT is counted as an attempt, taken
 or not, so a test can tell one answer retried from two different answers.
+
+What CloudFormation then knows of each resource (`physical_id_of`, and `answer_stack_resources`
+for a boto3 client's DescribeStackResource) comes from the answers: the physical id of a
+resource is the one its last SUCCESS answer gave.
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ class AnswerServer:
 
     def __init__(self, *, fail_first: int = 0, status_code: int = 200) -> None:
         self._answers: dict[str, list[Answer]] = {}
+        self._in_order: list[Answer] = []
         self._attempts: dict[str, list[Attempt]] = {}
         self._started: dict[str, int] = {}  # PUTs begun per path (a hanging one included)
         self._faults: dict[str, UrlFault] = {}  # label -> fault
@@ -147,9 +152,9 @@ class AnswerServer:
                         code = server._status_code
                         if 200 <= code < 300:
                             body, problems = check_answer(raw)
-                            server._answers.setdefault(path, []).append(
-                                Answer(path=path, raw=raw, body=body, problems=problems)
-                            )
+                            answer = Answer(path=path, raw=raw, body=body, problems=problems)
+                            server._answers.setdefault(path, []).append(answer)
+                            server._in_order.append(answer)
                             server._condition.notify_all()
                     headers = {key.lower(): value for key, value in self.headers.items()}
                     server._attempts.setdefault(path, []).append(
@@ -238,9 +243,60 @@ class AnswerServer:
         with self._condition:
             return list(self._answers.get(path, []))
 
+    def physical_id_of(self, stack_id: str, logical_id: str) -> str | None:
+        """The resource's physical id as CloudFormation knows it: its last SUCCESS answer's."""
+        with self._condition:
+            found = None
+            for answer in self._in_order:
+                body = answer.body
+                if (
+                    answer.status == "SUCCESS"
+                    and body.get("StackId") == stack_id
+                    and body.get("LogicalResourceId") == logical_id
+                ):
+                    found = answer.physical_id
+            return found
+
     def wait_for(self, url: str, timeout: float = 30.0) -> Answer:
         path = url.split("?")[0].removeprefix(self.base_url)
         with self._condition:
             if not self._condition.wait_for(lambda: path in self._answers, timeout=timeout):
                 raise TimeoutError(f"no answer for {path} within {timeout} s")
             return self._answers[path][0]
+
+
+def answer_stack_resources(client: Any, answers: AnswerServer) -> None:
+    """Make a boto3 CloudFormation client answer DescribeStackResource as CloudFormation would
+    for the stacks whose requests `answers` received (the local stacks exist nowhere else)."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.exceptions import ClientError
+
+    def describe(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body = params.get("body") or {}
+        stack_id, logical_id = str(body.get("StackName")), str(body.get("LogicalResourceId"))
+        physical_id = answers.physical_id_of(stack_id, logical_id)
+        if not physical_id:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ValidationError",
+                        "Message": f"Resource {logical_id} does not exist for stack {stack_id}",
+                    }
+                },
+                "DescribeStackResource",
+            )
+        detail = {
+            "StackId": stack_id,
+            "LogicalResourceId": logical_id,
+            "PhysicalResourceId": physical_id,
+            "ResourceType": "Custom::DnsCertificate",
+            "ResourceStatus": "CREATE_COMPLETE",
+        }
+        url = "https://cloudformation.amazonaws.com/"
+        response = AWSResponse(url, 200, {}, None)  # type: ignore[arg-type]
+        return response, {
+            "StackResourceDetail": detail,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+
+    client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe)

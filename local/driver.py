@@ -60,7 +60,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.answers import Answer, AnswerServer, Attempt
+from local.answers import Answer, AnswerServer, Attempt, answer_stack_resources
 from local.context import LambdaContext
 from local.emulator import ACCOUNT_ID, DEFAULT_REGION, SCOPE_HEADER
 
@@ -285,7 +285,7 @@ class _Tracked:
 # ---- Lambda ---------------------------------------------------------------------------------
 
 
-def _locked_clients(region: str) -> Any:
+def _locked_clients(region: str, answers: AnswerServer | None = None) -> Any:
     """The handler's `AwsClients`, one set per worker thread, as each Lambda container has its own.
 
     Lambda runs one invocation per container, so the handler makes its clients lazily without
@@ -321,6 +321,9 @@ def _locked_clients(region: str) -> Any:
                 events = getattr(getattr(made, "meta", None), "events", None)
                 if events is not None:  # a client: label its calls, fence stopped invocations
                     events.register("before-send", _fence_and_scope, unique_id="local-driver")
+                if name == "cloudformation" and answers is not None:
+                    # The local stacks exist only here: their resources as the answers say.
+                    answer_stack_resources(made, answers)
                 return made
 
             return locked
@@ -450,7 +453,7 @@ class LocalCloudFormation:
             from dns_certificate.lifecycle import Runtime
             from dns_certificate.requests import DynamoDBRequests, NoRequestsTable, RequestsStore
 
-            clients = _locked_clients(self.region)
+            clients = _locked_clients(self.region, self._answers)
             table = os.environ.get("REQUESTS_TABLE", "")
             requests: RequestsStore = (
                 DynamoDBRequests(table, clients.dynamodb()) if table else NoRequestsTable()

@@ -135,9 +135,11 @@ def runtime(
     self_invokes: SelfInvokes,
     fake_clock: FakeClock,
     requests_table: str,
+    answer_server: AnswerServer,
 ) -> Iterator[Runtime]:
     """The handler's clients, self-invoke, clock and table, injected; the default restored after."""
     clients = InstrumentedClients(REGION, calls, acm_faults, fake_clock)
+    clients.answers = answer_server
     runtime = Runtime(
         clients=clients,
         invoke_self=self_invokes,

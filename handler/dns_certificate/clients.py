@@ -77,6 +77,8 @@ class ClientFactory(Protocol):
 
     def route53(self) -> Route53Client: ...
 
+    def cloudformation(self, region: str) -> Any: ...
+
     def route53_as(self, access: Route53Access, session_name: str) -> Route53Client: ...
 
     def lambda_(self) -> LambdaClient: ...
@@ -91,6 +93,7 @@ class AwsClients:
         self.default_region = default_region
         self._session = session or boto3.Session()
         self._acm: dict[str, ACMClient] = {}
+        self._cloudformation: dict[str, Any] = {}
         self._route53: Route53Client | None = None
         self._lambda: LambdaClient | None = None
         self._dynamodb: DynamoDBClient | None = None
@@ -106,6 +109,16 @@ class AwsClients:
                     "acm", region_name=region, config=CLIENT_CONFIG
                 )
             return self._acm[region]
+
+    def cloudformation(self, region: str) -> Any:
+        """CloudFormation of a stack's region: the renewal guard asks which certificate the
+        stack's resource holds."""
+        with self._lock:
+            if region not in self._cloudformation:
+                self._cloudformation[region] = self._session.client(
+                    "cloudformation", region_name=region, config=CLIENT_CONFIG
+                )
+            return self._cloudformation[region]
 
     def route53(self) -> Route53Client:
         with self._lock:

@@ -19,11 +19,13 @@ invocation never fails because of one certificate.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from .certificates import (
     ISSUED,
@@ -33,7 +35,7 @@ from .certificates import (
     is_certificate_arn,
     region_of,
 )
-from .clients import ClientFactory, is_throttling
+from .clients import ClientFactory, error_code, is_throttling
 from .metrics import current as current_metrics
 from .planning import ValidationRecord, zone_candidates
 from .records import GLOBAL_REGION, ValidationRecords, Zone, describe_error, role_session_name
@@ -51,6 +53,8 @@ from .zonetag import (
 
 logger = Logger(child=True)
 
+#: An AWS region's name, as a stack id carries it (a forged tag may carry anything).
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 #: Statuses in which a certificate still validates or renews through its records.
 GUARDED_STATUSES = frozenset({ISSUED, "PENDING_VALIDATION"})
 #: Seconds the sweep leaves the invocation: it stops (and says so) rather than time out.
@@ -190,6 +194,13 @@ class RenewalGuard:
         if not (stack_id and logical_id and _same_account(stack_id, arn)):
             logger.debug("Renewal guard: not a certificate of this resource", extra={"arn": arn})
             return
+        if not self._held_by_stack(stack_id, logical_id, arn):
+            logger.info(
+                "Renewal guard: left alone, its stack's resource does not hold this certificate "
+                "(being created, replaced or deleted, or tags not written by this resource)",
+                extra={"certificate_arn": arn, "stack_id": stack_id, "logical_id": logical_id},
+            )
+            return
         recorded = self._recorded_zones(arn, stack_id, logical_id, tags.get(ZONES_TAG), report)
         if recorded is None:
             return
@@ -262,6 +273,27 @@ class RenewalGuard:
                 "names": sorted(names),
             },
         )
+
+    def _held_by_stack(self, stack_id: str, logical_id: str, arn: str) -> bool:
+        """CloudFormation says the stack's resource is this certificate (its physical id).
+
+        Tags prove nothing: anyone allowed to request and tag certificates in the account can
+        write ours, and the guard would then put DNS validation records in place for a
+        certificate nobody who controls the zone asked for. The stack's answer cannot be
+        forged. A resource still being created (no physical id yet: its Create writes the
+        records), replaced or deleted is left alone too."""
+        region = stack_id.split(":")[3]
+        if not _REGION.fullmatch(region):
+            return False
+        try:
+            detail = self._clients.cloudformation(region).describe_stack_resource(
+                StackName=stack_id, LogicalResourceId=logical_id
+            )["StackResourceDetail"]
+        except ClientError as error:
+            if error_code(error) == "ValidationError":  # no such stack, or no such resource
+                return False
+            raise
+        return bool(detail.get("PhysicalResourceId") == arn)
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -109,6 +109,26 @@ def test_guard_when_a_certificate_was_not_created_by_the_resource_leaves_it_alon
     assert emulator.cname_records(hosted_zones["example.com"]) == _records("example.com")
 
 
+def test_guard_when_a_certificate_of_the_account_carries_forged_tags_leaves_it_alone(
+    emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
+) -> None:
+    """Someone allowed only to request and tag certificates copies a guarded certificate's
+    tags (this account's stack, its logical id, its zones) onto a certificate of a name of the
+    zone: the guard must not write that CNAME (it would validate the certificate for them)."""
+    stack = _guarded_stack(cfn)
+    tags = emulator.acm().list_tags_for_certificate(CertificateArn=stack.physical_id("Cert"))
+    forged = emulator.acm().request_certificate(
+        DomainName="bank.example.com", ValidationMethod="DNS", Tags=tags["Tags"]
+    )["CertificateArn"]
+    assert (emulator.describe(forged) or {})["Status"] == "PENDING_VALIDATION"
+
+    cfn.deliver_event(acm_event(forged))
+    cfn.deliver_event(scheduled_event())
+
+    assert emulator.cname_records(hosted_zones["example.com"]) == _records("example.com")
+    assert (emulator.describe(forged) or {})["Status"] == "PENDING_VALIDATION"
+
+
 def test_guard_when_the_event_is_unknown_ignores_it(
     emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
 ) -> None:

@@ -43,7 +43,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 import app
 from dns_certificate.clients import AwsClients
-from local.answers import Answer, AnswerServer
+from local.answers import Answer, AnswerServer, answer_stack_resources
 from local.context import LambdaContext
 from tests.support.aws_errors import error_response
 from tests.support.clock import FakeClock
@@ -508,6 +508,8 @@ class InstrumentedClients(AwsClients):
         self._instrumented: set[int] = set()
         self.shapes = RequestedShapes()
         faults.migrations.now = clock.now
+        #: The stacks' answers: what DescribeStackResource says (set by the fixtures).
+        self.answers: AnswerServer | None = None
 
     def acm(self, region: str | None = None) -> ACMClient:
         client = super().acm(region)
@@ -543,6 +545,14 @@ class InstrumentedClients(AwsClients):
                 "before-call.acm.ListCertificateDomainValidations",
                 migrations.before_list_validations,
             )
+        return client
+
+    def cloudformation(self, region: str) -> Any:
+        client = super().cloudformation(region)
+        if self._first_time(client):
+            self._record(client, "cloudformation")
+            if self.answers is not None:
+                answer_stack_resources(client, self.answers)
         return client
 
     def route53(self) -> Route53Client:

@@ -155,6 +155,7 @@ def cross_account(
     requests_table: str,
 ) -> Iterator[AccountClients]:
     clients = AccountClients(REGION, calls, acm_faults, fake_clock)
+    clients.answers = harness.answers
     app.use_runtime(
         Runtime(
             clients=clients,

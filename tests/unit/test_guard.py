@@ -58,10 +58,16 @@ class FakeCertificates:
         self.tag_sets: dict[str, dict[str, str] | Exception] = {}
         self.views: dict[str, CertificateView] = {}
         self.described: list[str] = []
+        #: What CloudFormation says each stack's resource holds (its physical id).
+        self.held: dict[tuple[str, str], str] = {}
 
-    def add(self, arn: str, tags: dict[str, str] | Exception, names: list[str]) -> None:
+    def add(
+        self, arn: str, tags: dict[str, str] | Exception, names: list[str], held: bool = True
+    ) -> None:
         self.summaries.append({"CertificateArn": arn, "Status": "ISSUED"})
         self.tag_sets[arn] = tags
+        if held and isinstance(tags, dict) and STACK_TAG in tags and LOGICAL_ID_TAG in tags:
+            self.held[(tags[STACK_TAG], tags[LOGICAL_ID_TAG])] = arn
         self.views[arn] = CertificateView(
             arn=arn,
             status="ISSUED",
@@ -84,14 +90,32 @@ class FakeCertificates:
         return self.views.get(arn)
 
 
+class FakeCloudFormation:
+    def __init__(self, certificates: FakeCertificates) -> None:
+        self._certificates = certificates
+
+    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> Any:  # noqa: N803
+        arn = self._certificates.held.get((StackName, LogicalResourceId))
+        if arn is None:
+            raise ClientError(
+                {"Error": {"Code": "ValidationError", "Message": "Stack does not exist"}},
+                "DescribeStackResource",
+            )
+        return {"StackResourceDetail": {"PhysicalResourceId": arn}}
+
+
 class FakeClients:
     default_region = "us-east-1"
 
-    def __init__(self, route53: FakeRoute53) -> None:
+    def __init__(self, route53: FakeRoute53, certificates: FakeCertificates) -> None:
         self._route53 = route53
+        self._cloudformation = FakeCloudFormation(certificates)
 
     def route53(self) -> FakeRoute53:
         return self._route53
+
+    def cloudformation(self, region: str) -> FakeCloudFormation:
+        return self._cloudformation
 
 
 def guard_with(
@@ -100,13 +124,13 @@ def guard_with(
     route53: FakeRoute53,
     remaining: Callable[[], float] = lambda: 900.0,
 ) -> RenewalGuard:
-    guard = RenewalGuard(FakeClients(route53), remaining)  # type: ignore[arg-type]
+    guard = RenewalGuard(FakeClients(route53, certificates), remaining)  # type: ignore[arg-type]
     monkeypatch.setattr(guard, "_service", lambda region: certificates)
     return guard
 
 
-def owned(zones: str) -> dict[str, str]:
-    return {STACK_TAG: STACK, LOGICAL_ID_TAG: "Cert", ZONES_TAG: zones}
+def owned(zones: str, logical_id: str = "Cert") -> dict[str, str]:
+    return {STACK_TAG: STACK, LOGICAL_ID_TAG: logical_id, ZONES_TAG: zones}
 
 
 def throttling() -> ClientError:
@@ -205,7 +229,7 @@ def test_sweep_that_cannot_finish_in_one_invocation_reaches_every_certificate_ov
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
     for n in range(12):
-        certificates.add(arn(n), owned("ZCOM"), [f"n{n}.example.com"])
+        certificates.add(arn(n), owned("ZCOM", f"Cert{n}"), [f"n{n}.example.com"])
     ever_checked: set[str] = set()
     for _ in range(60):
         checked_before = len(certificates.described)
@@ -270,3 +294,28 @@ def test_guard_stops_reading_records_before_the_invocation_ends(
 
     assert calls_at and min(calls_at) >= SWEEP_RESERVE_SECONDS / 2
     assert report.failed == [arn(1)]  # logged; the next sweep checks it again
+
+
+@pytest.mark.parametrize(
+    "held_by_stack",
+    [None, arn(2)],
+    ids=["stack-holds-nothing", "stack-holds-another-certificate"],
+)
+def test_guard_when_tags_were_forged_in_the_account_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch, held_by_stack: str | None
+) -> None:
+    """Anyone allowed to request and tag certificates in the account can write our tags (a
+    stack of this account, a zone of it): the guard must not validate their certificate by
+    writing its CNAME. Only the certificate the stack's resource holds is guarded."""
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), owned("ZCOM"), ["bank.example.com"], held=False)
+    if held_by_stack:
+        certificates.held[(STACK, "Cert")] = held_by_stack
+
+    guard = guard_with(monkeypatch, certificates, route53)
+    report = guard.certificates([arn(1)])
+    report_of_sweep = guard.sweep()
+
+    assert route53.changes == []
+    assert report.checked == report_of_sweep.checked == []
