@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,8 +27,10 @@ from .diagnosis import (
     diagnose,
 )
 from .dns import HostedZoneService
-from .dnsprobe import DnsSettings, PublicDns
 from .planning import ValidationRecord
+
+if TYPE_CHECKING:  # dnspython is imported on the first diagnosis, not at cold start
+    from .dnsprobe import DnsSettings, PublicDns
 
 logger = Logger(child=True)
 
@@ -35,13 +38,32 @@ logger = Logger(child=True)
 ZoneMap = Mapping[str, tuple[HostedZoneService, str]]
 
 
-@dataclass(frozen=True)
 class Diagnoser:
-    dns: DnsSettings
+    """Diagnoses with public DNS asked as `dns` says; without `dns`, as DNS_RESOLVERS says.
+
+    Most invocations never diagnose, and dnspython costs about 120 ms to import: it is
+    imported, and DNS_RESOLVERS read, on the first diagnosis (then kept for the container).
+    """
+
+    def __init__(
+        self, dns: DnsSettings | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self._dns = dns
+        self._environ = environ
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Diagnoser:
-        return cls(DnsSettings.from_environment(os.environ if environ is None else environ))
+        return cls(environ=environ)
+
+    @property
+    def dns(self) -> DnsSettings:
+        if self._dns is None:
+            from .dnsprobe import DnsSettings
+
+            self._dns = DnsSettings.from_environment(
+                os.environ if self._environ is None else self._environ
+            )
+        return self._dns
 
     def run(
         self,

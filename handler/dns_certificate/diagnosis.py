@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from .errors import MAX_REASON_LENGTH
 from .names import is_wildcard, normalize_name
 
+#: How long one diagnosis may ask public DNS and Route 53 (seconds). Here, not in dnsprobe.py, so
+#: that the lifecycle can budget a diagnosis without importing dnspython at cold start.
+DIAGNOSIS_BUDGET_SECONDS = 10.0
+
 #: The issuer domain names ACM's CAA documentation lists; any one of them permits ACM.
 AMAZON_CAA_ISSUERS = ("amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com")
 

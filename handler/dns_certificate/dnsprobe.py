@@ -26,6 +26,7 @@ import dns.resolver
 
 from .diagnosis import (
     ANSWER,
+    DIAGNOSIS_BUDGET_SECONDS,
     NODATA,
     NXDOMAIN,
     SERVFAIL,
@@ -40,7 +41,6 @@ from .names import base_name, normalize_name
 #: The environment variable naming the resolvers: a contract with the template and the README.
 RESOLVERS_VARIABLE = "DNS_RESOLVERS"
 QUERY_TIMEOUT_SECONDS = 2.0
-DIAGNOSIS_BUDGET_SECONDS = 10.0
 DNS_PORT = 53
 #: EDNS payload size (the DNS flag day's 1232): large answers come back truncated, then by TCP.
 EDNS_PAYLOAD = 1232

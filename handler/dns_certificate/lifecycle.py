@@ -47,8 +47,7 @@ from .deadline import (
     overall_deadline,
 )
 from .diagnoser import Diagnoser
-from .diagnosis import Diagnosis, summary_reason
-from .dnsprobe import DIAGNOSIS_BUDGET_SECONDS
+from .diagnosis import DIAGNOSIS_BUDGET_SECONDS, Diagnosis, summary_reason
 from .errors import (
     CertificateFailedError,
     CertificateInUseError,

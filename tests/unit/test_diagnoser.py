@@ -143,3 +143,27 @@ def test_servfail_for_everything_is_a_broken_resolver_not_a_finding(
 
     assert diagnosis.failed_check is None
     assert diagnosis.results[1].outcome == "skipped"
+
+
+def test_cold_start_when_app_is_imported_leaves_dnspython_unimported() -> None:
+    """dnspython (~120 ms) is for the diagnosis only: a cold start that never diagnoses
+    must not pay for it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    probe = "import sys, app; print(sorted(m for m in sys.modules if m.split('.')[0] == 'dns'))"
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "PYTHONPATH": str(root / "handler")}
+    output = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "[]"
+
+
+def test_diagnoser_when_first_asked_reads_dns_resolvers_then() -> None:
+    environ = {"DNS_RESOLVERS": "resolver.internal"}
+    diagnoser = Diagnoser.from_environment(environ)
+    environ["DNS_RESOLVERS"] = "127.0.0.1:5300"  # read on first use, not when built
+    assert [str(server) for server in diagnoser.dns.resolvers] == ["127.0.0.1:5300"]
+    assert diagnoser.dns is diagnoser.dns
