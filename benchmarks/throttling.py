@@ -167,6 +167,11 @@ class PerWorkerClients:
         with self._creation_lock:
             return own.acm(region)
 
+    def acm_poller(self, region: str | None = None) -> Any:
+        own = self._own()
+        with self._creation_lock:
+            return own.acm_poller(region)
+
     def route53(self) -> Any:
         own = self._own()
         with self._creation_lock:

@@ -33,6 +33,17 @@ CLIENT_CONFIG = Config(
     user_agent_extra="dns-certificate",
 )
 
+#: The client the waits poll ACM with (DescribeCertificate, ListCertificateDomainValidations):
+#: one attempt, no retry. A poll is repeated anyway, and the wait between polls adapts to
+#: throttling (pacing.py): botocore's own retries would hide every throttle from it, block the
+#: invocation up to 20 s each, and multiply the calls that the account's quota is short of.
+POLLER_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=15,
+    retries={"mode": "standard", "max_attempts": 1},
+    user_agent_extra="dns-certificate",
+)
+
 #: The requests table is consulted on every invocation and right before the answer: a table
 #: that does not respond must not eat the time the answer needs.
 TABLE_CLIENT_CONFIG = Config(
@@ -75,6 +86,8 @@ class ClientFactory(Protocol):
 
     def acm(self, region: str | None = None) -> ACMClient: ...
 
+    def acm_poller(self, region: str | None = None) -> ACMClient: ...
+
     def route53(self) -> Route53Client: ...
 
     def cloudformation(self, region: str) -> Any: ...
@@ -94,6 +107,7 @@ class AwsClients:
         self._session = session or boto3.Session()
         self._acm: dict[str, ACMClient] = {}
         self._cloudformation: dict[str, Any] = {}
+        self._acm_pollers: dict[str, ACMClient] = {}
         self._route53: Route53Client | None = None
         self._lambda: LambdaClient | None = None
         self._dynamodb: DynamoDBClient | None = None
@@ -119,6 +133,16 @@ class AwsClients:
                     "cloudformation", region_name=region, config=CLIENT_CONFIG
                 )
             return self._cloudformation[region]
+
+    def acm_poller(self, region: str | None = None) -> ACMClient:
+        """ACM for polling: no retry inside the call (POLLER_CONFIG)."""
+        region = region or self.default_region
+        with self._lock:
+            if region not in self._acm_pollers:
+                self._acm_pollers[region] = self._session.client(
+                    "acm", region_name=region, config=POLLER_CONFIG
+                )
+            return self._acm_pollers[region]
 
     def route53(self) -> Route53Client:
         with self._lock:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContinuationError
+from .pacing import PollHistory
 from .properties import MAX_NAMES, is_hosted_zone_id
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ class Continuation:
     #: (records.ValidationRecords: used only for the certificate's own names, and only where
     #: they fit). At most one per name: 100 x ~530 characters, far below Lambda's 256 KB.
     zones: tuple[CarriedZone, ...] = ()
+    #: What the polls of ACM saw (throttled or answered, when): the learned poll interval
+    #: survives a hand-off. Read leniently: a forged or oversized history is cut to its
+    #: bounded size or read as none, which only costs a faster first poll.
+    polls: PollHistory = field(default_factory=PollHistory)
 
     def advanced(self, **changes: Any) -> Continuation:
         return replace(self, **changes)
@@ -96,6 +101,7 @@ class Continuation:
         data.pop("zones")
         if self.zones:  # JSON's own shape; absent when empty, as in payloads before the field
             data["zones"] = [list(zone) for zone in self.zones]
+        data["polls"] = self.polls.as_json()
         return data
 
     @classmethod
@@ -119,6 +125,7 @@ class Continuation:
                 records_written_at=_optional_float(data.get("records_written_at")),
                 diagnosed=data.get("diagnosed", False) is True,
                 zones=_zones(data.get("zones")),
+                polls=PollHistory.from_json(data.get("polls")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ContinuationError(f"The continuation state is malformed: {error}") from error

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,11 +37,8 @@ from .clients import ClientFactory, error_code, error_message, is_throttling
 from .continuation import Continuation, SelfInvoke
 from .deadline import (
     IN_USE_BACKOFF,
-    ISSUANCE_BACKOFF,
     RECORDS_BACKOFF,
     THROTTLED_BACKOFF,
-    Backoff,
-    Budget,
     Clock,
     answer_margin,
     overall_deadline,
@@ -50,10 +47,8 @@ from .diagnoser import Diagnoser
 from .diagnosis import DIAGNOSIS_BUDGET_SECONDS, Diagnosis, summary_reason
 from .errors import (
     CertificateFailedError,
-    CertificateInUseError,
     CertificateResourceError,
     ContinuationError,
-    DeadlineExceededError,
     InvalidPropertyError,
     quote_list,
 )
@@ -76,6 +71,7 @@ from .properties import (
 )
 from .records import ValidationRecords, Zone, plan_cleanup, role_session_name, zones_tag
 from .requests import NoRequestsTable, RequestsStore
+from .waiting import HandedOff, Waiter
 from .zonetag import NO_RECORDS, ZONES_TAG, Unrecorded, decode
 
 logger = Logger(child=True)
@@ -109,10 +105,6 @@ class _Current:
     tags: dict[str, str]
     #: An email → DNS migration, or a certificate kept migrated (migration.py).
     method_change: migration.MethodChange | None = None
-
-
-class HandedOff(Exception):  # noqa: N818 - it is an outcome, not an error
-    """The wait continues in a new invocation, which will answer CloudFormation."""
 
 
 class Responder(Protocol):
@@ -204,6 +196,7 @@ class Lifecycle:
         self._records = ValidationRecords(runtime.clients, self._role_session_name())
         #: An Update that decided to replace: a failure discards what it requested.
         self._replacing = False
+        self._waiter = Waiter(runtime.clock, remaining_seconds, self._hand_off)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -214,7 +207,7 @@ class Lifecycle:
         properties = parse_properties(self._request.properties)
         state = self._state_or_new(("create",), properties.service_timeout)
         if not state.certificate_arn:
-            state = self._persevering(
+            state = self._waiter.persevering(
                 state, "requesting the certificate", lambda s: self._request_new(properties, s)
             )
         return self._complete(properties, state)
@@ -230,12 +223,12 @@ class Lifecycle:
             )
         try:
             if state.action == UNDECIDED:
-                state = self._persevering(
+                state = self._waiter.persevering(
                     state, "updating the certificate", lambda s: self._decide(properties, s)
                 )
             elif state.action == "replace" and not state.certificate_arn:
                 self._replacing = True
-                state = self._persevering(
+                state = self._waiter.persevering(
                     state, "requesting the replacement", lambda s: self._request_new(properties, s)
                 )
         except HandedOff:
@@ -312,41 +305,6 @@ class Lifecycle:
         )
         self._records.remember(state.zones)  # found by an earlier invocation: not looked up again
         return state
-
-    def _persevering(
-        self, state: Continuation, what: str, step: Callable[[Continuation], Continuation]
-    ) -> Continuation:
-        """Run a step that changes nothing until its last call, again while AWS throttles it.
-
-        A throttled step is retried from its start (every call in it is idempotent), waiting
-        with backoff and handing off to a new invocation like any other wait.
-        """
-        attempt = 0
-        while True:
-            try:
-                return step(state)
-            except ClientError as error:
-                self._wait_out_throttling(error, state, what, attempt)
-            attempt += 1
-
-    def _wait_out_throttling(
-        self, error: ClientError, state: Continuation, what: str, attempt: int
-    ) -> None:
-        """Re-raise anything but throttling; throttling is waited for like any other wait."""
-        if not is_throttling(error):
-            raise error
-        current_metrics().throttled()
-        logger.warning(
-            "Throttled beyond the client's retries; waiting",
-            extra={
-                "step": what,
-                "code": error_code(error),
-                "operation": getattr(error, "operation_name", ""),
-            },
-        )
-        self._wait_or_hand_off(
-            state, THROTTLED_BACKOFF, attempt, f"AWS throttled {what} until the deadline"
-        )
 
     # ---- create and replacement ---------------------------------------------------------
 
@@ -668,9 +626,9 @@ class Lifecycle:
         self._responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
         run = migration.MigrationRun(
             service=self._certificates(properties),
+            poller=CertificateService(self._runtime.clients.acm_poller(self._region(properties))),
             handle_records=lambda view: self._handle_records(properties, view),
-            wait=self._wait_or_hand_off,
-            wait_out_throttling=self._wait_out_throttling,
+            waiter=self._waiter,
             stop_if_answered=self._stop_if_answered,
         )
         identity = identity_fingerprint(self._effective(properties).identity())
@@ -680,23 +638,33 @@ class Lifecycle:
     # ---- records and issuance -----------------------------------------------------------
 
     def _converge(self, properties: CertificateProperties, state: Continuation) -> CertificateView:
-        """Write the records once they are all known, then wait for ISSUED (or hand off)."""
-        service = self._certificates(properties)
+        """Write the records once they are all known, then wait for ISSUED (or hand off).
+
+        DescribeCertificate is polled through the poller client (no retries): quickly with
+        backoff while the records appear, then at the interval the polls have learned, which
+        widens while ACM throttles (many certificates waiting in one account) and narrows back
+        when it stops (`Waiter.poll`, `pacing`).
+        """
+        service = CertificateService(self._runtime.clients.acm_poller(self._region(properties)))
         arn = self._arn_of(state)
         attempt = 0
         while True:
             try:
-                view = service.describe(arn)
+                state, polled = self._waiter.poll(
+                    state, partial(service.describe, arn), f"reading {arn}"
+                )
             except ClientError as error:
-                if error_code(error) == "ResourceNotFoundException":
-                    self._not_visible_yet(arn, state)
-                    self._wait_or_hand_off(
-                        state, RECORDS_BACKOFF, attempt, f"Could not read {arn} before the deadline"
-                    )
-                else:
-                    self._wait_out_throttling(error, state, f"reading {arn}", attempt)
+                if error_code(error) != "ResourceNotFoundException":
+                    raise
+                self._not_visible_yet(arn, state)
+                self._waiter.wait(
+                    state, RECORDS_BACKOFF, attempt, f"Could not read {arn} before the deadline"
+                )
                 attempt += 1
                 continue
+            if polled is None:  # throttled, and waited out
+                continue
+            view = polled
             state = self._anchor_deadline(state, view, properties)
             if view.status in TERMINAL_FAILURES:
                 failure = view.failure_reason or "no reason given"
@@ -709,7 +677,7 @@ class Lifecycle:
                 try:
                     self._handle_records(properties, view)
                 except ClientError as error:
-                    self._wait_out_throttling(
+                    self._waiter.wait_out_throttling(
                         error, state, "writing the validation records", attempt
                     )
                     attempt += 1
@@ -720,7 +688,6 @@ class Lifecycle:
                 if properties.writes_dns_records:
                     current_metrics().records_written(self._clock.now() - state.started_at)
                 records_needed = False
-                attempt = 0  # the wait for issuance starts its own backoff
             if view.status == ISSUED:
                 logger.info("Certificate issued", extra={"certificate_arn": arn})
                 if state.action in ("create", "replace"):
@@ -735,13 +702,18 @@ class Lifecycle:
                 logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
                 return view
             state = self._diagnose_when_stuck(properties, view, state)
-            self._wait_or_hand_off(
-                state,
-                RECORDS_BACKOFF if records_needed else ISSUANCE_BACKOFF,
-                attempt,
-                partial(self._pending_reason, arn, properties, view, records_needed),
-            )
-            attempt += 1
+            if records_needed:  # a fast start: the records appear seconds after the request
+                self._waiter.wait(
+                    state,
+                    RECORDS_BACKOFF,
+                    attempt,
+                    partial(self._pending_reason, arn, properties, view, records_needed),
+                )
+                attempt += 1
+            else:
+                self._waiter.pace(
+                    state, partial(self._pending_reason, arn, properties, view, records_needed)
+                )
 
     def _not_visible_yet(self, arn: str, state: Continuation) -> None:
         """ACM is eventually consistent: a certificate just requested may not be found for a few
@@ -794,8 +766,7 @@ class Lifecycle:
             return state.advanced(records_written_at=self._clock.now())
         if self._clock.now() - state.records_written_at < STUCK_AFTER_SECONDS:
             return state
-        budget = Budget(state.deadline, self._clock.now(), self._remaining_seconds())
-        seconds = budget.sleep_for(float("inf"))
+        seconds = self._waiter.budget(state).sleep_for(float("inf"))
         if seconds < DIAGNOSIS_BUDGET_SECONDS:  # the next invocation (or the deadline) says it
             return state
         self._diagnose(properties, view, "after 5 minutes", seconds)
@@ -859,7 +830,7 @@ class Lifecycle:
             try:
                 outcome = service.delete(arn)
             except ClientError as error:
-                self._wait_out_throttling(error, state, f"deleting {arn}", attempt)
+                self._waiter.wait_out_throttling(error, state, f"deleting {arn}", attempt)
                 attempt += 1
                 continue
             if outcome.deleted or outcome.already_gone:
@@ -877,7 +848,7 @@ class Lifecycle:
             # The users come first: reasons are cut at 255 characters, and two ARNs of users
             # plus the certificate's own ARN (the physical id, shown anyway) do not fit.
             reason = f"Still in use by {users}; detach the certificate, then retry. {arn}"
-            self._wait_or_hand_off(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
+            self._waiter.wait(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
             attempt += 1
 
     def _owned_for_delete(self, arn: str, state: Continuation) -> bool:
@@ -901,7 +872,9 @@ class Lifecycle:
                         extra={"certificate_arn": arn, "error": f"{code}: {error_message(error)}"},
                     )
                     return False
-                self._wait_out_throttling(error, state, f"reading the tags of {arn}", attempt)
+                self._waiter.wait_out_throttling(
+                    error, state, f"reading the tags of {arn}", attempt
+                )
                 attempt += 1
             except BotoCoreError as error:
                 logger.warning(
@@ -946,7 +919,7 @@ class Lifecycle:
             return state
 
         try:
-            self._persevering(state, "looking for unreported certificates", search)
+            self._waiter.persevering(state, "looking for unreported certificates", search)
         except HandedOff:
             raise
         except Exception as error:  # also throttled until the deadline: a rollback must end
@@ -958,24 +931,7 @@ class Lifecycle:
 
     # ---- waiting ------------------------------------------------------------------------
 
-    def _wait_or_hand_off(
-        self,
-        state: Continuation,
-        backoff: Backoff,
-        attempt: int,
-        deadline_reason: str | Callable[[], str],
-        *,
-        in_use: bool = False,
-    ) -> None:
-        budget = Budget(state.deadline, self._clock.now(), self._remaining_seconds())
-        if budget.past_deadline:
-            error = CertificateInUseError if in_use else DeadlineExceededError
-            raise error(deadline_reason if isinstance(deadline_reason, str) else deadline_reason())
-        if budget.must_hand_off:
-            self._hand_off(state)
-        self._clock.sleep(budget.sleep_for(backoff.delay(attempt)))
-
-    def _hand_off(self, state: Continuation) -> None:
+    def _hand_off(self, state: Continuation) -> NoReturn:
         # After the timer's FAILED answer a next invocation would answer a second time.
         self._stop_if_answered("handing off")
         payload = cont.next_event(self._event, state.advanced(zones=self._records.carried_zones()))

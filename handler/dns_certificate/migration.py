@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -37,10 +39,13 @@ from .certificates import (
     MethodUpdate,
 )
 from .continuation import Continuation
-from .deadline import ISSUANCE_BACKOFF, RECORDS_BACKOFF, Backoff
+from .deadline import RECORDS_BACKOFF
 from .errors import CertificateFailedError, quote_list
 from .planning import ValidationRecord, identity_fingerprint
 from .properties import CertificateIdentity, CertificateProperties
+
+if TYPE_CHECKING:
+    from .waiting import Waiter
 
 logger = Logger(child=True)
 
@@ -224,12 +229,13 @@ class MigrationRun:
     wait until ACM reports every name DNS-validated, across invocations like any other wait."""
 
     service: CertificateService
+    #: The same ACM through the poller client (no retries): DescribeCertificate and
+    #: ListCertificateDomainValidations, paced by what the polls see (`Waiter.poll`).
+    poller: CertificateService
     #: Writes the records (or hands them over as attributes: ManageDnsRecords false).
     handle_records: Callable[[CertificateView], None]
-    #: The lifecycle's wait: sleeps, hands off, or raises DeadlineExceededError with the reason.
-    wait: Callable[[Continuation, Backoff, int, str], None]
-    #: Re-raises anything but throttling; waits throttling out.
-    wait_out_throttling: Callable[[ClientError, Continuation, str, int], None]
+    #: The lifecycle's waits: sleep, hand off, or raise DeadlineExceededError with the reason.
+    waiter: Waiter
     #: Ends the invocation (HandedOff) once the timer has answered FAILED: CloudFormation
     #: rolls back to EMAIL, and records written now would complete the migration anyway.
     stop_if_answered: Callable[[str], None] = lambda step: None
@@ -244,20 +250,15 @@ class MigrationRun:
         waits = properties.wait_for_issuance and properties.manage_dns_records
         attempt = 0
         while True:
+            state, polled = self.waiter.poll(
+                state,
+                partial(self._look, arn, names, state.started_at),
+                "migrating to DNS validation",
+            )
+            if polled is None:  # throttled, and waited out
+                continue
+            view, now = polled
             try:
-                view = self.service.describe(arn)
-                if view.status != ISSUED:
-                    failure = f": {view.failure_reason}" if view.failure_reason else ""
-                    raise CertificateFailedError(
-                        f"Certificate {arn} became {view.status} while migrating to DNS "
-                        f"validation{failure}"
-                    )
-                now = progress(
-                    names,
-                    self.service.domain_validations(arn),
-                    view.method_update,
-                    state.started_at,
-                )
                 if now.failed:
                     raise CertificateFailedError(
                         f"ACM's migration of {arn} to DNS validation FAILED; not DNS-validated: "
@@ -268,7 +269,6 @@ class MigrationRun:
                     self.stop_if_answered("writing the migration's records")
                     self.handle_records(replace(view, records=now.records))
                     state = state.advanced(phase=cont.MIGRATION_RECORDS_WRITTEN)
-                    attempt = 0
                 if now.done:
                     self.service.add_tags(arn, {IDENTITY_TAG: identity_tag})
                     logger.info("Migrated to DNS validation", extra={"certificate_arn": arn})
@@ -277,22 +277,38 @@ class MigrationRun:
                     logger.info("Not waiting for the migration", extra={"certificate_arn": arn})
                     return False
             except ClientError as error:
-                self.wait_out_throttling(error, state, "migrating to DNS validation", attempt)
+                self.waiter.wait_out_throttling(
+                    error, state, "migrating to DNS validation", attempt
+                )
                 attempt += 1
                 continue
-            if state.phase == cont.MIGRATING:
-                backoff: Backoff = RECORDS_BACKOFF
-                reason = (
+            if state.phase == cont.MIGRATING:  # a fast start: records appear within seconds
+                self.waiter.wait(
+                    state,
+                    RECORDS_BACKOFF,
+                    attempt,
                     f"ACM did not publish DNS validation records for "
                     f"{quote_list(now.missing_records)} of {arn} before the deadline; the "
-                    "certificate stays email-validated"
+                    "certificate stays email-validated",
                 )
+                attempt += 1
             else:
-                backoff = ISSUANCE_BACKOFF
-                reason = (
+                self.waiter.pace(
+                    state,
                     f"Migration of {arn} to DNS validation not done at the deadline; still "
                     f"pending: {quote_list(now.pending or names)}. The certificate stays "
-                    "email-validated until ACM sees the records"
+                    "email-validated until ACM sees the records",
                 )
-            self.wait(state, backoff, attempt, reason)
-            attempt += 1
+
+    def _look(
+        self, arn: str, names: Sequence[str], started_at: float
+    ) -> tuple[CertificateView, Progress]:
+        """One poll: the certificate, and where its migration stands."""
+        view = self.poller.describe(arn)
+        if view.status != ISSUED:
+            failure = f": {view.failure_reason}" if view.failure_reason else ""
+            raise CertificateFailedError(
+                f"Certificate {arn} became {view.status} while migrating to DNS validation{failure}"
+            )
+        validations = self.poller.domain_validations(arn)
+        return view, progress(names, validations, view.method_update, started_at)

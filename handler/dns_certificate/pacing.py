@@ -22,6 +22,7 @@ the price of finding the share without knowing how many certificates wait.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -139,6 +140,6 @@ def _numbers(value: object, limit: int) -> tuple[float, ...]:
     numbers = [
         float(item)
         for item in value
-        if isinstance(item, int | float) and not isinstance(item, bool) and item == item
+        if isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item)
     ]
     return tuple(sorted(numbers)[-limit:])

@@ -27,9 +27,9 @@ from crhelper import CfnResource
 
 from .answer import AnswerNotDeliveredError, Sender, send_answer
 from .errors import MAX_LONG_REASON_LENGTH, CertificateResourceError, shorten
-from .lifecycle import HandedOff
 from .metrics import current as current_metrics
 from .requests import NoRequestsTable, RequestKey, RequestsStore
+from .waiting import HandedOff
 
 logger = Logger(child=True)
 

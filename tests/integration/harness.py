@@ -495,6 +495,19 @@ def acm_looking_like_aws(client: ACMClient) -> ACMClient:
     return client
 
 
+def _mirror_hooks(source: ACMClient, target: ACMClient) -> None:
+    """Every later (un)registration of a hook on `source` is done on `target` too."""
+    events = source.meta.events
+    for name in ("register", "register_first", "register_last", "unregister"):
+        original = getattr(events, name)
+
+        def mirrored(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            getattr(target.meta.events, _name)(*args, **kw)
+            return _original(*args, **kw)
+
+        setattr(events, name, mirrored)
+
+
 class InstrumentedClients(AwsClients):
     """The production client factory, with every client it makes recorded and fault-injected."""
 
@@ -513,6 +526,19 @@ class InstrumentedClients(AwsClients):
 
     def acm(self, region: str | None = None) -> ACMClient:
         client = super().acm(region)
+        if id(client) not in self._instrumented:
+            self._instrumented_acm(client)
+            poller = self._instrumented_acm(super().acm_poller(region))
+            _mirror_hooks(client, poller)
+        return client
+
+    def acm_poller(self, region: str | None = None) -> ACMClient:
+        """The production poller (no retries), instrumented like `acm`; a hook a test puts on
+        `acm(region)` is put on it too (the same API, polled through a second client)."""
+        self.acm(region)
+        return super().acm_poller(region)
+
+    def _instrumented_acm(self, client: ACMClient) -> ACMClient:
         if self._first_time(client):
             self._record(client, "acm")
             acm_looking_like_aws(client)

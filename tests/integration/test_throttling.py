@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dns_certificate.lifecycle import Runtime
+from dns_certificate.pacing import POLL_PACING
 from tests.integration.harness import REGION, Harness, expected_records
 from tests.support.aws_errors import error_response
 
@@ -91,7 +92,8 @@ def test_create_when_throttled_until_the_deadline_fails_naming_the_throttling(
 def test_create_when_throttled_across_invocations_hands_off_and_requests_once(
     harness: Harness, throttler: Throttler
 ) -> None:
-    throttler.throttle("DescribeCertificate", times=100)  # ~25 min of backoff
+    # Polls throttled for ~20 minutes at the widest poll interval: longer than one invocation.
+    throttler.throttle("DescribeCertificate", times=int(1200 / POLL_PACING.ceiling))
     event = harness.event("create-two-zones.json")
 
     answer = harness.run(event, max_invocations=20)

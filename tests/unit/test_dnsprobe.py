@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from dns_certificate.diagnosis import ANSWER, NODATA, NXDOMAIN, UNREACHABLE
-from dns_certificate.dnsprobe import (
+from dns_certificate.diagnosis import (
+    ANSWER,
     DIAGNOSIS_BUDGET_SECONDS,
+    NODATA,
+    NXDOMAIN,
+    UNREACHABLE,
+)
+from dns_certificate.dnsprobe import (
     QUERY_TIMEOUT_SECONDS,
     RESOLVERS_VARIABLE,
     DnsSettings,

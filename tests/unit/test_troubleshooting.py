@@ -6,8 +6,9 @@ Troubleshooting section as a code span, and each error class must have its own e
 reason comes from:
 
 * the first argument of a `CertificateResourceError` subclass (every class in errors.py);
-* the reason given to a wait (`_wait_or_hand_off`, `_wait_out_throttling`'s what), a `Malformed`
-  intake, the timer's `_send(FAILED, ...)`, and the `return`s of the reason builders below;
+* the reason given to a wait (`Waiter.wait`, `.pace`, `.wait_out_throttling`'s and `.poll`'s
+  what), a `Malformed` intake, the timer's `_send(FAILED, ...)`, and the `return`s of the
+  reason builders below;
 * a variable assigned a template in the same function.
 
 An argument the scan cannot read (a variable from elsewhere, a call) must be listed in
@@ -40,13 +41,14 @@ REASON_BUILDERS = {
 #: Calls whose argument at this position is a reason -> the class it ends up as.
 REASON_ARGUMENTS = {
     "_wait_or_hand_off": (3, "DeadlineExceededError"),
-    "wait": (3, "DeadlineExceededError"),  # the waiter migration.py is handed
+    "wait": (3, "DeadlineExceededError"),  # Waiter.wait (waiting.py)
+    "pace": (1, "DeadlineExceededError"),  # Waiter.pace: a wait at the learned poll interval
     "Malformed": (1, "CertificateResourceError"),
     "_diagnosed_failure": (2, "CertificateFailedError"),  # the reason without a diagnosis
     "_send": (1, "CertificateResourceError"),
 }
 #: Calls whose third argument (what was throttled) goes into "AWS throttled … until the deadline".
-THROTTLING_WAITS = {"_wait_out_throttling", "wait_out_throttling"}
+THROTTLING_WAITS = {"_wait_out_throttling", "wait_out_throttling", "poll"}
 #: Reasons the scan cannot read where they are raised: (file, source of the argument) -> why
 #: that is covered. A new entry needs its templates documented (and read by the scan).
 DYNAMIC_SITES = {
@@ -61,6 +63,7 @@ DYNAMIC_SITES = {
         "dns_certificate/lifecycle.py",
         "self._diagnosed_failure(properties, view, reason)",
     ): "its reason argument (REASON_ARGUMENTS); with a diagnosis, summary_reason",
+    ("dns_certificate/waiting.py", "deadline_reason"): "Waiter.pace's callers (REASON_ARGUMENTS)",
 }
 #: Reasons made of diagnosis findings (diagnosis.summary_reason) are documented in this README
 #: section, which Troubleshooting must point to.
