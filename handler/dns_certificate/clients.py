@@ -40,7 +40,8 @@ CLIENT_CONFIG = Config(
 POLLER_CONFIG = Config(
     connect_timeout=5,
     read_timeout=15,
-    retries={"mode": "standard", "max_attempts": 1},
+    # total_max_attempts: botocore reads "max_attempts" as retries, so 1 there would be 2 calls.
+    retries={"mode": "standard", "total_max_attempts": 1},
     user_agent_extra="dns-certificate",
 )
 

@@ -35,9 +35,9 @@ SUCCEEDED = "succeeded"
 @dataclass(frozen=True)
 class PollPacing:
     floor: float = 1.5
-    ceiling: float = 10.0
+    ceiling: float = 5.0
     widen: float = 2.0
-    narrow: float = 0.95
+    narrow: float = 0.9
     memory: float = 300.0
     jitter: float = 0.3
 
