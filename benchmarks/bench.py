@@ -91,6 +91,9 @@ ZONE_LOOKUP_APIS = frozenset(
 LATENCY_ONE_MAX = 2.0
 LATENCY_MANY_MAX = 5.0
 DESCRIBE_RATE_MAX = 10
+#: The window of the sustained DescribeCertificate rate: one poll period of 50 certificates
+#: sharing 10/s.
+SUSTAINED_WINDOW = 5.0
 HUNDRED_NAMES_CHANGES = 10
 HUNDRED_NAMES_LOOKUPS_MAX = 10
 
@@ -140,9 +143,17 @@ class Observer:
 
         aws.rules.intercept = intercept  # type: ignore[method-assign]
 
-    def peak_rate(self, api: str, since: float, until: float, *, answered: bool = False) -> int:
-        """The most calls of `api` within any one-second window in [since, until], throttled
-        ones included unless `answered`."""
+    def peak_rate(
+        self,
+        api: str,
+        since: float,
+        until: float,
+        *,
+        answered: bool = False,
+        window: float = 1.0,
+    ) -> int:
+        """The most calls of `api` within any `window`-second window in [since, until],
+        throttled ones included unless `answered`."""
         with self._lock:
             moments = sorted(
                 at
@@ -152,7 +163,7 @@ class Observer:
         best = 0
         start = 0
         for end, moment in enumerate(moments):
-            while moment - moments[start] >= 1.0:
+            while moment - moments[start] >= window:
                 start += 1
             best = max(best, end - start + 1)
         return best
@@ -385,6 +396,13 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
         describe_answered_peak = observer.peak_rate(
             "acm:DescribeCertificate", started, ended, answered=True
         )
+        # 50 certificates each polled every 5 s average exactly 10/s: over the poll period
+        # (5 s) the rate is what the quota allows or not; a 1-s window also counts how the
+        # independent phases of the pollers happen to bunch (see benchmarks/README.md).
+        describe_sustained = (
+            observer.peak_rate("acm:DescribeCertificate", started, ended, window=SUSTAINED_WINDOW)
+            / SUSTAINED_WINDOW
+        )
         create_steps = [step for operation in created for step in operation.steps]
         latencies, missing = _latencies(aws, observer, create_steps)
         checks = _check_created(aws, zones, stacks, stack_templates)
@@ -405,6 +423,7 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
         "latency": percentiles(latencies),
         "describe_peak_per_second": describe_peak,
         "describe_answered_peak_per_second": describe_answered_peak,
+        "describe_sustained_peak_per_second": round(describe_sustained, 1),
         "describe_calls": create.calls.get("acm:DescribeCertificate", 0),
         "describe_throttled": create.throttled.get("acm:DescribeCertificate", 0),
         "created": create.succeeded,
@@ -496,6 +515,14 @@ def build_rows(results: Mapping[str, Any]) -> list[Row]:
             many["describe_peak_per_second"] <= DESCRIBE_RATE_MAX,
         )
     )
+    if "describe_sustained_peak_per_second" in many:
+        rows.append(
+            Row(
+                f"DescribeCertificate sustained peak, {many['certificates']} at once (any "
+                f"{SUSTAINED_WINDOW:g}-s window, attempts / {SUSTAINED_WINDOW:g})",
+                f"{many['describe_sustained_peak_per_second']:.1f}/s",
+            )
+        )
     for step in results["calls"]["rows"]:
         row = Row(f"calls, {step['step']}", f"{step['calls']}: {_short(step['by_api'])}")
         if step["step"].startswith("create: 100 names"):

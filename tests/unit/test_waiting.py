@@ -6,7 +6,7 @@ A FakeClock stands for time, so hours of waiting run in microseconds; nothing sl
 from __future__ import annotations
 
 import math
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from botocore.exceptions import ClientError
@@ -16,7 +16,6 @@ from dns_certificate.deadline import HANDOFF_MARGIN_SECONDS, Backoff
 from dns_certificate.errors import CertificateInUseError, DeadlineExceededError
 from dns_certificate.pacing import POLL_PACING, PollHistory
 from dns_certificate.waiting import HandedOff, Waiter
-from tests.support.aws_errors import error_response
 from tests.support.clock import FakeClock
 
 START = 1_000_000.0
@@ -24,7 +23,8 @@ START = 1_000_000.0
 
 def throttling() -> ClientError:
     return ClientError(
-        error_response("ThrottlingException", "Rate exceeded")[1], "DescribeCertificate"
+        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+        "DescribeCertificate",
     )
 
 
@@ -122,7 +122,9 @@ def test_wait_when_near_the_hand_off_margin_sleeps_only_until_it(clock: FakeCloc
 
 def test_wait_out_throttling_when_not_throttled_reraises(clock: FakeClock) -> None:
     waiter, _ = waiter_for(clock)
-    denied = ClientError(error_response("AccessDeniedException", "no")[1], "DescribeCertificate")
+    denied = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeCertificate"
+    )
 
     with pytest.raises(ClientError, match="AccessDenied"):
         waiter.wait_out_throttling(denied, state(), "reading x", 0)
@@ -261,7 +263,7 @@ def _raise_throttling() -> str:
 def test_acm_poller_when_throttled_makes_one_attempt_where_acm_retries() -> None:
     """The pacing sees every throttle: botocore does not retry a poll (it would block up to
     20 s and hide the throttle); the ordinary client retries as before."""
-    from botocore.awsrequest import AWSResponse
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
     from dns_certificate.clients import AwsClients
 
@@ -269,12 +271,10 @@ def test_acm_poller_when_throttled_makes_one_attempt_where_acm_retries() -> None
     client = clients.acm_poller()
     sent: list[str] = []
 
-    def throttle(request: object, **_: object) -> AWSResponse:
+    def throttle(**_: Any) -> Any:
         sent.append("DescribeCertificate")
-        body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
-        response = AWSResponse("https://acm.invalid/", 400, {}, None)
-        response._content = body
-        return response
+        raw = _Raw(b'{"__type": "ThrottlingException", "message": "Rate exceeded"}')
+        return AWSResponse("https://acm.invalid/", 400, HTTPHeaders(), raw)
 
     client.meta.events.register("before-send.acm.DescribeCertificate", throttle)
 
@@ -282,4 +282,15 @@ def test_acm_poller_when_throttled_makes_one_attempt_where_acm_retries() -> None
         client.describe_certificate(CertificateArn="arn:aws:acm:us-east-1:1:certificate/x")
 
     assert len(sent) == 1
-    assert clients.acm().meta.config.retries["total_max_attempts"] > 1
+    retries: Any = getattr(clients.acm().meta.config, "retries", {})
+    assert retries["total_max_attempts"] > 1
+
+
+class _Raw:
+    """A raw HTTP body, as botocore reads one."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
