@@ -80,8 +80,6 @@ class Backoff:
 
 #: DescribeCertificate while validation records appear (a few seconds after the request).
 RECORDS_BACKOFF = Backoff(base=1.0, cap=5.0)
-#: DescribeCertificate while ACM validates: answer within seconds of ISSUED.
-ISSUANCE_BACKOFF = Backoff(base=2.0, cap=5.0)
 #: Any call AWS throttled beyond the client's own retries.
 THROTTLED_BACKOFF = Backoff(base=2.0, cap=20.0)
 #: DeleteCertificate while the certificate is still in use by a load balancer or distribution.

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .clients import error_code, is_throttling
 from .continuation import Continuation
@@ -29,6 +30,10 @@ from .metrics import current as current_metrics
 from .pacing import SUCCEEDED, THROTTLED
 
 logger = Logger(child=True)
+
+#: A call that got no answer (read timeout, connection refused or dropped): botocore's own
+#: retries treat these as transient, and so does a poll.
+NO_ANSWER = (BotoConnectionError, HTTPClientError)
 
 #: A reason, or how to make it (only made when the deadline has come: it may cost calls).
 Reason = str | Callable[[], str]
@@ -111,11 +116,25 @@ class Waiter:
 
         Its outcome joins the state's `PollHistory`, which travels across hand-offs: a
         throttle widens the interval (`pacing`), answers narrow it back. A throttled poll is
-        waited out at the widened interval here and gives `None`; anything else but
-        throttling is raised.
+        waited out at the widened interval here and gives `None`; so does a poll that got no
+        answer (`NO_ANSWER`), at the current interval. Anything else is raised.
         """
         try:
             value = call()
+        except NO_ANSWER as error:
+            # No retry inside the call: a read timeout or a dropped connection is one poll
+            # lost, polled again at the interval (and handed off like any other wait).
+            logger.warning(
+                "Poll got no answer; polling again",
+                extra={"step": what, "error": f"{type(error).__name__}: {error}"[:300]},
+            )
+            self.wait(
+                state,
+                state.polls.next_interval(self.clock.now()),
+                0,
+                f"ACM did not answer {what} until the deadline",
+            )
+            return state, None
         except ClientError as error:
             if not is_throttling(error):
                 raise

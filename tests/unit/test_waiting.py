@@ -294,3 +294,32 @@ class _Raw:
 
     def stream(self, **_: Any) -> Any:
         yield self._body
+
+
+def test_poll_when_no_answer_comes_polls_again_at_the_interval(clock: FakeClock) -> None:
+    """The poller does not retry: a read timeout is one lost poll, not a failed request."""
+    from botocore.exceptions import ReadTimeoutError
+
+    waiter, _ = waiter_for(clock)
+
+    def hung() -> str:
+        raise ReadTimeoutError(endpoint_url="https://acm.invalid/")
+
+    after, value = waiter.poll(state(), hung, "reading x")
+
+    assert value is None
+    assert after.polls == PollHistory()  # neither throttled nor answered
+    assert 0 < clock.slept <= POLL_PACING.floor
+
+
+def test_poll_when_no_answer_until_the_deadline_says_so(clock: FakeClock) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    waiter, _ = waiter_for(clock)
+    clock.advance(3601.0)
+
+    def refused() -> str:
+        raise EndpointConnectionError(endpoint_url="https://acm.invalid/")
+
+    with pytest.raises(DeadlineExceededError, match="ACM did not answer reading x until"):
+        waiter.poll(state(), refused, "reading x")
