@@ -67,6 +67,12 @@ THROTTLING_CODES = frozenset(
 )
 
 
+#: What botocore's standard mode retries as transient besides throttling (retries/standard.py):
+#: a poll through the poller, which makes one attempt, must treat these as one lost poll.
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -80,6 +86,14 @@ def is_throttling(error: BaseException) -> bool:
     if not isinstance(error, ClientError):
         return False
     return error_code(error) in THROTTLING_CODES
+
+
+def is_transient(error: BaseException) -> bool:
+    """AWS failed the call on its side (5xx, a request timeout): the same call may work next."""
+    if not isinstance(error, ClientError):
+        return False
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return error_code(error) in TRANSIENT_CODES or status in TRANSIENT_STATUSES
 
 
 class ClientFactory(Protocol):

@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from .clients import error_code, is_throttling
+from .clients import error_code, is_throttling, is_transient
 from .continuation import Continuation
 from .deadline import THROTTLED_BACKOFF, Backoff, Budget, Clock
 from .errors import CertificateInUseError, DeadlineExceededError
@@ -117,7 +117,8 @@ class Waiter:
         Its outcome joins the state's `PollHistory`, which travels across hand-offs: a
         throttle widens the interval (`pacing`), answers narrow it back. A throttled poll is
         waited out at the widened interval here and gives `None`; so does a poll that got no
-        answer (`NO_ANSWER`), at the current interval. Anything else is raised.
+        answer (`NO_ANSWER`) or a transient server error (5xx, request timeout: what botocore
+        would have retried), at the current interval. Anything else is raised.
         """
         try:
             value = call()
@@ -136,6 +137,20 @@ class Waiter:
             )
             return state, None
         except ClientError as error:
+            if is_transient(error):
+                # A 5xx or a request timeout: botocore would have retried it within the call;
+                # the poller does not, so it is one poll lost, like no answer at all.
+                logger.warning(
+                    "Poll failed on AWS's side; polling again",
+                    extra={"step": what, "code": error_code(error)},
+                )
+                self.wait(
+                    state,
+                    state.polls.next_interval(self.clock.now()),
+                    0,
+                    f"ACM did not answer {what} until the deadline",
+                )
+                return state, None
             if not is_throttling(error):
                 raise
             now = self.clock.now()

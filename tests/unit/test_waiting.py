@@ -323,3 +323,40 @@ def test_poll_when_no_answer_until_the_deadline_says_so(clock: FakeClock) -> Non
 
     with pytest.raises(DeadlineExceededError, match="ACM did not answer reading x until"):
         waiter.poll(state(), refused, "reading x")
+
+
+def _server_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "DescribeCertificate",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("InternalFailure", 500), ("ServiceUnavailable", 503), ("", 504)]
+)
+def test_poll_when_aws_fails_on_its_side_polls_again_as_botocore_would_have(
+    clock: FakeClock, code: str, status: int
+) -> None:
+    """The poller does not retry: a 5xx is one lost poll (botocore retries it), not a failure."""
+    waiter, _ = waiter_for(clock)
+
+    def failing() -> str:
+        raise _server_error(code, status)
+
+    after, value = waiter.poll(state(), failing, "reading x")
+
+    assert value is None
+    assert after.polls == PollHistory()
+    assert 0 < clock.slept <= POLL_PACING.floor
+
+
+def test_poll_when_access_is_denied_raises_at_once(clock: FakeClock) -> None:
+    waiter, _ = waiter_for(clock)
+
+    def denied() -> str:
+        raise _server_error("AccessDeniedException", 400)
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        waiter.poll(state(), denied, "reading x")
+    assert clock.sleeps == []
