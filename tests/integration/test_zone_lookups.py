@@ -271,3 +271,24 @@ def test_next_invocation_when_a_carried_zone_is_gone_for_good_fails_naming_the_n
     assert answer is not None
     assert answer.status == "FAILED"
     assert "No public hosted zone in this account matches 'example.com'" in answer.reason
+
+
+@pytest.mark.parametrize(("fillers", "listed_in_full"), [(97, True), (98, False)])
+def test_create_when_account_has_100_or_101_zones_finds_them_with_the_fewest_calls(
+    harness: Harness, fillers: int, listed_in_full: bool
+) -> None:
+    """100 zones (2 + 97 + a private one) fit one ListHostedZones page, no search by name;
+    101 do not (IsTruncated): searched by name."""
+    for index in range(fillers):
+        harness.create_zone(f"z{index}.filler.test")
+    harness.create_zone("example.com", private=True)  # same name, private: not the one
+
+    answer = harness.run(harness.event(TWO_ZONES))
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.calls.count("route53", "ListHostedZones") == 1
+    by_name = harness.calls.count("route53", "ListHostedZonesByName")
+    assert by_name == (0 if listed_in_full else 3)
+    assert list(harness.records(harness.zones["example.com"])) == list(
+        expected_records(["example.com"])
+    )
