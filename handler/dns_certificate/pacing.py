@@ -32,6 +32,9 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+#: Two invocations' clocks may differ this much (as continuation.CLOCK_SKEW_SECONDS).
+CLOCK_SKEW_SECONDS = 60.0
+
 #: Poll outcomes.
 THROTTLED = "throttled"
 SUCCEEDED = "succeeded"
@@ -112,9 +115,11 @@ class PollHistory:
         moment = round(at, 1)
         throttles = (*self.throttles, moment) if outcome == THROTTLED else self.throttles
         successes = (*self.successes, moment) if outcome == SUCCEEDED else self.successes
+        # Moments later than now (beyond two invocations' clock skew) come only from a forged
+        # continuation: kept, they would take the bounded places of real observations.
+        since, until = at - pacing.memory, at + CLOCK_SKEW_SECONDS
         return PollHistory(
-            _recent(throttles, at - pacing.memory, limit),
-            _recent(successes, at - pacing.memory, limit),
+            _recent(throttles, since, until, limit), _recent(successes, since, until, limit)
         )
 
     def next_interval(
@@ -134,8 +139,8 @@ class PollHistory:
         return cls(_numbers(data.get("throttles"), limit), _numbers(data.get("successes"), limit))
 
 
-def _recent(moments: Sequence[float], since: float, limit: int) -> tuple[float, ...]:
-    kept = sorted(at for at in moments if at >= since)
+def _recent(moments: Sequence[float], since: float, until: float, limit: int) -> tuple[float, ...]:
+    kept = sorted(at for at in moments if since <= at <= until)
     return tuple(kept[-limit:])
 
 

@@ -360,3 +360,19 @@ def test_poll_when_access_is_denied_raises_at_once(clock: FakeClock) -> None:
     with pytest.raises(ClientError, match="AccessDeniedException"):
         waiter.poll(state(), denied, "reading x")
     assert clock.sleeps == []
+
+
+def test_poll_history_when_forged_with_future_moments_still_learns_real_throttles(
+    clock: FakeClock,
+) -> None:
+    """Moments after now (only a forged continuation has them) must not take the bounded
+    history's places: the real throttles would be dropped and the interval never widen."""
+    forged = PollHistory.from_json({"throttles": [START + 1e9 + i for i in range(64)]})
+    waiter, _ = waiter_for(clock)
+    current = Continuation(action="create", started_at=START, deadline=START + 3600.0, polls=forged)
+
+    for _ in range(3):
+        current, _ = waiter.poll(current, _raise_throttling, "reading x")
+
+    assert len(current.polls.throttles) == 3
+    assert current.polls.next_interval(clock.now()) > POLL_PACING.floor * 2
