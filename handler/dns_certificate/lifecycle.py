@@ -674,6 +674,8 @@ class Lifecycle:
             if records_needed and (
                 not pending_names(properties.all_names, view.records) or view.status == ISSUED
             ):
+                # A poll that hung past the timer's FAILED: the rollback may have cleaned up.
+                self._stop_if_answered("writing the validation records")
                 try:
                     self._handle_records(properties, view)
                 except ClientError as error:

@@ -139,3 +139,21 @@ def test_timer_log_line_carries_the_request_keys(harness: Harness, log_output: i
     assert line["request_id"] == event["RequestId"]
     assert line["stack_id"] == event["StackId"]
     assert line["logical_resource_id"] == event["LogicalResourceId"]
+
+
+def test_create_when_timer_fires_during_a_hung_poll_writes_no_records_after_the_answer(
+    harness: Harness,
+) -> None:
+    """The poll that hangs returns the records after the timer answered FAILED: CloudFormation
+    is rolling back (its Delete may have cleaned up already), so nothing is written any more."""
+    harness.faults.stalls = {"DescribeCertificate": [HANG]}
+    event = harness.event("create-two-zones.json")
+
+    answer = harness.invoke(event, about_to_time_out(harness))
+    run_what_was_handed_on(harness)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert len(harness.answers_for(event)) == 1
+    assert harness.change_batches() == []
+    assert list(harness.records(harness.zones["example.com"])) == []
