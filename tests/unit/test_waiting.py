@@ -326,10 +326,11 @@ def test_poll_when_no_answer_until_the_deadline_says_so(clock: FakeClock) -> Non
 
 
 def _server_error(code: str, status: int) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "DescribeCertificate",
-    )
+    response: Any = {
+        "Error": {"Code": code, "Message": "x"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "DescribeCertificate")
 
 
 @pytest.mark.parametrize(
