@@ -137,7 +137,7 @@ class Waiter:
             )
             return state, None
         except ClientError as error:
-            if is_transient(error):
+            if is_transient(error) and not is_throttling(error):
                 # A 5xx or a request timeout: botocore would have retried it within the call;
                 # the poller does not, so it is one poll lost, like no answer at all.
                 logger.warning(

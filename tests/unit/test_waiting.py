@@ -377,3 +377,14 @@ def test_poll_history_when_forged_with_future_moments_still_learns_real_throttle
 
     assert len(current.polls.throttles) == 3
     assert current.polls.next_interval(clock.now()) > POLL_PACING.floor * 2
+
+
+def test_poll_when_throttled_with_a_5xx_status_still_widens_the_interval(clock: FakeClock) -> None:
+    waiter, _ = waiter_for(clock)
+
+    def throttled() -> str:
+        raise _server_error("ThrottlingException", 503)
+
+    after, _ = waiter.poll(state(), throttled, "reading x")
+
+    assert after.polls.throttles == (round(START, 1),)
