@@ -37,13 +37,14 @@ from local.emulator import Emulator, StrictSettings, validation_record
 
 #: AWS's rate quotas per account and region (requests per second; see ../shared/README.md).
 #: "route53:*" is one bucket for every Route 53 API: its quota is per account, not per API
-#: (10/s since 30 July 2026, was 5). ListCertificates stays at 1/s, far below ACM's 8/s: the
-#: delete's search by tags is the only caller, and a low rate shows whether it copes.
+#: (10/s since 30 July 2026, was 5). ListCertificates at ACM's 8/s: the waits' shared status
+#: board (board.py) lists the pending certificates about once a second, and the delete's
+#: search by tags lists them too.
 AWS_RATES: dict[str, float] = {
     "acm:RequestCertificate": 5.0,
     "acm:DescribeCertificate": 10.0,
     "acm:DeleteCertificate": 10.0,
-    "acm:ListCertificates": 1.0,
+    "acm:ListCertificates": 8.0,
     "acm:ListTagsForCertificate": 5.0,
     "acm:AddTagsToCertificate": 5.0,
     "acm:RemoveTagsFromCertificate": 5.0,

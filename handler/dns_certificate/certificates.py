@@ -40,6 +40,7 @@ TRANSPARENCY_OPT_OUT_WARNING = (
 )
 
 ISSUED = "ISSUED"
+PENDING_VALIDATION = "PENDING_VALIDATION"
 TERMINAL_FAILURES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
 #: A certificate in one of these can never serve again: an Update replaces it.
 REPLACEABLE_STATUSES = frozenset({"EXPIRED", "REVOKED", "INACTIVE"})
@@ -338,8 +339,9 @@ class CertificateService:
             *certificate.get("SubjectAlternativeNames", []),
         )
 
-    def list_all_certificates(self) -> list[dict[str, Any]]:
-        """Every certificate of the region, as ListCertificates' summaries, each once.
+    def list_all_certificates(self, statuses: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Every certificate of the region (of these `statuses` if any), as ListCertificates'
+        summaries, each once.
 
         ListCertificates hides certificates unless asked: only RSA_1024 and RSA_2048 keys
         without `Includes.keyTypes`, and no Amazon N2 certificate without `RootHierarchyTypes`
@@ -355,6 +357,8 @@ class CertificateService:
         paginator = self._acm.get_paginator("list_certificates")
         summaries: dict[str, dict[str, Any]] = {}
         for filters in passes:
+            if statuses:
+                filters["CertificateStatuses"] = list(statuses)
             for page in paginator.paginate(**filters):
                 for summary in page.get("CertificateSummaryList", []):
                     summaries.setdefault(summary["CertificateArn"], dict(summary))

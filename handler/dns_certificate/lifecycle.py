@@ -18,10 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import continuation as cont
 from . import migration
+from .board import BoardWatch, StatusBoard
 from .certificates import (
     IDENTITY_TAG,
     ISSUED,
     LOGICAL_ID_TAG,
+    PENDING_VALIDATION,
     REPLACEABLE_STATUSES,
     REQUEST_TAG,
     STACK_TAG,
@@ -70,7 +72,7 @@ from .properties import (
     parse_properties,
 )
 from .records import ValidationRecords, Zone, plan_cleanup, role_session_name, zones_tag
-from .requests import NoRequestsTable, RequestsStore
+from .requests import DynamoDBRequests, NoRequestsTable, RequestsStore
 from .waiting import HandedOff, Waiter
 from .zonetag import NO_RECORDS, ZONES_TAG, Unrecorded, decode
 
@@ -647,6 +649,7 @@ class Lifecycle:
         """
         service = CertificateService(self._runtime.clients.acm_poller(self._region(properties)))
         arn = self._arn_of(state)
+        watch = self._board_watch(service, properties, arn)
         attempt = 0
         while True:
             try:
@@ -712,10 +715,34 @@ class Lifecycle:
                     partial(self._pending_reason, arn, properties, view, records_needed),
                 )
                 attempt += 1
+            elif watch is not None:  # on a shared board: ACM is asked once it is not pending
+                watch.wait(
+                    self._waiter,
+                    state,
+                    partial(self._pending_reason, arn, properties, view, records_needed),
+                )
             else:
                 self._waiter.pace(
                     state, partial(self._pending_reason, arn, properties, view, records_needed)
                 )
+
+    def _board_watch(
+        self, poller: CertificateService, properties: CertificateProperties, arn: str
+    ) -> BoardWatch | None:
+        """The issuance wait on the region's status board, when there is a requests table."""
+        requests = self._runtime.requests
+        if not isinstance(requests, DynamoDBRequests):
+            return None
+        board = StatusBoard(
+            requests.table_name,
+            self._runtime.clients.dynamodb(),
+            self._region(properties),
+            lambda: [
+                summary["CertificateArn"]
+                for summary in poller.list_all_certificates((PENDING_VALIDATION,))
+            ],
+        )
+        return BoardWatch(board, arn)
 
     def _not_visible_yet(self, arn: str, state: Continuation) -> None:
         """ACM is eventually consistent: a certificate just requested may not be found for a few

@@ -1,0 +1,284 @@
+"""A status board: certificates waiting in one account and region share one ACM poll.
+
+Each waiting certificate polling DescribeCertificate on its own cannot be both quick and within
+ACM's quota: 50 of them sharing 10 requests/s are asked every 5 s at best, and their
+independent phases bunch some seconds over the quota (benchmarks/README.md). So they share:
+
+* the board is one item of the requests table (`board#<region>`): when it was refreshed and
+  which certificates ACM listed as PENDING_VALIDATION then (a 12-hex digest of each ARN, so
+  25,000 fit in an item; more, and the board says it overflowed and is not used);
+* a waiter reads it about every second; one finding it older than `REFRESH_AFTER` claims the
+  refresh (a conditional write), lists the pending certificates (ListCertificates, every key
+  type, both root hierarchies: two calls, ACM's quota is 8/s) and writes them;
+* a certificate on the board waits without any ACM call; once it is missing from a board
+  refreshed after one that listed it, it asks DescribeCertificate itself. ListCertificates is
+  eventually consistent: a certificate not seen on the board yet is polled at its own paced
+  interval, as without a board;
+* the board only makes a wait shorter or cheaper, never an answer: ISSUED or FAILED is only
+  ever read from the certificate's own DescribeCertificate, which is also asked every
+  `SAFETY_INTERVAL` whatever the board says (a board that lies cannot make it wait forever).
+  A board that cannot be read, claimed or refreshed, or is older than `STALE_AFTER`, is not
+  used: the certificate polls at its paced interval, as without one.
+
+`judge` is the decision, pure; `StatusBoard` the DynamoDB item; `BoardWatch` the wait.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .clients import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from .continuation import Continuation
+    from .waiting import Reason, Waiter
+
+logger = Logger(child=True)
+
+#: A board older than this is refreshed by the next waiter that reads it (below the shortest
+#: gap between reads, so a certificate waiting alone refreshes it at every read).
+REFRESH_AFTER = 0.75
+#: Seconds between a waiter's reads of the board (jittered down by `READ_JITTER`).
+READ_EVERY = 1.0
+READ_JITTER = 0.2
+#: A board older than this is not used (its refreshes fail): the certificate polls alone.
+STALE_AFTER = 5.0
+#: A claimed refresh that wrote nothing for this long may be claimed again.
+CLAIM_HOLD = 2.0
+#: Every certificate asks DescribeCertificate at least this often, whatever the board says.
+SAFETY_INTERVAL = 30.0
+#: A board that failed is left alone for this long (the certificate polls alone meanwhile).
+BROKEN_FOR = 30.0
+#: Digests of this many ARNs fit in one item (400 KB) with room to spare.
+MAX_LISTED = 25_000
+DIGEST_CHARS = 12
+#: The board item expires (the table's TTL) when no waiter refreshes it.
+BOARD_TTL_SECONDS = 3600
+
+
+def digest(arn: str) -> str:
+    """12 hex characters of the ARN's sha256: a collision only makes a certificate look
+    pending, which the safety poll covers."""
+    return hashlib.sha256(arn.encode()).hexdigest()[:DIGEST_CHARS]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The board as read: None `refreshed_at` when it was claimed but never written."""
+
+    refreshed_at: float | None
+    pending: frozenset[str] = frozenset()
+    overflowed: bool = False
+
+    @classmethod
+    def of(cls, arns: Iterable[str], refreshed_at: float) -> Snapshot:
+        digests = frozenset(digest(arn) for arn in arns)
+        if len(digests) > MAX_LISTED:
+            return cls(refreshed_at, frozenset(), overflowed=True)
+        return cls(refreshed_at, digests)
+
+    def lists(self, arn: str) -> bool:
+        return digest(arn) in self.pending
+
+    def usable(self, now: float) -> bool:
+        return (
+            self.refreshed_at is not None
+            and not self.overflowed
+            and now - self.refreshed_at <= STALE_AFTER
+        )
+
+    def needs_refresh(self, now: float) -> bool:
+        return self.refreshed_at is None or now - self.refreshed_at >= REFRESH_AFTER
+
+
+@dataclass(frozen=True)
+class Judgement:
+    #: When the certificate should ask DescribeCertificate (now or earlier: at once).
+    describe_at: float
+    #: When the certificate was first seen on the board (the refresh that listed it).
+    seen_at: float | None
+
+
+def judge(
+    board: Snapshot | None,
+    arn: str,
+    now: float,
+    *,
+    seen_at: float | None,
+    started: float,
+    paced: float,
+) -> Judgement:
+    """When to ask DescribeCertificate, for a wait that began at `started` (right after the
+    last DescribeCertificate) and would have lasted `paced` seconds without a board."""
+    on_its_own = started + paced
+    if board is None or board.refreshed_at is None or not board.usable(now):
+        return Judgement(on_its_own, seen_at)
+    if board.lists(arn):
+        first = board.refreshed_at if seen_at is None else min(seen_at, board.refreshed_at)
+        return Judgement(started + SAFETY_INTERVAL, first)
+    if seen_at is not None and board.refreshed_at > seen_at:
+        return Judgement(now, seen_at)  # gone from the list since: issued, failed, deleted
+    # Never seen: absence may be the list's eventual consistency. Polled alone meanwhile.
+    return Judgement(on_its_own, seen_at)
+
+
+class BoardUnavailable(Exception):  # noqa: N818 - an outcome: the board is not used
+    """The board could not be read, claimed or refreshed."""
+
+
+class StatusBoard:
+    """The board item of one region in the requests table (a plain DynamoDB client)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        region: str,
+        list_pending: Callable[[], Iterable[str]],
+    ) -> None:
+        self._table = table_name
+        self._client = client
+        self._key: Any = {"id": {"S": f"board#{region}"}}
+        self._list_pending = list_pending
+
+    def read(self) -> Snapshot | None:
+        try:
+            item = self._client.get_item(TableName=self._table, Key=self._key).get("Item")
+        except (ClientError, BotoCoreError) as error:
+            raise BoardUnavailable(_describe(error)) from error
+        if item is None:
+            return None
+        return _snapshot(item)
+
+    def claim(self, now: float) -> bool:
+        """Claim the next refresh; False when the board is fresh or another waiter has it."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key,
+                UpdateExpression="SET claimed_at = :now, expiration = :ttl",
+                ConditionExpression=(
+                    "(attribute_not_exists(refreshed_at) OR refreshed_at < :stale) AND "
+                    "(attribute_not_exists(claimed_at) OR claimed_at < :abandoned)"
+                ),
+                ExpressionAttributeValues={
+                    ":now": _number(now),
+                    ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
+                    ":stale": _number(now - REFRESH_AFTER),
+                    ":abandoned": _number(now - CLAIM_HOLD),
+                },
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise BoardUnavailable(_describe(error)) from error
+        except BotoCoreError as error:
+            raise BoardUnavailable(_describe(error)) from error
+        return True
+
+    def refresh(self, now: float) -> Snapshot:
+        """List what is pending (as of `now`, before the list is asked) and write it."""
+        try:
+            snapshot = Snapshot.of(self._list_pending(), now)
+        except (ClientError, BotoCoreError) as error:
+            raise BoardUnavailable(f"ListCertificates: {_describe(error)}") from error
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key,
+                UpdateExpression=(
+                    "SET refreshed_at = :now, pending = :pending, overflowed = :overflowed, "
+                    "expiration = :ttl"
+                ),
+                ConditionExpression="attribute_not_exists(refreshed_at) OR refreshed_at < :now",
+                ExpressionAttributeValues={
+                    ":now": _number(now),
+                    ":pending": {"S": " ".join(sorted(snapshot.pending))},
+                    ":overflowed": {"BOOL": snapshot.overflowed},
+                    ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
+                },
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise BoardUnavailable(_describe(error)) from error
+            # A newer refresh was written meanwhile: this one is still true as of `now`.
+        except BotoCoreError as error:
+            raise BoardUnavailable(_describe(error)) from error
+        return snapshot
+
+    def current(self, now: float) -> Snapshot | None:
+        """The board, refreshed first if it is due and this waiter wins the claim."""
+        board = self.read()
+        if (board is None or board.needs_refresh(now)) and self.claim(now):
+            return self.refresh(now)
+        return board
+
+
+class BoardWatch:
+    """One certificate's wait on the board, across the polls of one invocation."""
+
+    def __init__(self, board: StatusBoard, arn: str, rng: random.Random | None = None) -> None:
+        self._board = board
+        self._arn = arn
+        self._rng = rng or random.Random()
+        self.seen_at: float | None = None
+        self._broken_until = float("-inf")
+
+    def wait(self, waiter: Waiter, state: Continuation, reason: Reason) -> None:
+        """Wait until the certificate should ask DescribeCertificate again: at once when it
+        left the board, at its paced interval when the board is not usable (or has not listed
+        it yet), after `SAFETY_INTERVAL` at the latest."""
+        clock = waiter.clock
+        started = clock.now()
+        paced = state.polls.next_interval(started)
+        while True:
+            now = clock.now()
+            board: Snapshot | None = None
+            if now >= self._broken_until:
+                try:
+                    board = self._board.current(now)
+                except BoardUnavailable as error:
+                    self._broken_until = now + BROKEN_FOR
+                    logger.warning(
+                        "Status board not usable; polling alone",
+                        extra={"certificate_arn": self._arn, "error": str(error)[:300]},
+                    )
+            verdict = judge(
+                board, self._arn, now, seen_at=self.seen_at, started=started, paced=paced
+            )
+            self.seen_at = verdict.seen_at
+            if verdict.describe_at <= now:
+                if board is not None and board.usable(now) and not board.lists(self._arn):
+                    self.seen_at = None  # trusted once: seen again before trusted again
+                return
+            step = READ_EVERY * (1.0 - READ_JITTER * self._rng.random())
+            if board is None and now < self._broken_until:
+                step = verdict.describe_at - now  # polling alone: no reason to look again
+            waiter.wait(state, min(step, verdict.describe_at - now), 0, reason)
+
+
+def _snapshot(item: dict[str, Any]) -> Snapshot:
+    refreshed = item.get("refreshed_at", {}).get("N")
+    pending = item.get("pending", {}).get("S", "")
+    return Snapshot(
+        refreshed_at=float(refreshed) if refreshed is not None else None,
+        pending=frozenset(pending.split()),
+        overflowed=bool(item.get("overflowed", {}).get("BOOL", False)),
+    )
+
+
+def _number(value: float) -> Any:
+    return {"N": repr(round(value, 3)) if isinstance(value, float) else str(value)}
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
