@@ -91,6 +91,8 @@ ZONE_LOOKUP_APIS = frozenset(
 LATENCY_ONE_MAX = 2.0
 LATENCY_MANY_MAX = 5.0
 DESCRIBE_RATE_MAX = 10
+#: ACM's ListCertificates quota (requests/s per account and region).
+LIST_RATE_MAX = 8
 #: The window of the sustained DescribeCertificate rate: one poll period of 50 certificates
 #: sharing 10/s.
 SUSTAINED_WINDOW = 5.0
@@ -403,6 +405,9 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
             observer.peak_rate("acm:DescribeCertificate", started, ended, window=SUSTAINED_WINDOW)
             / SUSTAINED_WINDOW
         )
+        list_peak = observer.peak_rate("acm:ListCertificates", started, ended)
+        with aws.rules._lock:  # the counters are written under this lock
+            table_calls = dict(sorted(aws.rules.table_calls.items()))
         create_steps = [step for operation in created for step in operation.steps]
         latencies, missing = _latencies(aws, observer, create_steps)
         checks = _check_created(aws, zones, stacks, stack_templates)
@@ -426,6 +431,12 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
         "describe_sustained_peak_per_second": round(describe_sustained, 1),
         "describe_calls": create.calls.get("acm:DescribeCertificate", 0),
         "describe_throttled": create.throttled.get("acm:DescribeCertificate", 0),
+        "list_peak_per_second": list_peak,
+        "list_calls": create.calls.get("acm:ListCertificates", 0),
+        "list_throttled": create.throttled.get("acm:ListCertificates", 0),
+        # The requests table and the status board (board.py), per certificate created.
+        "table_calls": table_calls,
+        "table_calls_per_certificate": round(sum(table_calls.values()) / count, 1),
         "created": create.succeeded,
         "deleted": delete.succeeded,
         "throttling_failures": _throttling_failures(create_steps + delete_steps),
@@ -521,6 +532,24 @@ def build_rows(results: Mapping[str, Any]) -> list[Row]:
                 f"DescribeCertificate sustained peak, {many['certificates']} at once (any "
                 f"{SUSTAINED_WINDOW:g}-s window, attempts / {SUSTAINED_WINDOW:g})",
                 f"{many['describe_sustained_peak_per_second']:.1f}/s",
+            )
+        )
+    if "list_peak_per_second" in many:
+        rows.append(
+            Row(
+                f"ListCertificates peak, {many['certificates']} at once (any 1-s window; the "
+                "status board)",
+                f"{many['list_peak_per_second']}/s attempted ({many['list_throttled']} of "
+                f"{many['list_calls']} throttled)",
+                f"<= {LIST_RATE_MAX}/s",
+                many["list_peak_per_second"] <= LIST_RATE_MAX,
+            )
+        )
+        rows.append(
+            Row(
+                f"DynamoDB calls per certificate, {many['certificates']} at once (requests "
+                "table + status board)",
+                f"{many['table_calls_per_certificate']:.1f}: {_short(many['table_calls'])}",
             )
         )
     for step in results["calls"]["rows"]:

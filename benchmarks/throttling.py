@@ -272,6 +272,7 @@ def _count_afresh(aws: Emulator) -> None:
     with aws.rules._lock:  # the counters are written under this lock
         aws.rules.calls.clear()
         aws.rules.throttled.clear()
+        aws.rules.table_calls.clear()
 
 
 def run_once(

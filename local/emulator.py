@@ -95,6 +95,7 @@ from moto.core import errors as moto_errors
 from moto.core.exceptions import AWSError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import camelcase_to_underscores, utcnow
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -342,6 +343,9 @@ class StrictRules:
         self.throttled: Counter[str] = Counter()
         #: Calls per (scope, API); the scope is "" for calls without the scope header.
         self.scoped_calls: Counter[tuple[str, str]] = Counter()
+        #: DynamoDB calls (the requests table and the status board), counted apart: not part
+        #: of any API's figures, never throttled or faulted.
+        self.table_calls: Counter[str] = Counter()
         #: Set when the emulator stops: hanging calls end at once.
         self.stopping = threading.Event()
 
@@ -1231,6 +1235,14 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
     common_codes: list[str] = moto_errors.COMMON_ERROR_CODES
     saved_common_codes = list(common_codes)
 
+    def counted(original: Callable[[Any], Any]) -> Any:
+        def counted_call_action(response: Any) -> Any:
+            with rules._lock:
+                rules.table_calls[f"dynamodb:{response._get_action()}"] += 1
+            return original(response)
+
+        return counted_call_action
+
     def call_action(service: str) -> Callable[[Any], Any]:
         def make(original: Callable[[Any], Any]) -> Any:
             def strict_call_action(response: Any) -> Any:
@@ -1278,6 +1290,7 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
         )
         patch(AWSCertificateManagerResponse, "call_action", call_action("acm"))
         patch(Route53, "call_action", call_action("route53"))
+        patch(DynamoHandler, "call_action", counted)
         yield rules
     finally:
         common_codes[:] = saved_common_codes

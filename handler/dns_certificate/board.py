@@ -29,7 +29,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -58,6 +58,8 @@ CLAIM_HOLD = 2.0
 SAFETY_INTERVAL = 30.0
 #: A board that failed is left alone for this long (the certificate polls alone meanwhile).
 BROKEN_FOR = 30.0
+#: A certificate no usable board listed in this many looks polls alone for the invocation.
+UNSEEN_LIMIT = 5
 #: Digests of this many ARNs fit in one item (400 KB) with room to spare.
 MAX_LISTED = 25_000
 DIGEST_CHARS = 12
@@ -160,7 +162,8 @@ class StatusBoard:
         return _snapshot(item)
 
     def claim(self, now: float) -> bool:
-        """Claim the next refresh; False when the board is fresh or another waiter has it."""
+        """Claim the next refresh; False when the board is fresh or another waiter has it (a
+        claim newer than the last refresh, younger than `CLAIM_HOLD`)."""
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -168,7 +171,8 @@ class StatusBoard:
                 UpdateExpression="SET claimed_at = :now, expiration = :ttl",
                 ConditionExpression=(
                     "(attribute_not_exists(refreshed_at) OR refreshed_at < :stale) AND "
-                    "(attribute_not_exists(claimed_at) OR claimed_at < :abandoned)"
+                    "(attribute_not_exists(claimed_at) OR claimed_at <= refreshed_at "
+                    "OR claimed_at < :abandoned)"
                 ),
                 ExpressionAttributeValues={
                     ":now": _number(now),
@@ -223,47 +227,62 @@ class StatusBoard:
         return board
 
 
+class Board(Protocol):
+    def current(self, now: float) -> Snapshot | None: ...
+
+
 class BoardWatch:
     """One certificate's wait on the board, across the polls of one invocation."""
 
-    def __init__(self, board: StatusBoard, arn: str, rng: random.Random | None = None) -> None:
+    def __init__(self, board: Board, arn: str, rng: random.Random | None = None) -> None:
         self._board = board
         self._arn = arn
         self._rng = rng or random.Random()
         self.seen_at: float | None = None
+        self._unseen = 0
         self._broken_until = float("-inf")
 
     def wait(self, waiter: Waiter, state: Continuation, reason: Reason) -> None:
         """Wait until the certificate should ask DescribeCertificate again: at once when it
-        left the board, at its paced interval when the board is not usable (or has not listed
-        it yet), after `SAFETY_INTERVAL` at the latest."""
+        left the board, at its paced interval when the board is not usable or does not list
+        it (looked at once per wait then), after `SAFETY_INTERVAL` at the latest."""
         clock = waiter.clock
         started = clock.now()
         paced = state.polls.next_interval(started)
         while True:
             now = clock.now()
-            board: Snapshot | None = None
-            if now >= self._broken_until:
-                try:
-                    board = self._board.current(now)
-                except BoardUnavailable as error:
-                    self._broken_until = now + BROKEN_FOR
-                    logger.warning(
-                        "Status board not usable; polling alone",
-                        extra={"certificate_arn": self._arn, "error": str(error)[:300]},
-                    )
+            board = self._look(now)
             verdict = judge(
                 board, self._arn, now, seen_at=self.seen_at, started=started, paced=paced
             )
             self.seen_at = verdict.seen_at
+            on_board = board is not None and board.usable(now) and board.lists(self._arn)
+            if board is not None and board.usable(now) and not on_board and self.seen_at is None:
+                self._unseen += 1  # never listed yet: the list's consistency, or never will
             if verdict.describe_at <= now:
-                if board is not None and board.usable(now) and not board.lists(self._arn):
+                if board is not None and board.usable(now) and not on_board:
                     self.seen_at = None  # trusted once: seen again before trusted again
                 return
-            step = READ_EVERY * (1.0 - READ_JITTER * self._rng.random())
-            if board is None and now < self._broken_until:
-                step = verdict.describe_at - now  # polling alone: no reason to look again
-            waiter.wait(state, min(step, verdict.describe_at - now), 0, reason)
+            # Listed: look again in about a second. Otherwise the certificate polls alone
+            # this time, and the board is looked at again at the next wait.
+            step = READ_EVERY * (1.0 - READ_JITTER * self._rng.random()) if on_board else 0.0
+            waiter.wait(state, min(step or float("inf"), verdict.describe_at - now), 0, reason)
+
+    def _look(self, now: float) -> Snapshot | None:
+        """The board, or None when it is broken or has never listed the certificate in
+        `UNSEEN_LIMIT` looks (its key type or hierarchy is not listed, or ACM says otherwise):
+        the certificate polls alone."""
+        if now < self._broken_until or (self.seen_at is None and self._unseen >= UNSEEN_LIMIT):
+            return None
+        try:
+            return self._board.current(now)
+        except BoardUnavailable as error:
+            self._broken_until = now + BROKEN_FOR
+            logger.warning(
+                "Status board not usable; polling alone",
+                extra={"certificate_arn": self._arn, "error": str(error)[:300]},
+            )
+            return None
 
 
 def _snapshot(item: dict[str, Any]) -> Snapshot:
