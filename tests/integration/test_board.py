@@ -85,7 +85,8 @@ def wait_for_issuance(clock: FakeClock, acm: FakeAcm, watch: BoardWatch, arn: st
     """The issuance wait as lifecycle._converge runs it: describe, then wait on the board."""
     invocation = Invocation(clock)
     waiter = Waiter(clock, invocation.remaining, invocation.hand_off)
-    state = Continuation(action="create", started_at=START, deadline=START + 3600)
+    # A deadline of 5 minutes: a wait that never ends fails the test quickly.
+    state = Continuation(action="create", started_at=START, deadline=START + 300)
     while acm.describe(arn) != "ISSUED":
         watch.wait(waiter, state, "not issued")
 
