@@ -5,6 +5,7 @@ Pure `judge` cases, then `BoardWatch` on a FakeClock with a board that stands fo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import pytest
@@ -104,7 +105,11 @@ def test_absence_from_a_refresh_no_newer_than_the_sighting_is_not_trusted() -> N
 class FakeBoard:
     """A board refreshed at every look: lists `pending` (a function of the moment)."""
 
-    def __init__(self, pending: object = (), broken: bool = False) -> None:
+    def __init__(
+        self,
+        pending: Sequence[str] | Callable[[float], Sequence[str]] = (),
+        broken: bool = False,
+    ) -> None:
         self.pending = pending
         self.broken = broken
         self.looks: list[float] = []
