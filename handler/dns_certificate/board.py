@@ -267,6 +267,10 @@ class BoardWatch:
             # this time, and the board is looked at again at the next wait.
             step = READ_EVERY * (1.0 - READ_JITTER * self._rng.random()) if on_board else 0.0
             waiter.wait(state, min(step or float("inf"), verdict.describe_at - now), 0, reason)
+            if clock.now() <= now:
+                # The budget allowed no sleep (the hand-off margin reached exactly): poll, as a
+                # paced wait would, rather than look again at a clock that does not move.
+                return
 
     def _look(self, now: float) -> Snapshot | None:
         """The board, or None when it is broken or has never listed the certificate in

@@ -23,6 +23,7 @@ from dns_certificate.board import (
     judge,
 )
 from dns_certificate.continuation import Continuation
+from dns_certificate.deadline import HANDOFF_MARGIN_SECONDS
 from dns_certificate.pacing import POLL_PACING
 from dns_certificate.waiting import HandedOff, Waiter
 from tests.support.clock import FakeClock
@@ -116,6 +117,7 @@ class FakeBoard:
 
     def current(self, now: float) -> Snapshot | None:
         self.looks.append(now)
+        assert len(self.looks) < 10_000, "the watch spins on a clock that does not move"
         if self.broken:
             raise BoardUnavailable("ProvisionedThroughputExceededException")
         pending = self.pending(now) if callable(self.pending) else self.pending
@@ -210,3 +212,13 @@ def test_watch_stops_looking_at_a_board_that_never_lists_the_certificate(
     for _ in range(UNSEEN_LIMIT + 3):
         watch.wait(waiter(clock), state(), "not issued")
     assert len(fake.looks) == UNSEEN_LIMIT
+
+
+def test_watch_polls_when_the_budget_allows_no_sleep(clock: FakeClock) -> None:
+    """At exactly the hand-off margin the budget sleeps 0 s without handing off: the watch
+    must return (the caller polls, and its calls move time on), never spin on a still clock."""
+    fake = FakeBoard([ARN])
+    stuck = Waiter(clock, lambda: HANDOFF_MARGIN_SECONDS, Invocation(clock).hand_off)
+    watch = watch_on(fake)
+    watch.wait(stuck, state(), "not issued")
+    assert len(fake.looks) == 1
