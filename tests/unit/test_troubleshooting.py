@@ -64,6 +64,7 @@ DYNAMIC_SITES = {
         "self._diagnosed_failure(properties, view, reason)",
     ): "its reason argument (REASON_ARGUMENTS); with a diagnosis, summary_reason",
     ("dns_certificate/waiting.py", "deadline_reason"): "Waiter.pace's callers (REASON_ARGUMENTS)",
+    ("dns_certificate/board.py", "reason"): "BoardWatch.wait's caller: lifecycle's _pending_reason",
 }
 #: Reasons made of diagnosis findings (diagnosis.summary_reason) are documented in this README
 #: section, which Troubleshooting must point to.
