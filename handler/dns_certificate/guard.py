@@ -22,7 +22,7 @@ import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -36,9 +36,12 @@ from .certificates import (
     region_of,
 )
 from .clients import ClientFactory, error_code, is_throttling
+from .continuation import Continuation
+from .deadline import Clock, SystemClock
 from .metrics import current as current_metrics
 from .planning import ValidationRecord, zone_candidates
 from .records import GLOBAL_REGION, ValidationRecords, Zone, describe_error, role_session_name
+from .waiting import Waiter
 from .zonetag import (
     EXTERNAL_ID,
     MANUAL,
@@ -62,6 +65,9 @@ SWEEP_RESERVE_SECONDS = 20.0
 #: Seconds a certificate's check leaves the invocation: no Route 53 call starts after (one
 #: certificate may have a hundred names to read back, at Route 53's 5 requests a second).
 STEP_RESERVE_SECONDS = SWEEP_RESERVE_SECONDS / 2
+#: How long one certificate waits out AWS throttling (the lifecycle's Waiter, with backoff)
+#: before the run logs it and moves on; the next run checks it again.
+THROTTLED_CERTIFICATE_SECONDS = 60.0
 
 _UPDATE_TO_RECORD = (
     "update the resource (changing any property is enough, e.g. ServiceTimeout) to record "
@@ -105,10 +111,13 @@ class RenewalGuard:
         clients: ClientFactory,
         remaining_seconds: Callable[[], float],
         shuffle: Callable[[list[Any]], None] = random.shuffle,
+        clock: Clock | None = None,
     ) -> None:
         self._clients = clients
         self._remaining_seconds = remaining_seconds
         self._shuffle = shuffle
+        self._clock = clock or SystemClock()
+        self._waiter = Waiter(self._clock, remaining_seconds, self._out_of_time)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -173,9 +182,20 @@ class RenewalGuard:
     # ---- one certificate ----------------------------------------------------------------
 
     def _guard_safely(self, service: CertificateService, arn: str, report: GuardReport) -> None:
-        """One certificate; whatever goes wrong is logged and the run goes on."""
-        try:
+        """One certificate; throttling is waited out like any wait of the resource (within
+        THROTTLED_CERTIFICATE_SECONDS), whatever else goes wrong is logged and the run goes on.
+        Every call of a check is a read or an UPSERT: a throttled check is run again whole."""
+        now = self._clock.now()
+        state = Continuation(
+            action="guard", started_at=now, deadline=now + THROTTLED_CERTIFICATE_SECONDS
+        )
+
+        def check(state: Continuation) -> Continuation:
             self._guard(service, arn, report)
+            return state
+
+        try:
+            self._waiter.persevering(state, f"checking the records of {arn}", check)
         except Exception as error:
             report.failed.append(arn)
             self._count_throttling(error)
@@ -211,7 +231,8 @@ class RenewalGuard:
                 extra={"certificate_arn": arn, "status": view.status if view else "gone"},
             )
             return
-        report.checked.append(arn)
+        if arn not in report.checked:
+            report.checked.append(arn)
         records = ValidationRecords(self._clients, role_session_name(stack_id, logical_id))
         self._time_left()
         zones, unmatched = _match(records, recorded, view.records)
@@ -259,7 +280,8 @@ class RenewalGuard:
         report: GuardReport,
         names: Iterable[str] = (),
     ) -> None:
-        report.cannot_repair.append(arn)
+        if arn not in report.cannot_repair:
+            report.cannot_repair.append(arn)
         # ManageDnsRecords "false" is the user's choice, not a fault: a warning, not an error.
         log = logger.warning if reason == MANUAL else logger.error
         log(
@@ -296,6 +318,11 @@ class RenewalGuard:
         return bool(detail.get("PhysicalResourceId") == arn)
 
     # ---- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _out_of_time(state: Continuation) -> NoReturn:
+        """The guard never hands off: what this run cannot check, the next run checks."""
+        raise TimeoutError("too little time left in the invocation; the next run checks it")
 
     def _time_left(self) -> None:
         """Raise rather than start a call the invocation may not see the end of: Lambda would

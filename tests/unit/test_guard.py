@@ -11,9 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG, CertificateView
-from dns_certificate.guard import SWEEP_RESERVE_SECONDS, RenewalGuard
+from dns_certificate.guard import (
+    SWEEP_RESERVE_SECONDS,
+    THROTTLED_CERTIFICATE_SECONDS,
+    RenewalGuard,
+)
 from dns_certificate.planning import ValidationRecord
 from dns_certificate.zonetag import ZONES_TAG
+from tests.support.clock import FakeClock
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/site/1"
 
@@ -123,8 +128,13 @@ def guard_with(
     certificates: FakeCertificates,
     route53: FakeRoute53,
     remaining: Callable[[], float] = lambda: 900.0,
+    clock: FakeClock | None = None,
 ) -> RenewalGuard:
-    guard = RenewalGuard(FakeClients(route53, certificates), remaining)  # type: ignore[arg-type]
+    guard = RenewalGuard(
+        FakeClients(route53, certificates),  # type: ignore[arg-type]
+        remaining,
+        clock=clock or FakeClock(),
+    )
     monkeypatch.setattr(guard, "_service", lambda region: certificates)
     return guard
 
@@ -153,6 +163,53 @@ def test_sweep_when_one_certificate_is_throttled_repairs_the_next(
     assert report.failed == [arn(1)]
     assert report.repaired == {arn(2): (record("b.example.com").name,)}
     assert route53.changes == [("ZCOM", [record("b.example.com").name])]
+
+
+class ThrottledAtFirst(FakeCertificates):
+    """ListTagsForCertificate throttled the first `times` calls for each certificate."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.times = times
+        self.calls: dict[str, int] = {}
+
+    def tags_if_exists(self, arn: str) -> dict[str, str] | None:
+        self.calls[arn] = self.calls.get(arn, 0) + 1
+        if self.calls[arn] <= self.times:
+            raise throttling()
+        return super().tags_if_exists(arn)
+
+
+def test_guard_when_throttled_for_a_while_waits_with_backoff_and_repairs_in_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = ThrottledAtFirst(times=3)
+    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    clock = FakeClock()
+
+    report = guard_with(monkeypatch, certificates, route53, clock=clock).sweep()
+
+    assert report.failed == [] and report.checked == [arn(1)]
+    assert report.repaired == {arn(1): (record("a.example.com").name,)}
+    assert len(clock.sleeps) == 3 and all(seconds > 0 for seconds in clock.sleeps)
+
+
+def test_guard_when_throttled_beyond_its_budget_moves_on_and_the_next_run_checks_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = ThrottledAtFirst(times=10**6)
+    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    clock = FakeClock()
+    started = clock.now()
+
+    report = guard_with(monkeypatch, certificates, route53, clock=clock).sweep()
+
+    assert report.failed == [arn(1)] and route53.changes == []
+    assert (
+        THROTTLED_CERTIFICATE_SECONDS <= clock.now() - started <= THROTTLED_CERTIFICATE_SECONDS + 1
+    )
 
 
 def test_sweep_when_the_invocation_is_nearly_over_stops_before_any_certificate(
