@@ -52,6 +52,9 @@ READ_EVERY = 1.0
 READ_JITTER = 0.2
 #: A board older than this is not used (its refreshes fail): the certificate polls alone.
 STALE_AFTER = 5.0
+#: A board or claim dated more than this ahead of the reader's clock is not believed (forged,
+#: or a clock far off): it would otherwise look fresh, and block refreshes, until that moment.
+AHEAD_TOLERANCE = 1.0
 #: A claimed refresh that wrote nothing for this long may be claimed again.
 CLAIM_HOLD = 2.0
 #: Every certificate asks DescribeCertificate at least this often, whatever the board says.
@@ -95,11 +98,15 @@ class Snapshot:
         return (
             self.refreshed_at is not None
             and not self.overflowed
-            and now - self.refreshed_at <= STALE_AFTER
+            and -AHEAD_TOLERANCE <= now - self.refreshed_at <= STALE_AFTER
         )
 
     def needs_refresh(self, now: float) -> bool:
-        return self.refreshed_at is None or now - self.refreshed_at >= REFRESH_AFTER
+        return (
+            self.refreshed_at is None
+            or now - self.refreshed_at >= REFRESH_AFTER
+            or self.refreshed_at - now > AHEAD_TOLERANCE
+        )
 
 
 @dataclass(frozen=True)
@@ -163,22 +170,26 @@ class StatusBoard:
 
     def claim(self, now: float) -> bool:
         """Claim the next refresh; False when the board is fresh or another waiter has it (a
-        claim newer than the last refresh, younger than `CLAIM_HOLD`)."""
+        claim newer than the last refresh, younger than `CLAIM_HOLD`). A board or claim dated
+        ahead of `now` by more than `AHEAD_TOLERANCE` counts as neither fresh nor held."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key,
                 UpdateExpression="SET claimed_at = :now, expiration = :ttl",
                 ConditionExpression=(
-                    "(attribute_not_exists(refreshed_at) OR refreshed_at < :stale) AND "
-                    "(attribute_not_exists(claimed_at) OR claimed_at <= refreshed_at "
-                    "OR claimed_at < :abandoned)"
+                    "(attribute_not_exists(refreshed_at) OR refreshed_at < :stale "
+                    "OR refreshed_at > :ahead) AND "
+                    "(attribute_not_exists(claimed_at) "
+                    "OR (claimed_at <= refreshed_at AND refreshed_at <= :ahead) "
+                    "OR claimed_at < :abandoned OR claimed_at > :ahead)"
                 ),
                 ExpressionAttributeValues={
                     ":now": _number(now),
                     ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
                     ":stale": _number(now - REFRESH_AFTER),
                     ":abandoned": _number(now - CLAIM_HOLD),
+                    ":ahead": _number(now + AHEAD_TOLERANCE),
                 },
             )
         except ClientError as error:
@@ -203,12 +214,16 @@ class StatusBoard:
                     "SET refreshed_at = :now, pending = :pending, overflowed = :overflowed, "
                     "expiration = :ttl"
                 ),
-                ConditionExpression="attribute_not_exists(refreshed_at) OR refreshed_at < :now",
+                ConditionExpression=(
+                    "attribute_not_exists(refreshed_at) OR refreshed_at < :now "
+                    "OR refreshed_at > :ahead"
+                ),
                 ExpressionAttributeValues={
                     ":now": _number(now),
                     ":pending": {"S": " ".join(sorted(snapshot.pending))},
                     ":overflowed": {"BOOL": snapshot.overflowed},
                     ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
+                    ":ahead": _number(now + AHEAD_TOLERANCE),
                 },
             )
         except ClientError as error:

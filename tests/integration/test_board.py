@@ -21,6 +21,7 @@ from dns_certificate.board import (
     SAFETY_INTERVAL,
     BoardWatch,
     StatusBoard,
+    digest,
 )
 from dns_certificate.continuation import Continuation
 from dns_certificate.lifecycle import Runtime
@@ -196,3 +197,31 @@ def test_create_without_the_requests_table_polls_as_before(
 
     assert answer.status == "SUCCESS"
     assert _pending_lists(harness) == 0
+
+
+def test_a_board_dated_in_the_future_is_not_trusted_and_is_refreshed_over(
+    requests_table: str, dynamodb: object, clock: FakeClock
+) -> None:
+    """A board item whose refreshed_at lies ahead (forged, or a skewed clock) would otherwise
+    look fresh until that moment: never refreshed, every listed certificate waiting for the
+    safety poll. It is not used, and the next refresh replaces it."""
+    issued_at = START + 5
+    acm = FakeAcm(clock, {A: issued_at})
+    dynamodb.put_item(  # type: ignore[attr-defined]
+        TableName=requests_table,
+        Item={
+            "id": {"S": f"board#{REGION}"},
+            "refreshed_at": {"N": str(START + 86_400)},
+            "claimed_at": {"N": str(START + 86_400)},
+            "pending": {"S": digest(A)},
+            "overflowed": {"BOOL": False},
+        },
+    )
+    watch = BoardWatch(board(requests_table, dynamodb, acm), A)
+    wait_for_issuance(clock, acm, watch, A)
+
+    assert clock.now() - issued_at <= READ_EVERY + REFRESH_AFTER + 2
+    item = dynamodb.get_item(  # type: ignore[attr-defined]
+        TableName=requests_table, Key={"id": {"S": f"board#{REGION}"}}
+    )["Item"]
+    assert float(item["refreshed_at"]["N"]) <= clock.now()
