@@ -35,6 +35,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import error_code
+from .deadline import HANDOFF_MARGIN_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,6 +56,11 @@ STALE_AFTER = 5.0
 #: A board or claim dated more than this ahead of the reader's clock is not believed (forged,
 #: or a clock far off): it would otherwise look fresh, and block refreshes, until that moment.
 AHEAD_TOLERANCE = 1.0
+#: How long a refresh may take at worst: two ListCertificates (more with pages) through the
+#: poller, each up to 20 s (connect and read timeouts), and two table writes. A waiter with
+#: less than this left before the hand-off margin only reads the board: a refresh begun then
+#: could outlast the invocation (no hand-off; the timer would answer FAILED).
+REFRESH_WORST_SECONDS = 50.0
 #: A claimed refresh that wrote nothing for this long may be claimed again.
 CLAIM_HOLD = 2.0
 #: Every certificate asks DescribeCertificate at least this often, whatever the board says.
@@ -234,16 +240,17 @@ class StatusBoard:
             raise BoardUnavailable(_describe(error)) from error
         return snapshot
 
-    def current(self, now: float) -> Snapshot | None:
-        """The board, refreshed first if it is due and this waiter wins the claim."""
+    def current(self, now: float, *, may_refresh: bool = True) -> Snapshot | None:
+        """The board, refreshed first if it is due, this waiter `may_refresh` (has the time)
+        and wins the claim."""
         board = self.read()
-        if (board is None or board.needs_refresh(now)) and self.claim(now):
+        if may_refresh and (board is None or board.needs_refresh(now)) and self.claim(now):
             return self.refresh(now)
         return board
 
 
 class Board(Protocol):
-    def current(self, now: float) -> Snapshot | None: ...
+    def current(self, now: float, *, may_refresh: bool = True) -> Snapshot | None: ...
 
 
 class BoardWatch:
@@ -266,7 +273,10 @@ class BoardWatch:
         paced = state.polls.next_interval(started)
         while True:
             now = clock.now()
-            board = self._look(now)
+            may_refresh = (
+                waiter.remaining_seconds() - HANDOFF_MARGIN_SECONDS >= REFRESH_WORST_SECONDS
+            )
+            board = self._look(now, may_refresh=may_refresh)
             verdict = judge(
                 board, self._arn, now, seen_at=self.seen_at, started=started, paced=paced
             )
@@ -287,14 +297,14 @@ class BoardWatch:
                 # paced wait would, rather than look again at a clock that does not move.
                 return
 
-    def _look(self, now: float) -> Snapshot | None:
+    def _look(self, now: float, *, may_refresh: bool) -> Snapshot | None:
         """The board, or None when it is broken or has never listed the certificate in
         `UNSEEN_LIMIT` looks (its key type or hierarchy is not listed, or ACM says otherwise):
         the certificate polls alone."""
         if now < self._broken_until or (self.seen_at is None and self._unseen >= UNSEEN_LIMIT):
             return None
         try:
-            return self._board.current(now)
+            return self._board.current(now, may_refresh=may_refresh)
         except BoardUnavailable as error:
             self._broken_until = now + BROKEN_FOR
             logger.warning(

@@ -225,3 +225,29 @@ def test_a_board_dated_in_the_future_is_not_trusted_and_is_refreshed_over(
         TableName=requests_table, Key={"id": {"S": f"board#{REGION}"}}
     )["Item"]
     assert float(item["refreshed_at"]["N"]) <= clock.now()
+
+
+def test_a_refresh_that_hangs_never_outlasts_the_invocation(
+    requests_table: str, dynamodb: object, clock: FakeClock
+) -> None:
+    """A refresh lists ACM twice (and more with pages) through a client whose calls may each
+    hang 20 s (connect and read timeouts). Begun in the invocation's last seconds before the
+    hand-off margin, it would end after Lambda did: no hand-off, and the timer answers FAILED
+    for a certificate that is fine. Refreshes are left to waiters with time for them."""
+
+    class HangingAcm(FakeAcm):
+        def list_pending(self) -> list[str]:
+            clock.advance(2 * 20.0)  # both passes time out
+            return super().list_pending()
+
+    acm = HangingAcm(clock, {A: START + 1000})
+    invocation = Invocation(clock)
+    invocation.ends_at = START + 31
+    waiter = Waiter(clock, invocation.remaining, invocation.hand_off)
+    state = Continuation(action="create", started_at=START, deadline=START + 3600)
+    watch = BoardWatch(board(requests_table, dynamodb, acm), A)
+    with pytest.raises(HandedOff):
+        for _ in range(100):
+            watch.wait(waiter, state, "not issued")
+            clock.advance(0.1)  # the DescribeCertificate between waits
+    assert invocation.remaining() > 0

@@ -115,7 +115,7 @@ class FakeBoard:
         self.broken = broken
         self.looks: list[float] = []
 
-    def current(self, now: float) -> Snapshot | None:
+    def current(self, now: float, *, may_refresh: bool = True) -> Snapshot | None:
         self.looks.append(now)
         assert len(self.looks) < 10_000, "the watch spins on a clock that does not move"
         if self.broken:
