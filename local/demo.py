@@ -421,22 +421,7 @@ def run_cleanup(
     com, org = zones["example.com"], zones["example.org"]
     for zone_id in (com, org):  # what the earlier steps left (records are kept by default)
         for name, value in aws.cname_records(zone_id).items():
-            aws.route53().change_resource_record_sets(
-                HostedZoneId=zone_id,
-                ChangeBatch={
-                    "Changes": [
-                        {
-                            "Action": "DELETE",
-                            "ResourceRecordSet": {
-                                "Name": name,
-                                "Type": "CNAME",
-                                "TTL": 300,
-                                "ResourceRecords": [{"Value": value}],
-                            },
-                        }
-                    ]
-                },
-            )
+            aws.delete_cname(zone_id, name, value)
     say("    (the validation CNAMEs earlier steps kept were removed by hand first)")
     first, second = cfn.stack("cleanup-a"), cfn.stack("cleanup-b")
     created = first.create({"Certificate": CLEANUP_FIRST})
@@ -468,25 +453,6 @@ def run_cleanup(
     return step
 
 
-def _delete_cname(aws: Emulator, zone_id: str, name: str, value: str) -> None:
-    aws.route53().change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "DELETE",
-                    "ResourceRecordSet": {
-                        "Name": name,
-                        "Type": "CNAME",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": value}],
-                    },
-                }
-            ]
-        },
-    )
-
-
 def run_guard(
     aws: Emulator, cfn: LocalCloudFormation, zones: dict[str, str], progress: Progress | None = None
 ) -> StepReport:
@@ -510,7 +476,7 @@ def run_guard(
         arn = stack.physical_id("Certificate")
         org = zones["example.org"]
         name, value = validation_record(OTHER_ZONE)
-        _delete_cname(aws, org, name, value)
+        aws.delete_cname(org, name, value)
         say(f"    (deleted by hand: {name} from example.org; ACM's renewal would fail)")
         step.check(name not in aws.cname_records(org), f"{OTHER_ZONE}'s CNAME is gone")
         say("    EventBridge delivers ACM Certificate Renewal Action Required")

@@ -1480,6 +1480,14 @@ class Emulator:
                     records[_fqdn(rrset["Name"]) + "."] = ", ".join(values)
         return records
 
+    def delete_cname(self, zone_id: str, name: str, value: str) -> None:
+        """Delete a CNAME as an operator tidying the zone would (Route 53 wants it exactly)."""
+        record = {"Name": name, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": value}]}
+        self.route53().change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]},
+        )
+
     def certificate_arns(self, region: str | None = None) -> list[str]:
         """Every certificate of the region: every requested key type, N2 ones too (two
         passes, as ListCertificates lists N2 certificates only when asked, and then only them)."""

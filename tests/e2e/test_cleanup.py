@@ -192,22 +192,7 @@ def test_cleanup_when_a_record_is_already_gone_is_not_an_error(
     properties = _certificate("example.com", "www.example.org", **CLEANUP)
     assert stack.create({"Cert": properties}).succeeded
     name, value = validation_record("example.com")
-    emulator.route53().change_resource_record_sets(
-        HostedZoneId=hosted_zones["example.com"],
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "DELETE",
-                    "ResourceRecordSet": {
-                        "Name": name,
-                        "Type": "CNAME",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": value}],
-                    },
-                }
-            ]
-        },
-    )
+    emulator.delete_cname(hosted_zones["example.com"], name, value)
 
     deleted = stack.delete()
 

@@ -22,22 +22,7 @@ def _records(*names: str) -> dict[str, str]:
 def _delete_by_hand(emulator: Emulator, zone_id: str, domain_name: str) -> None:
     """What an operator tidying a zone does: the CNAME goes, ACM's renewal will fail."""
     name, value = validation_record(domain_name)
-    emulator.route53().change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "DELETE",
-                    "ResourceRecordSet": {
-                        "Name": name,
-                        "Type": "CNAME",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": value}],
-                    },
-                }
-            ]
-        },
-    )
+    emulator.delete_cname(zone_id, name, value)
     assert name not in emulator.cname_records(zone_id)
 
 
