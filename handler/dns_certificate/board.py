@@ -14,6 +14,8 @@ independent phases bunch some seconds over the quota (benchmarks/README.md). So 
   refreshed after one that listed it, it asks DescribeCertificate itself. ListCertificates is
   eventually consistent: a certificate not seen on the board yet is polled at its own paced
   interval, as without a board;
+  while another waiter holds the refresh of a board not usable yet, it waits for that refresh
+  (`CLAIM_HOLD` at most) instead of asking ACM;
 * the board only makes a wait shorter or cheaper, never an answer: ISSUED or FAILED is only
   ever read from the certificate's own DescribeCertificate, which is also asked every
   `SAFETY_INTERVAL` whatever the board says (a board that lies cannot make it wait forever).
@@ -61,13 +63,15 @@ AHEAD_TOLERANCE = 1.0
 #: less than this left before the hand-off margin only reads the board: a refresh begun then
 #: could outlast the invocation (no hand-off; the timer would answer FAILED).
 REFRESH_WORST_SECONDS = 50.0
-#: A claimed refresh that wrote nothing for this long may be claimed again.
-CLAIM_HOLD = 2.0
+#: A claimed refresh that wrote nothing for this long may be claimed again (a refresh takes
+#: well under a second on AWS; seconds when ACM or the table are slow, and a second refresher
+#: then only adds to the load).
+CLAIM_HOLD = 5.0
 #: Every certificate asks DescribeCertificate at least this often, whatever the board says.
 SAFETY_INTERVAL = 30.0
 #: A board that failed is left alone for this long (the certificate polls alone meanwhile).
 BROKEN_FOR = 30.0
-#: A certificate no usable board listed in this many looks polls alone for the invocation.
+#: A certificate no usable board listed in this many refreshes polls alone for the invocation.
 UNSEEN_LIMIT = 5
 #: Digests of this many ARNs fit in one item (400 KB) with room to spare.
 MAX_LISTED = 25_000
@@ -89,6 +93,8 @@ class Snapshot:
     refreshed_at: float | None
     pending: frozenset[str] = frozenset()
     overflowed: bool = False
+    #: When a waiter last claimed the refresh (None: never, or an item from before).
+    claimed_at: float | None = None
 
     @classmethod
     def of(cls, arns: Iterable[str], refreshed_at: float) -> Snapshot:
@@ -107,6 +113,19 @@ class Snapshot:
             and -AHEAD_TOLERANCE <= now - self.refreshed_at <= STALE_AFTER
         )
 
+    def claim_held(self, now: float) -> bool:
+        """Another waiter holds the refresh (the negation of `StatusBoard.claim`'s condition,
+        as read): claiming would only fail, so a waiter that sees it does not try."""
+        claimed, refreshed = self.claimed_at, self.refreshed_at
+        if claimed is None:
+            return False
+        abandoned = claimed < now - CLAIM_HOLD
+        ahead = claimed > now + AHEAD_TOLERANCE
+        written_since = (
+            refreshed is not None and claimed <= refreshed and refreshed <= now + AHEAD_TOLERANCE
+        )
+        return not (abandoned or ahead or written_since)
+
     def needs_refresh(self, now: float) -> bool:
         return (
             self.refreshed_at is None
@@ -121,6 +140,8 @@ class Judgement:
     describe_at: float
     #: When the certificate was first seen on the board (the refresh that listed it).
     seen_at: float | None
+    #: Whether to read the board again before `describe_at` (a read may change the verdict).
+    look_again: bool = False
 
 
 def judge(
@@ -136,13 +157,19 @@ def judge(
     last DescribeCertificate) and would have lasted `paced` seconds without a board."""
     on_its_own = started + paced
     if board is None or board.refreshed_at is None or not board.usable(now):
+        if board is not None and board.claimed_at is not None and board.claim_held(now):
+            # Another waiter is refreshing it (the first refresh, or one after a stale spell):
+            # wait for that refresh to be written or abandoned rather than ask ACM meanwhile.
+            refreshed_by = board.claimed_at + CLAIM_HOLD
+            return Judgement(max(on_its_own, refreshed_by), seen_at, look_again=True)
         return Judgement(on_its_own, seen_at)
     if board.lists(arn):
         first = board.refreshed_at if seen_at is None else min(seen_at, board.refreshed_at)
-        return Judgement(started + SAFETY_INTERVAL, first)
+        return Judgement(started + SAFETY_INTERVAL, first, look_again=True)
     if seen_at is not None and board.refreshed_at > seen_at:
         return Judgement(now, seen_at)  # gone from the list since: issued, failed, deleted
-    # Never seen: absence may be the list's eventual consistency. Polled alone meanwhile.
+    # Never seen: absence may be the list's eventual consistency, or a certificate requested
+    # after the last refresh. Polled alone meanwhile (the board is read again at that moment).
     return Judgement(on_its_own, seen_at)
 
 
@@ -244,7 +271,8 @@ class StatusBoard:
         """The board, refreshed first if it is due, this waiter `may_refresh` (has the time)
         and wins the claim."""
         board = self.read()
-        if may_refresh and (board is None or board.needs_refresh(now)) and self.claim(now):
+        due = board is None or (board.needs_refresh(now) and not board.claim_held(now))
+        if may_refresh and due and self.claim(now):
             return self.refresh(now)
         return board
 
@@ -261,37 +289,44 @@ class BoardWatch:
         self._arn = arn
         self._rng = rng or random.Random()
         self.seen_at: float | None = None
-        self._unseen = 0
+        self._unseen_refreshes: set[float | None] = set()
         self._broken_until = float("-inf")
 
     def wait(self, waiter: Waiter, state: Continuation, reason: Reason) -> None:
         """Wait until the certificate should ask DescribeCertificate again: at once when it
-        left the board, at its paced interval when the board is not usable or does not list
-        it (looked at once per wait then), after `SAFETY_INTERVAL` at the latest."""
+        left the board; at its paced interval when the board is not usable or does not list
+        it yet (read again at that moment); once a refresh another
+        waiter holds is written or abandoned; after `SAFETY_INTERVAL` at the latest."""
         clock = waiter.clock
         started = clock.now()
         paced = state.polls.next_interval(started)
         while True:
-            now = clock.now()
             may_refresh = (
                 waiter.remaining_seconds() - HANDOFF_MARGIN_SECONDS >= REFRESH_WORST_SECONDS
             )
-            board = self._look(now, may_refresh=may_refresh)
+            board = self._look(clock.now(), may_refresh=may_refresh)
+            # Judged as of after the look: a read, claim and refresh take time (seconds when
+            # DynamoDB or ACM are slow), and a board written meanwhile must not look ahead.
+            now = clock.now()
             verdict = judge(
                 board, self._arn, now, seen_at=self.seen_at, started=started, paced=paced
             )
             self.seen_at = verdict.seen_at
-            on_board = board is not None and board.usable(now) and board.lists(self._arn)
-            if board is not None and board.usable(now) and not on_board and self.seen_at is None:
-                self._unseen += 1  # never listed yet: the list's consistency, or never will
+            usable = board is not None and board.usable(now)
+            on_board = usable and board is not None and board.lists(self._arn)
+            if usable and board is not None and not on_board and self.seen_at is None:
+                # Never listed yet: the list's consistency, or never will be (counted per
+                # refresh, however often this waiter reads the same one).
+                self._unseen_refreshes.add(board.refreshed_at)
             if verdict.describe_at <= now:
-                if board is not None and board.usable(now) and not on_board:
+                if usable and not on_board:
                     self.seen_at = None  # trusted once: seen again before trusted again
                 return
-            # Listed: look again in about a second. Otherwise the certificate polls alone
-            # this time, and the board is looked at again at the next wait.
-            step = READ_EVERY * (1.0 - READ_JITTER * self._rng.random()) if on_board else 0.0
-            waiter.wait(state, min(step or float("inf"), verdict.describe_at - now), 0, reason)
+            # About a second to the next read while the board may change the verdict; else
+            # the certificate polls alone at `describe_at` and looks again at the next wait.
+            step = READ_EVERY * (1.0 - READ_JITTER * self._rng.random())
+            until = min(step, verdict.describe_at - now) if verdict.look_again else None
+            waiter.wait(state, until if until is not None else verdict.describe_at - now, 0, reason)
             if clock.now() <= now:
                 # The budget allowed no sleep (the hand-off margin reached exactly): poll, as a
                 # paced wait would, rather than look again at a clock that does not move.
@@ -299,9 +334,10 @@ class BoardWatch:
 
     def _look(self, now: float, *, may_refresh: bool) -> Snapshot | None:
         """The board, or None when it is broken or has never listed the certificate in
-        `UNSEEN_LIMIT` looks (its key type or hierarchy is not listed, or ACM says otherwise):
+        `UNSEEN_LIMIT` refreshes (its key type or hierarchy is not listed, or ACM says otherwise):
         the certificate polls alone."""
-        if now < self._broken_until or (self.seen_at is None and self._unseen >= UNSEEN_LIMIT):
+        unseen = len(self._unseen_refreshes)
+        if now < self._broken_until or (self.seen_at is None and unseen >= UNSEEN_LIMIT):
             return None
         try:
             return self._board.current(now, may_refresh=may_refresh)
@@ -316,11 +352,13 @@ class BoardWatch:
 
 def _snapshot(item: dict[str, Any]) -> Snapshot:
     refreshed = item.get("refreshed_at", {}).get("N")
+    claimed = item.get("claimed_at", {}).get("N")
     pending = item.get("pending", {}).get("S", "")
     return Snapshot(
         refreshed_at=float(refreshed) if refreshed is not None else None,
         pending=frozenset(pending.split()),
         overflowed=bool(item.get("overflowed", {}).get("BOOL", False)),
+        claimed_at=float(claimed) if claimed is not None else None,
     )
 
 

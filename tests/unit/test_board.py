@@ -13,6 +13,7 @@ import pytest
 from dns_certificate import board as board_module
 from dns_certificate.board import (
     BROKEN_FOR,
+    CLAIM_HOLD,
     READ_EVERY,
     SAFETY_INTERVAL,
     STALE_AFTER,
@@ -49,6 +50,20 @@ def test_without_a_board_the_certificate_polls_at_its_paced_interval() -> None:
 def test_a_board_claimed_but_never_written_is_not_used() -> None:
     verdict = judge(Snapshot(None), ARN, START + 1, seen_at=None, started=START, paced=PACED)
     assert verdict.describe_at == START + PACED
+
+
+def test_a_board_another_waiter_is_refreshing_is_waited_for_until_its_claim_lapses() -> None:
+    claimed = START + 0.5
+    board = Snapshot(None, claimed_at=claimed)
+    verdict = judge(board, ARN, START + 1, seen_at=None, started=START, paced=1.0)
+    assert verdict.describe_at == claimed + CLAIM_HOLD
+    assert verdict.look_again
+
+
+def test_an_abandoned_refresh_is_not_waited_for() -> None:
+    board = Snapshot(None, claimed_at=START - CLAIM_HOLD - 1)
+    verdict = judge(board, ARN, START + 1, seen_at=None, started=START, paced=1.0)
+    assert verdict.describe_at == START + 1.0
 
 
 def test_a_stale_board_is_not_used_even_if_it_lists_the_certificate() -> None:
@@ -177,6 +192,25 @@ def test_watch_polls_alone_at_the_paced_interval_while_the_board_never_listed_it
     assert clock.now() - START <= POLL_PACING.floor
 
 
+def test_watch_waits_for_a_refresh_another_waiter_holds_instead_of_asking_acm(
+    clock: FakeClock,
+) -> None:
+    """Many certificates start waiting at once while the board's first refresh is under way
+    (slow under load): they wait for it rather than each asking DescribeCertificate alone."""
+    written_at, issued_at = START + 1.8, START + 9.0
+
+    class Refreshing(FakeBoard):
+        def current(self, now: float, *, may_refresh: bool = True) -> Snapshot | None:
+            self.looks.append(now)
+            if now < written_at:
+                return Snapshot(None, claimed_at=START)  # claimed by another, not written yet
+            return Snapshot.of([ARN] if now < issued_at else [OTHER], now)
+
+    fake = Refreshing()
+    watch_on(fake).wait(waiter(clock), state(), "not issued")
+    assert issued_at <= clock.now() <= issued_at + READ_EVERY  # one wait, no poll before
+
+
 def test_watch_trusts_an_absence_once_then_needs_a_new_sighting(clock: FakeClock) -> None:
     listed_until = START + 5
     fake = FakeBoard(lambda now: [ARN] if now < listed_until else [])
@@ -211,7 +245,7 @@ def test_watch_stops_looking_at_a_board_that_never_lists_the_certificate(
     watch = watch_on(fake)
     for _ in range(UNSEEN_LIMIT + 3):
         watch.wait(waiter(clock), state(), "not issued")
-    assert len(fake.looks) == UNSEEN_LIMIT
+    assert len(set(fake.looks)) == UNSEEN_LIMIT  # refreshes (a board read twice is one)
 
 
 def test_watch_polls_when_the_budget_allows_no_sleep(clock: FakeClock) -> None:
