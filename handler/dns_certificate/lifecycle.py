@@ -38,6 +38,7 @@ from .certificates import (
 from .clients import ClientFactory, error_code, error_message, is_throttling
 from .continuation import Continuation, SelfInvoke
 from .deadline import (
+    HANDOFF_MARGIN_SECONDS,
     IN_USE_BACKOFF,
     RECORDS_BACKOFF,
     THROTTLED_BACKOFF,
@@ -54,6 +55,7 @@ from .errors import (
     InvalidPropertyError,
     quote_list,
 )
+from .gate import LANES, RECORDS, SLOT_WORST_SECONDS, WAITS, DescribeGate, GateKeeper
 from .metrics import current as current_metrics
 from .planning import (
     decide_update,
@@ -73,7 +75,7 @@ from .properties import (
 )
 from .records import ValidationRecords, Zone, plan_cleanup, role_session_name, zones_tag
 from .requests import DynamoDBRequests, NoRequestsTable, RequestsStore
-from .waiting import HandedOff, Waiter
+from .waiting import HandedOff, Reason, Waiter
 from .zonetag import NO_RECORDS, ZONES_TAG, Unrecorded, decode
 
 logger = Logger(child=True)
@@ -650,8 +652,13 @@ class Lifecycle:
         service = CertificateService(self._runtime.clients.acm_poller(self._region(properties)))
         arn = self._arn_of(state)
         watch = self._board_watch(service, properties, arn)
+        keeper = self._gate_keeper(properties, arn)
+        reason: Reason = f"Could not read {arn} before the deadline"
         attempt = 0
         while True:
+            if keeper is not None:  # many certificates waiting: ACM is asked on a schedule
+                for_records = properties.uses_dns_validation and state.phase != cont.RECORDS_WRITTEN
+                self._await_turn(keeper, RECORDS if for_records else WAITS, state, reason)
             try:
                 state, polled = self._waiter.poll(
                     state, partial(service.describe, arn), f"reading {arn}"
@@ -707,24 +714,14 @@ class Lifecycle:
                 logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
                 return view
             state = self._diagnose_when_stuck(properties, view, state)
+            reason = partial(self._pending_reason, arn, properties, view, records_needed)
             if records_needed:  # a fast start: the records appear seconds after the request
-                self._waiter.wait(
-                    state,
-                    RECORDS_BACKOFF,
-                    attempt,
-                    partial(self._pending_reason, arn, properties, view, records_needed),
-                )
+                self._waiter.wait(state, RECORDS_BACKOFF, attempt, reason)
                 attempt += 1
             elif watch is not None:  # on a shared board: ACM is asked once it is not pending
-                watch.wait(
-                    self._waiter,
-                    state,
-                    partial(self._pending_reason, arn, properties, view, records_needed),
-                )
+                watch.wait(self._waiter, state, reason)
             else:
-                self._waiter.pace(
-                    state, partial(self._pending_reason, arn, properties, view, records_needed)
-                )
+                self._waiter.pace(state, reason)
 
     def _board_watch(
         self, poller: CertificateService, properties: CertificateProperties, arn: str
@@ -743,6 +740,28 @@ class Lifecycle:
             ],
         )
         return BoardWatch(board, arn)
+
+    def _await_turn(
+        self, keeper: GateKeeper, lane: str, state: Continuation, reason: Reason
+    ) -> None:
+        """Wait for a slot of the DescribeCertificate schedule; one more if woken late."""
+        for _ in range(2):
+            if self._remaining_seconds() - HANDOFF_MARGIN_SECONDS < SLOT_WORST_SECONDS:
+                return  # no time to take a slot and still ask before the hand-off margin
+            seconds = keeper.wait_before_ask(self._clock.now(), lane)
+            if seconds > 0:
+                self._waiter.wait(state, seconds, 0, reason)
+            if not keeper.missed(self._clock.now()):
+                return
+
+    def _gate_keeper(self, properties: CertificateProperties, arn: str) -> GateKeeper | None:
+        """The account and region's DescribeCertificate schedule, when there is a table."""
+        requests = self._runtime.requests
+        if not isinstance(requests, DynamoDBRequests):
+            return None
+        table, client = requests.table_name, self._runtime.clients.dynamodb()
+        region = self._region(properties)
+        return GateKeeper({lane: DescribeGate(table, client, region, lane) for lane in LANES}, arn)
 
     def _not_visible_yet(self, arn: str, state: Continuation) -> None:
         """ACM is eventually consistent: a certificate just requested may not be found for a few
