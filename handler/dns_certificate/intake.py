@@ -122,7 +122,7 @@ def classify(payload: object) -> Intake:
         return Refusal(f"the payload is a {type(payload).__name__}, not an object")
     if "requestPayload" in payload and "requestContext" in payload:
         return _dead_invocation(payload)
-    if "ResponseURL" not in payload and "detail-type" in payload and "source" in payload:
+    if _is_eventbridge(payload):
         return _eventbridge(payload)
     return _request(payload)
 
@@ -166,12 +166,32 @@ def _is_certificate_arn(value: object) -> bool:
 
 
 def _dead_invocation(record: Mapping[str, Any]) -> Intake:
-    inner = _request(record.get("requestPayload"))
-    if not isinstance(inner, Request | Malformed):
-        return inner
     context = record.get("requestContext")
     condition = context.get("condition") if isinstance(context, Mapping) else None
+    shown_condition = str(condition or "unknown")[:MAX_LOGGED_TEXT]
+    payload = record.get("requestPayload")
+    if _is_eventbridge(payload) and isinstance(payload, Mapping):
+        # The renewal guard's invocation died (a sweep that ran out of time, say): there is no
+        # stack to answer, and the next event or sweep checks the certificates again.
+        return IgnoredEvent(
+            str(payload.get("source"))[:MAX_LOGGED_TEXT],
+            str(payload.get("detail-type"))[:MAX_LOGGED_TEXT],
+            f"a renewal guard invocation ended unfinished ({shown_condition}); the next event "
+            "or sweep checks again",
+        )
+    inner = _request(payload)
+    if not isinstance(inner, Request | Malformed):
+        return inner
     return DeadInvocation(inner.event, str(condition or "unknown"))
+
+
+def _is_eventbridge(payload: object) -> bool:
+    return (
+        isinstance(payload, Mapping)
+        and "ResponseURL" not in payload
+        and "detail-type" in payload
+        and "source" in payload
+    )
 
 
 def _request(payload: object) -> Intake:

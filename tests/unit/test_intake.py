@@ -128,6 +128,27 @@ def test_classify_when_destination_record_without_condition_says_unknown() -> No
     assert intake == DeadInvocation(request(), "unknown")
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"source": "aws.events", "detail-type": "Scheduled Event", "resources": [], "detail": {}},
+        {"source": "aws.acm", "detail-type": "ACM Certificate Renewal Action Required"},
+    ],
+    ids=["sweep", "acm-event"],
+)
+def test_classify_when_destination_record_of_a_guard_event_is_ignored_not_refused(
+    payload: dict[str, Any],
+) -> None:
+    """A renewal-guard invocation that died has no stack to answer: it is not a refused
+    request (an error), just logged; the next event or sweep checks again."""
+    intake = classify(destination(payload, "RetriesExhausted"))
+
+    assert isinstance(intake, IgnoredEvent)
+    assert intake.source == payload["source"]
+    assert intake.detail_type == payload["detail-type"]
+    assert "RetriesExhausted" in intake.why and "renewal guard" in intake.why
+
+
 @pytest.mark.parametrize("payload", [None, "x", request(ResponseURL=...), destination(request())])
 def test_classify_when_destination_record_wraps_no_request_refuses(payload: object) -> None:
     """Also a record of a record: a failing destination invocation cannot loop."""

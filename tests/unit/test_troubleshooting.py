@@ -65,10 +65,9 @@ DYNAMIC_SITES = {
     ): "its reason argument (REASON_ARGUMENTS); with a diagnosis, summary_reason",
     ("dns_certificate/waiting.py", "deadline_reason"): "Waiter.pace's callers (REASON_ARGUMENTS)",
     ("dns_certificate/board.py", "reason"): "BoardWatch.wait's caller: lifecycle's _pending_reason",
-    (
-        "dns_certificate/lifecycle.py",
-        "reason",
-    ): "_converge's: `Could not read … before the deadline`, then REASON_BUILDERS (_pending_reason)",
+    ("dns_certificate/lifecycle.py", "reason"): (
+        "_converge's: `Could not read … before the deadline`, then REASON_BUILDERS"
+    ),
 }
 #: Reasons made of diagnosis findings (diagnosis.summary_reason) are documented in this README
 #: section, which Troubleshooting must point to.
