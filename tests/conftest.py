@@ -50,6 +50,10 @@ from tests.reliability.figures import (  # noqa: E402, F401 - the figures fixtur
     pytest_testnodedown,
 )
 from tests.support.clock import FakeClock  # noqa: E402
+from tests.support.xdist_groups import (  # noqa: E402, F401 - loadgroup's groups kept together
+    pytest_collection_modifyitems,
+    pytest_xdist_make_scheduler,
+)
 
 
 @pytest.fixture
