@@ -29,6 +29,10 @@ import moto.settings  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from tests.support.botocore_models import share_botocore_models  # noqa: E402
+
+share_botocore_models()  # before `import app` makes the first clients
+
 import app  # noqa: E402
 from dns_certificate.lifecycle import Runtime  # noqa: E402
 from dns_certificate.requests import DynamoDBRequests  # noqa: E402
