@@ -14,13 +14,8 @@ from .clients import error_code, error_message, is_throttling
 from .errors import CertificateFailedError, CertificateRequestError
 from .names import normalize_name
 from .planning import ValidationRecord
-from .properties import (
-    KEY_ALGORITHMS,
-    RESERVED_TAG_PREFIX,
-    ROOT_HIERARCHY_TYPES,
-    CertificateProperties,
-    Tag,
-)
+from .properties import KEY_ALGORITHMS, ROOT_HIERARCHY_TYPES, CertificateProperties
+from .tagging import RESERVED_TAG_PREFIX, Tag
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient

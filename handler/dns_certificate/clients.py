@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .errors import DnsChangeError
-from .properties import Route53Access
+from .validation_options import Route53Access
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient

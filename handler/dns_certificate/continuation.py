@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ContinuationError
 from .pacing import PollHistory
-from .properties import MAX_NAMES, is_hosted_zone_id
+from .properties import MAX_NAMES
+from .validation_options import is_hosted_zone_id
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

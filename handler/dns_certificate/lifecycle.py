@@ -65,16 +65,10 @@ from .planning import (
     record_attributes,
     tag_changes,
 )
-from .properties import (
-    MAX_SERVICE_TIMEOUT,
-    MAX_TAGS,
-    RESERVED_TAG_PREFIX,
-    CertificateProperties,
-    Tag,
-    parse_properties,
-)
+from .properties import MAX_SERVICE_TIMEOUT, CertificateProperties, parse_properties
 from .records import ValidationRecords, Zone, plan_cleanup, role_session_name, zones_tag
 from .requests import DynamoDBRequests, NoRequestsTable, RequestsStore
+from .tagging import MAX_TAGS, RESERVED_TAG_PREFIX, Tag
 from .waiting import HandedOff, Reason, Waiter
 from .zonetag import NO_RECORDS, ZONES_TAG, Unrecorded, decode
 

@@ -10,33 +10,27 @@ property, instead of minutes later with ACM's or Route 53's.
 from __future__ import annotations
 
 import difflib
-import functools
 import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import InvalidPropertyError, UnknownPropertyError, quote_list
-from .names import (
-    MAX_COMMON_NAME_LENGTH,
-    MAX_NAME_LENGTH,
-    base_name,
-    is_subdomain_or_equal,
-    is_wildcard,
-    parse_name,
+from .fields import as_list, parse_bool, parse_optional_enum, required, whole_number
+from .names import MAX_COMMON_NAME_LENGTH, MAX_NAME_LENGTH, parse_name
+from .regions import parse_region
+from .tagging import Tag, parse_tags
+from .validation_options import (
+    LOCAL_ROUTE53,
+    Route53Access,
+    ValidationOption,
+    parse_route53_access,
+    parse_validation_options,
+    parse_zone_id,
 )
 
 MAX_NAMES = 100
-MAX_TAGS = 50
 MAX_SERVICE_TIMEOUT = 3600
 DEFAULT_KEY_ALGORITHM = "RSA_2048"
-#: Tag keys this resource sets itself; users may not set keys with this prefix (in any case).
-RESERVED_TAG_PREFIX = "dns-certificate:"
-#: Tag keys AWS reserves for itself; ACM refuses them in any case.
-AWS_TAG_PREFIX = "aws:"
-#: How many tags the resource adds to every certificate: `certificates.ownership_tags` (stack,
-#: logical id, identity, request) and the zones tag the renewal guard reads (`zonetag.py`).
-OWNERSHIP_TAG_COUNT = 5
 
 VALIDATION_METHODS = ("DNS", "EMAIL")
 #: Every ValidationMethod ACM's API knows; HTTP is CloudFront's own (ManagedBy CLOUDFRONT).
@@ -64,13 +58,7 @@ _CLOUDFRONT_REFUSAL = (
     "resource validates with DNS or EMAIL"
 )
 
-_HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _PCA_ARN = re.compile(r"^arn:[\w+=/,.@-]+:acm-pca:[\w+=/,.@-]*:[0-9]+:[\w+=,.@-]+(/[\w+=,.@-]+)*$")
-_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_TAG_CHARACTERS = set("_.:/=+-@ ")
 
 ACCEPTED_PROPERTIES = (
     "ServiceToken",
@@ -96,40 +84,6 @@ ACCEPTED_PROPERTIES = (
     "Route53RoleExternalId",
 )
 OPTION_KEYS = ("CertificateTransparencyLoggingPreference", "Export")
-VALIDATION_OPTION_KEYS = (
-    "DomainName",
-    "HostedZoneId",
-    "ValidationDomain",
-    "Route53RoleArn",
-    "Route53RoleExternalId",
-)
-
-
-@dataclass(frozen=True)
-class Tag:
-    key: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Route53Access:
-    """Whose Route 53 holds a name's zone: this account (no role) or one reached by a role."""
-
-    role_arn: str | None = None
-    external_id: str | None = None
-
-
-LOCAL_ROUTE53 = Route53Access()
-
-
-@dataclass(frozen=True)
-class ValidationOption:
-    """Per-name settings: where its DNS record goes, or where its approval e-mail is sent."""
-
-    domain_name: str
-    hosted_zone_id: str | None = None
-    validation_domain: str | None = None
-    route53: Route53Access | None = None
 
 
 @dataclass(frozen=True)
@@ -237,18 +191,18 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
     _refuse_cloudfront(raw)
     _refuse_unknown(raw)
     domain_name = parse_name(
-        _required(raw, "DomainName"), field="DomainName", max_length=MAX_COMMON_NAME_LENGTH
+        required(raw, "DomainName"), field="DomainName", max_length=MAX_COMMON_NAME_LENGTH
     )
     sans = _parse_sans(raw.get("SubjectAlternativeNames"), domain_name)
     names = (domain_name, *sans)
     validation_method = (
-        _parse_optional_enum(raw.get("ValidationMethod"), "ValidationMethod", VALIDATION_METHODS)
+        parse_optional_enum(raw.get("ValidationMethod"), "ValidationMethod", VALIDATION_METHODS)
         or "DNS"
     )
     certificate_authority_arn = _parse_pca_arn(raw.get("CertificateAuthorityArn"))
-    validation_options = _parse_validation_options(raw.get("DomainValidationOptions"), names)
+    validation_options = parse_validation_options(raw.get("DomainValidationOptions"), names)
     options = _parse_options(raw.get("Options"))
-    key_algorithm = _parse_optional_enum(raw.get("KeyAlgorithm"), "KeyAlgorithm", KEY_ALGORITHMS)
+    key_algorithm = parse_optional_enum(raw.get("KeyAlgorithm"), "KeyAlgorithm", KEY_ALGORITHMS)
     root_hierarchy_type, certificate_usage = _parse_n2(
         raw, validation_method, certificate_authority_arn, key_algorithm
     )
@@ -257,7 +211,7 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
         subject_alternative_names=sans,
         validation_method=validation_method,
         validation_options=validation_options,
-        hosted_zone_id=_parse_zone_id(raw.get("HostedZoneId"), "HostedZoneId"),
+        hosted_zone_id=parse_zone_id(raw.get("HostedZoneId"), "HostedZoneId"),
         transparency_logging=_one_of_two(
             raw,
             "CertificateTransparencyLoggingPreference",
@@ -266,21 +220,21 @@ def parse_properties(raw: Mapping[str, object]) -> CertificateProperties:
             TRANSPARENCY_PREFERENCES,
         ),
         certificate_authority_arn=certificate_authority_arn,
-        tags=_parse_tags(raw.get("Tags")),
+        tags=parse_tags(raw.get("Tags")),
         key_algorithm=key_algorithm,
         export=_one_of_two(
             raw, "CertificateExport", options.get("Export"), "Options.Export", EXPORT_OPTIONS
         ),
         root_hierarchy_type=root_hierarchy_type,
         certificate_usage=certificate_usage,
-        region=_parse_region(raw.get("Region")),
+        region=parse_region(raw.get("Region")),
         service_timeout=_parse_service_timeout(raw.get("ServiceTimeout")),
-        wait_for_issuance=_parse_bool(raw.get("WaitForIssuance"), "WaitForIssuance", True),
-        manage_dns_records=_parse_bool(raw.get("ManageDnsRecords"), "ManageDnsRecords", True),
-        cleanup_validation_records=_parse_bool(
+        wait_for_issuance=parse_bool(raw.get("WaitForIssuance"), "WaitForIssuance", True),
+        manage_dns_records=parse_bool(raw.get("ManageDnsRecords"), "ManageDnsRecords", True),
+        cleanup_validation_records=parse_bool(
             raw.get("CleanupValidationRecords"), "CleanupValidationRecords", False
         ),
-        route53=_parse_route53_access(raw, "") or LOCAL_ROUTE53,
+        route53=parse_route53_access(raw, "") or LOCAL_ROUTE53,
     )
 
 
@@ -314,25 +268,10 @@ def _refuse_unknown(raw: Mapping[str, object]) -> None:
         )
 
 
-def _required(raw: Mapping[str, object], name: str) -> object:
-    value = raw.get(name)
-    if value is None or value == "":
-        raise InvalidPropertyError(f"{name} is required")
-    return value
-
-
-def _as_list(value: object, name: str) -> Sequence[object]:
-    if value is None or value == "":
-        return ()
-    if isinstance(value, (list, tuple)):
-        return value
-    raise InvalidPropertyError(f"{name} must be a list, got {type(value).__name__}")
-
-
 def _parse_sans(value: object, domain_name: str) -> tuple[str, ...]:
     sans: list[str] = []
     seen = {domain_name}
-    items = _as_list(value, "SubjectAlternativeNames")
+    items = as_list(value, "SubjectAlternativeNames")
     for index, item in enumerate(items):
         name = parse_name(
             item, field=f"SubjectAlternativeNames[{index}]", max_length=MAX_NAME_LENGTH
@@ -348,47 +287,6 @@ def _parse_sans(value: object, domain_name: str) -> tuple[str, ...]:
     return tuple(sans)
 
 
-def _parse_enum(value: object, name: str, allowed: Sequence[str]) -> str:
-    if isinstance(value, str):
-        for candidate in allowed:
-            if value.strip() == candidate:
-                return candidate
-    raise InvalidPropertyError(f"{name} '{value}' is not one of: {', '.join(allowed)}")
-
-
-def _parse_optional_enum(value: object, name: str, allowed: Sequence[str]) -> str | None:
-    if value is None or value == "":
-        return None
-    return _parse_enum(value, name, allowed)
-
-
-def _parse_bool(value: object, name: str, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise InvalidPropertyError(f"{name} '{value}' must be true or false")
-
-
-def is_hosted_zone_id(value: str) -> bool:
-    """A Route 53 hosted zone id without its `/hostedzone/` prefix."""
-    return bool(_HOSTED_ZONE_ID.fullmatch(value))
-
-
-def _parse_zone_id(value: object, name: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        zone_id = value.strip().removeprefix("/hostedzone/")
-        if is_hosted_zone_id(zone_id):
-            return zone_id
-    raise InvalidPropertyError(
-        f"{name} '{value}' is not a Route 53 hosted zone id (e.g. Z0123456789ABCDEFGHIJ)"
-    )
-
-
 def _parse_pca_arn(value: object) -> str | None:
     if value is None or value == "":
         return None
@@ -400,62 +298,16 @@ def _parse_pca_arn(value: object) -> str | None:
     )
 
 
-@functools.cache
-def acm_regions() -> frozenset[str]:
-    """Every region, in every partition, where botocore's endpoint data lists ACM.
-
-    Read from the endpoint data botocore ships (no network, no credentials, no profile), once
-    per container and only when a template sets Region: loading it costs tens of milliseconds.
-    """
-    from botocore.loaders import create_loader
-    from botocore.regions import EndpointResolver
-
-    resolver = EndpointResolver(create_loader().load_data("endpoints"))
-    return frozenset(
-        region
-        for partition in resolver.get_available_partitions()
-        for region in resolver.get_available_endpoints("acm", partition_name=partition)
-    )
-
-
-def _parse_region(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidPropertyError(f"Region must be a string, got {type(value).__name__}")
-    region = value.strip()
-    if region not in acm_regions():
-        raise InvalidPropertyError(
-            f"Region '{value[:40]}' is not a region where ACM is available (e.g. us-east-1)"
-        )
-    return region
-
-
 def _parse_service_timeout(value: object) -> int:
     if value is None or value == "":
         return MAX_SERVICE_TIMEOUT
-    seconds = _whole_number(value)
+    seconds = whole_number(value)
     if seconds is None or not 1 <= seconds <= MAX_SERVICE_TIMEOUT:
         raise InvalidPropertyError(
             f"ServiceTimeout '{str(value)[:20]}' must be a whole number of seconds from 1 to "
             f"{MAX_SERVICE_TIMEOUT}, in ASCII digits only"
         )
     return seconds
-
-
-def _whole_number(value: object) -> int | None:
-    """A non-negative integer written as CloudFormation sends it: ASCII digits and nothing else.
-
-    `int()` alone would also accept full-width digits, '1_0_0', ' 120' and '+120'. An int (from
-    a caller other than CloudFormation) is taken as is; a bool, a float or anything else is not.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value):
-        return int(value)
-    return None
 
 
 def _parse_options(value: object) -> dict[str, str | None]:
@@ -481,8 +333,8 @@ def _one_of_two(
 ) -> str | None:
     """A setting the native resource spells at the top level and ACM inside Options: either
     spelling, or both when they agree."""
-    native = _parse_optional_enum(raw.get(top_level), top_level, allowed)
-    ours = _parse_optional_enum(nested, nested_name, allowed)
+    native = parse_optional_enum(raw.get(top_level), top_level, allowed)
+    ours = parse_optional_enum(nested, nested_name, allowed)
     if native and ours and native != ours:
         raise InvalidPropertyError(
             f"{top_level} '{native}' and {nested_name} '{ours}' differ; they are the same "
@@ -498,12 +350,10 @@ def _parse_n2(
     key_algorithm: str | None,
 ) -> tuple[str | None, str | None]:
     """RootHierarchyType and CertificateUsage, with ACM's rules for Amazon N2 certificates."""
-    root = _parse_optional_enum(
+    root = parse_optional_enum(
         raw.get("RootHierarchyType"), "RootHierarchyType", ROOT_HIERARCHY_TYPES
     )
-    usage = _parse_optional_enum(
-        raw.get("CertificateUsage"), "CertificateUsage", CERTIFICATE_USAGES
-    )
+    usage = parse_optional_enum(raw.get("CertificateUsage"), "CertificateUsage", CERTIFICATE_USAGES)
     if usage and not root:
         raise InvalidPropertyError(
             "CertificateUsage is only for Amazon N2 certificates: set RootHierarchyType too"
@@ -531,142 +381,3 @@ def _parse_n2(
             f"{', '.join(N2_KEY_ALGORITHMS)}"
         )
     return root, usage
-
-
-def _parse_validation_options(value: object, names: Sequence[str]) -> tuple[ValidationOption, ...]:
-    options: list[ValidationOption] = []
-    seen: set[str] = set()
-    for index, item in enumerate(_as_list(value, "DomainValidationOptions")):
-        where = f"DomainValidationOptions[{index}]"
-        if not isinstance(item, Mapping):
-            raise InvalidPropertyError(f"{where} must be an object")
-        unknown = sorted(key for key in item if key not in VALIDATION_OPTION_KEYS)
-        if unknown:
-            raise InvalidPropertyError(
-                f"Unknown {where} key {quote_list(unknown, 3)}; accepted: "
-                f"{', '.join(VALIDATION_OPTION_KEYS)}"
-            )
-        name = parse_name(item.get("DomainName"), field=f"{where}.DomainName")
-        if name not in names:
-            raise InvalidPropertyError(
-                f"{where}.DomainName '{name}' is not one of the certificate's names "
-                "(DomainName and SubjectAlternativeNames)"
-            )
-        if name in seen:
-            raise InvalidPropertyError(f"{where}.DomainName '{name}' is listed twice")
-        seen.add(name)
-        # Like the native resource, ValidationDomain is accepted with DNS too; only EMAIL
-        # validation uses it (it is neither sent to ACM nor part of the identity otherwise).
-        validation_domain = _parse_validation_domain(item.get("ValidationDomain"), name, where)
-        options.append(
-            ValidationOption(
-                domain_name=name,
-                hosted_zone_id=_parse_zone_id(item.get("HostedZoneId"), f"{where}.HostedZoneId"),
-                validation_domain=validation_domain,
-                route53=_parse_route53_access(item, f"{where}."),
-            )
-        )
-    return tuple(options)
-
-
-def _parse_validation_domain(value: object, name: str, where: str) -> str | None:
-    if value is None or value == "":
-        return None
-    domain = parse_name(value, field=f"{where}.ValidationDomain")
-    if is_wildcard(domain) or not is_subdomain_or_equal(base_name(name), domain):
-        raise InvalidPropertyError(
-            f"{where}.ValidationDomain '{domain}' must be '{base_name(name)}' or a "
-            "superdomain of it"
-        )
-    return domain
-
-
-def _parse_tags(value: object) -> tuple[Tag, ...]:
-    tags: list[Tag] = []
-    keys: set[str] = set()
-    items = _as_list(value, "Tags")
-    limit = MAX_TAGS - OWNERSHIP_TAG_COUNT
-    if len(items) > limit:
-        raise InvalidPropertyError(
-            f"Tags has {len(items)} tags; at most {limit} (ACM allows {MAX_TAGS} per "
-            f"certificate and this resource sets {OWNERSHIP_TAG_COUNT} of its own)"
-        )
-    for index, item in enumerate(items):
-        where = f"Tags[{index}]"
-        if not isinstance(item, Mapping) or set(item) - {"Key", "Value"}:
-            raise InvalidPropertyError(f"{where} must be an object with Key and Value")
-        key, tag_value = item.get("Key"), item.get("Value", "")
-        if not isinstance(key, str):
-            raise InvalidPropertyError(f"{where}.Key must be a string, got {_type_name(key)}")
-        if not 1 <= len(key) <= 128:
-            raise InvalidPropertyError(f"{where}.Key must be 1 to 128 characters")
-        if not isinstance(tag_value, str):
-            raise InvalidPropertyError(
-                f"{where}.Value for '{key[:60]}' must be a string, got {_type_name(tag_value)}"
-            )
-        if len(tag_value) > 256:
-            raise InvalidPropertyError(
-                f"{where}.Value for '{key[:60]}' must be at most 256 characters"
-            )
-        folded = key.translate(_ASCII_LOWER)  # ACM: 'AWS:' is as reserved as 'aws:'
-        if folded.startswith(AWS_TAG_PREFIX):
-            raise InvalidPropertyError(
-                f"{where}.Key '{key[:60]}': keys starting with '{AWS_TAG_PREFIX}' (in any case) "
-                "are reserved"
-            )
-        if folded.startswith(RESERVED_TAG_PREFIX):
-            raise InvalidPropertyError(
-                f"{where}.Key '{key[:60]}': keys starting with '{RESERVED_TAG_PREFIX}' (in any "
-                "case) are set by this resource"
-            )
-        for text, part in ((key, "Key"), (tag_value, "Value")):
-            bad = sorted({c for c in text if not (c.isalnum() or c in _TAG_CHARACTERS)})
-            if bad:
-                raise InvalidPropertyError(
-                    f"{where}.{part} for '{key[:60]}' has characters ACM does not allow: "
-                    f"{''.join(bad)[:20]!r} (letters, digits, spaces and _.:/=+-@ are allowed)"
-                )
-        if key in keys:
-            raise InvalidPropertyError(f"{where}.Key '{key}' is listed twice")
-        keys.add(key)
-        tags.append(Tag(key=key, value=tag_value))
-    return tuple(tags)
-
-
-def _type_name(value: object) -> str:
-    """How a JSON value's type reads in a reason: null, a number, a list..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
-
-
-def _parse_route53_access(raw: Mapping[str, object], prefix: str) -> Route53Access | None:
-    role = raw.get("Route53RoleArn")
-    external_id = raw.get("Route53RoleExternalId")
-    if role is None or role == "":
-        if external_id not in (None, ""):
-            raise InvalidPropertyError(
-                f"{prefix}Route53RoleExternalId is set without {prefix}Route53RoleArn"
-            )
-        return None
-    if not isinstance(role, str) or not _ROLE_ARN.match(role.strip()):
-        raise InvalidPropertyError(
-            f"{prefix}Route53RoleArn '{str(role)[:100]}' is not an IAM role ARN "
-            "(arn:aws:iam::123456789012:role/name)"
-        )
-    if external_id in (None, ""):
-        return Route53Access(role_arn=role.strip())
-    if not isinstance(external_id, str) or not _EXTERNAL_ID.fullmatch(external_id):
-        raise InvalidPropertyError(
-            f"{prefix}Route53RoleExternalId must be 2 to 1224 characters of letters, digits "
-            "and +=,.@:/-"
-        )
-    return Route53Access(role_arn=role.strip(), external_id=external_id)

@@ -23,7 +23,9 @@ from .dns import HostedZoneService
 from .errors import HostedZoneGoneError, InvalidPropertyError
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, configured_zone, group_records_by_zone, zone_candidates
-from .properties import MAX_NAMES, CertificateProperties, Route53Access, Tag, parse_properties
+from .properties import MAX_NAMES, CertificateProperties, parse_properties
+from .tagging import Tag
+from .validation_options import Route53Access
 from .zonetag import MANUAL, NO_RECORDS, ZONES_TAG, encode, unrecorded
 
 logger = Logger(child=True)

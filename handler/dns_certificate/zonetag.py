@@ -30,7 +30,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .properties import RESERVED_TAG_PREFIX, Route53Access
+from .tagging import RESERVED_TAG_PREFIX
+from .validation_options import Route53Access
 
 ZONES_TAG = RESERVED_TAG_PREFIX + "zones"
 MAX_VALUE_LENGTH = 256

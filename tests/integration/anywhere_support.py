@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from dns_certificate.properties import Route53Access
+from dns_certificate.validation_options import Route53Access
 from local.answers import Answer
 from tests.integration.harness import (
     ACCOUNT_ID,

@@ -22,12 +22,8 @@ import botocore.client
 import pytest
 
 from dns_certificate.errors import InvalidPropertyError
-from dns_certificate.properties import (
-    ACCEPTED_PROPERTIES,
-    OPTION_KEYS,
-    VALIDATION_OPTION_KEYS,
-    parse_properties,
-)
+from dns_certificate.properties import ACCEPTED_PROPERTIES, OPTION_KEYS, parse_properties
+from dns_certificate.validation_options import VALIDATION_OPTION_KEYS
 from tests.integration.harness import Harness
 
 from .conftest import Figures

@@ -24,11 +24,8 @@ from dns_certificate.planning import (
     tag_changes,
     zone_candidates,
 )
-from dns_certificate.properties import (
-    RESERVED_TAG_PREFIX,
-    CertificateProperties,
-    parse_properties,
-)
+from dns_certificate.properties import CertificateProperties, parse_properties
+from dns_certificate.tagging import RESERVED_TAG_PREFIX
 
 from .strategies import FAST, QUICK, valid_names
 

@@ -16,14 +16,11 @@ from dns_certificate.properties import (
     KEY_ALGORITHMS,
     MAX_NAMES,
     MAX_SERVICE_TIMEOUT,
-    MAX_TAGS,
-    OWNERSHIP_TAG_COUNT,
-    RESERVED_TAG_PREFIX,
     CertificateProperties,
-    Tag,
-    acm_regions,
     parse_properties,
 )
+from dns_certificate.regions import acm_regions
+from dns_certificate.tagging import MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, Tag
 from dns_certificate.zonetag import ZONES_TAG
 
 from .strategies import QUICK

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dns_certificate.properties import Route53Access
+from dns_certificate.validation_options import Route53Access
 from dns_certificate.zonetag import (
     MAX_VALUE_LENGTH,
     RecordedZones,
