@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,7 +14,7 @@ from .clients import error_code, error_message, is_throttling
 from .errors import CertificateFailedError, CertificateRequestError
 from .names import normalize_name
 from .planning import ValidationRecord
-from .properties import KEY_ALGORITHMS, ROOT_HIERARCHY_TYPES, CertificateProperties
+from .properties import CertificateProperties
 from .tagging import RESERVED_TAG_PREFIX, Tag
 
 if TYPE_CHECKING:
@@ -316,16 +316,6 @@ class CertificateService:
         except ClientError:
             return ()
 
-    def find_requested(
-        self, stack_id: str, logical_id: str, request_token: str, domain_name: str | None
-    ) -> list[str]:
-        """Certificates one request of this stack's resource asked for (its token's tag)."""
-        return [
-            arn
-            for arn, tags in self._owned_with_tags(stack_id, logical_id, domain_name)
-            if tags.get(REQUEST_TAG) == request_token
-        ]
-
     def names(self, arn: str) -> tuple[str, ...]:
         """Every name of a certificate (ListCertificates may show only some of its SANs)."""
         certificate = self._acm.describe_certificate(CertificateArn=arn)["Certificate"]
@@ -334,57 +324,12 @@ class CertificateService:
             *certificate.get("SubjectAlternativeNames", []),
         )
 
-    def list_all_certificates(self, statuses: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """Every certificate of the region (of these `statuses` if any), as ListCertificates'
-        summaries, each once.
-
-        ListCertificates hides certificates unless asked: only RSA_1024 and RSA_2048 keys
-        without `Includes.keyTypes`, and no Amazon N2 certificate without `RootHierarchyTypes`
-        (which then lists N2 certificates *only*). So two paginated passes, every key type in
-        both: one for the other certificates, one for both N2 hierarchies; merged by ARN, in
-        the order ACM lists them. Certificates of every status are listed.
-        """
-        includes: Any = {"keyTypes": list(KEY_ALGORITHMS)}
-        passes: list[dict[str, Any]] = [
-            {"Includes": includes},
-            {"Includes": includes, "RootHierarchyTypes": list(ROOT_HIERARCHY_TYPES)},
-        ]
+    def list_certificates(self, filters: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """ListCertificates' summaries with these filters, page after page (`listing.py`
+        makes the passes that find every certificate)."""
         paginator = self._acm.get_paginator("list_certificates")
-        summaries: dict[str, dict[str, Any]] = {}
-        for filters in passes:
-            if statuses:
-                filters["CertificateStatuses"] = list(statuses)
-            for page in paginator.paginate(**filters):
-                for summary in page.get("CertificateSummaryList", []):
-                    summaries.setdefault(summary["CertificateArn"], dict(summary))
-        return list(summaries.values())
-
-    def find_owned(self, stack_id: str, logical_id: str, domain_name: str | None) -> list[str]:
-        """Certificates this stack's resource requested, found by their ownership tags."""
-        return [arn for arn, _ in self._owned_with_tags(stack_id, logical_id, domain_name)]
-
-    def _owned_with_tags(
-        self, stack_id: str, logical_id: str, domain_name: str | None
-    ) -> list[tuple[str, dict[str, str]]]:
-        """Certificates of this stack's resource, with their tags.
-
-        Every certificate of the region is considered (`list_all_certificates`). Only those
-        whose name matches are looked at closely, to keep ListTagsForCertificate calls few in
-        accounts with many certificates.
-        """
-        found: list[tuple[str, dict[str, str]]] = []
-        for summary in self.list_all_certificates():
-            arn = summary["CertificateArn"]
-            summary_name = normalize_name(summary.get("DomainName", ""))
-            if domain_name and summary_name != domain_name:
-                continue
-            tags = self._tags_or_empty(arn)
-            if owned_by(tags, stack_id, logical_id):
-                found.append((arn, tags))
-        return found
-
-    def _tags_or_empty(self, arn: str) -> dict[str, str]:
-        return self.tags_if_exists(arn) or {}
+        for page in paginator.paginate(**filters):
+            yield from page.get("CertificateSummaryList", [])
 
 
 def _method_update(summary: Any) -> MethodUpdate | None:

@@ -38,6 +38,7 @@ from .certificates import (
 from .clients import ClientFactory, error_code, is_throttling
 from .continuation import Continuation
 from .deadline import Clock, SystemClock
+from .listing import list_all_certificates
 from .metrics import current as current_metrics
 from .planning import ValidationRecord, zone_candidates
 from .records import GLOBAL_REGION, ValidationRecords, Zone, describe_error, role_session_name
@@ -163,7 +164,7 @@ class RenewalGuard:
         for region in dict.fromkeys([self._clients.default_region, GLOBAL_REGION]):
             service = self._service(region)
             try:
-                summaries = service.list_all_certificates()
+                summaries = list_all_certificates(service)
             except Exception as error:
                 logger.error(
                     "Renewal guard: could not list the certificates of a region; its records "

@@ -56,6 +56,7 @@ from .errors import (
     quote_list,
 )
 from .gate import LANES, RECORDS, SLOT_WORST_SECONDS, WAITS, DescribeGate, GateKeeper
+from .listing import find_requested, list_all_certificates
 from .metrics import current as current_metrics
 from .planning import (
     decide_update,
@@ -438,7 +439,8 @@ class Lifecycle:
             self._discard(service, each, budget)
 
     def _find_requested(self, service: CertificateService, domain_name: str | None) -> list[str]:
-        return service.find_requested(
+        return find_requested(
+            service,
             self._request.stack_id,
             self._request.logical_id,
             request_token(self._event),
@@ -730,7 +732,7 @@ class Lifecycle:
             self._region(properties),
             lambda: [
                 summary["CertificateArn"]
-                for summary in poller.list_all_certificates((PENDING_VALIDATION,))
+                for summary in list_all_certificates(poller, (PENDING_VALIDATION,))
             ],
         )
         return BoardWatch(board, arn)
@@ -952,7 +954,7 @@ class Lifecycle:
         stack_id, logical_id = self._request.stack_id, self._request.logical_id
 
         def search(state: Continuation) -> Continuation:
-            for arn in service.find_requested(stack_id, logical_id, token, properties.domain_name):
+            for arn in find_requested(service, stack_id, logical_id, token, properties.domain_name):
                 outcome = service.delete(arn)
                 logger.info(
                     "Deleted a certificate the failed create had requested",

@@ -21,6 +21,7 @@ from .clients import ClientFactory, error_code, error_message
 from .continuation import CarriedZone
 from .dns import HostedZoneService
 from .errors import HostedZoneGoneError, InvalidPropertyError
+from .listing import list_all_certificates
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, configured_zone, group_records_by_zone, zone_candidates
 from .properties import MAX_NAMES, CertificateProperties, parse_properties
@@ -110,7 +111,7 @@ class SharedRecordCheck:
     """Which record names some other certificate of the account still needs.
 
     Every certificate ListCertificates can show (every key type, N2 or not: see
-    `CertificateService.list_all_certificates`) in every region asked about, whatever its
+    `listing.list_all_certificates`) in every region asked about, whatever its
     status, except those that can never validate or renew again. Raises when a region cannot
     be listed: the caller must then keep every record.
     """
@@ -122,7 +123,7 @@ class SharedRecordCheck:
         needed: set[str] = set()
         for region in regions:
             service = self._services(region)
-            for summary in service.list_all_certificates():
+            for summary in list_all_certificates(service):
                 arn = summary.get("CertificateArn")
                 if arn == excluding or summary.get("Status") in DEAD_STATUSES:
                     continue

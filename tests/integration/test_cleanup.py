@@ -197,13 +197,13 @@ def test_cleanup_when_listing_fails_keeps_every_record(
     properties = _with_cleanup({"DomainName": "example.com"})
     arn = harness.create(properties)
 
-    def refuse(self: CertificateService) -> list[dict[str, Any]]:
+    def refuse(self: CertificateService, filters: Any) -> list[dict[str, Any]]:
         raise ClientError(
             {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
             "ListCertificates",
         )
 
-    monkeypatch.setattr(CertificateService, "list_all_certificates", refuse)
+    monkeypatch.setattr(CertificateService, "list_certificates", refuse)
 
     answer = _delete(harness, arn, properties)
 

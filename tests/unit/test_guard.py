@@ -81,7 +81,7 @@ class FakeCertificates:
             records={name: record(name) for name in names},
         )
 
-    def list_all_certificates(self) -> list[dict[str, Any]]:
+    def list_certificates(self, filters: Any) -> list[dict[str, Any]]:
         return self.summaries
 
     def tags_if_exists(self, arn: str) -> dict[str, str] | None:

@@ -68,7 +68,7 @@ class FakeAcm:
         self._names = names
         self.described: list[str] = []
 
-    def list_all_certificates(self) -> list[dict[str, Any]]:
+    def list_certificates(self, filters: Any) -> list[dict[str, Any]]:
         return self.summaries
 
     def names(self, arn: str) -> tuple[str, ...]:
