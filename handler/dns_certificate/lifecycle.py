@@ -35,6 +35,7 @@ from .certificates import (
     ownership_tags,
     region_of,
 )
+from .cleanup import RecordCleanup, plan_cleanup
 from .clients import ClientFactory, error_code, error_message, is_throttling
 from .continuation import Continuation, SelfInvoke
 from .deadline import (
@@ -67,7 +68,7 @@ from .planning import (
     tag_changes,
 )
 from .properties import MAX_SERVICE_TIMEOUT, CertificateProperties, parse_properties
-from .records import ValidationRecords, Zone, plan_cleanup, role_session_name, zones_tag
+from .records import ValidationRecords, Zone, role_session_name, zones_tag
 from .requests import DynamoDBRequests, NoRequestsTable, RequestsStore
 from .tagging import MAX_TAGS, RESERVED_TAG_PREFIX, Tag
 from .waiting import HandedOff, Reason, Waiter
@@ -255,7 +256,7 @@ class Lifecycle:
             cleanup = plan_cleanup(self._request.properties, physical_id, certificates)
             self._delete_until_gone(physical_id, state)
             if cleanup is not None:  # opted in: records no other certificate needs go too
-                outcome = self._records.clean_up_after_delete(
+                outcome = RecordCleanup(self._records).after_delete(
                     cleanup, certificates, self._remaining_seconds
                 )
                 current_metrics().records_deleted(len(outcome.deleted) if outcome else 0)

@@ -1,4 +1,4 @@
-"""records.py's decisions without AWS: which regions are searched, which record a name uses,
+"""cleanup.py's decisions without AWS: which regions are searched, which record a name uses,
 and which record names other certificates still need."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 
 from dns_certificate.certificates import CertificateService
-from dns_certificate.records import (
+from dns_certificate.cleanup import (
     SharedRecordCheck,
     certificate_names,
     check_regions,
