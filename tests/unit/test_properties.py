@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dns_certificate.certificates import ownership_tags
 from dns_certificate.errors import MAX_LONG_REASON_LENGTH, MAX_REASON_LENGTH, InvalidPropertyError
 from dns_certificate.properties import (
     ACCEPTED_PROPERTIES,
@@ -16,53 +15,12 @@ from dns_certificate.properties import (
     KEY_ALGORITHMS,
     MAX_NAMES,
     MAX_SERVICE_TIMEOUT,
-    CertificateProperties,
     parse_properties,
 )
-from dns_certificate.regions import acm_regions
-from dns_certificate.tagging import MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX, Tag
-from dns_certificate.zonetag import ZONES_TAG
+from dns_certificate.tagging import MAX_TAGS, OWNERSHIP_TAG_COUNT, RESERVED_TAG_PREFIX
 
+from .resource_properties import PCA_ARN, ROLE_ARN, dvo, parse, raw, refusal, sans, tags
 from .strategies import QUICK
-
-SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:dns-certificate"
-PCA_ARN = (
-    "arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/"
-    "12345678-1234-1234-1234-123456789012"
-)
-ROLE_ARN = "arn:aws:iam::210987654321:role/dns-validation"
-
-
-def raw(**properties: Any) -> dict[str, Any]:
-    """ResourceProperties as CloudFormation sends them: ServiceToken always, DomainName unless
-    overridden (pass DomainName=None to leave it out)."""
-    result: dict[str, Any] = {"ServiceToken": SERVICE_TOKEN, "DomainName": "example.com"}
-    result.update(properties)
-    return {key: value for key, value in result.items() if value is not None}
-
-
-def parse(**properties: Any) -> CertificateProperties:
-    return parse_properties(raw(**properties))
-
-
-def refusal(properties: dict[str, Any]) -> str:
-    with pytest.raises(InvalidPropertyError) as caught:
-        parse_properties(properties)
-    return caught.value.reason
-
-
-def sans(count: int) -> list[str]:
-    return [f"host{index}.example.com" for index in range(count)]
-
-
-def tags(count: int) -> list[dict[str, str]]:
-    return [{"Key": f"key{index}", "Value": f"value{index}"} for index in range(count)]
-
-
-def dvo(**option: Any) -> dict[str, Any]:
-    """Properties with a SAN and one DomainValidationOptions entry."""
-    return raw(SubjectAlternativeNames=["www.example.com"], DomainValidationOptions=[option])
-
 
 # ---- every refusal names the property and fits CloudFormation's reason --------------------
 
@@ -359,7 +317,7 @@ def test_parse_properties_when_options_empty_leaves_transparency_unset() -> None
     assert parse(Options={}).transparency_logging is None
 
 
-# ---- CertificateAuthorityArn, HostedZoneId, Region ---------------------------------------------
+# ---- CertificateAuthorityArn ---------------------------------------------------------------
 
 
 def test_parse_properties_when_private_ca_arn_valid_makes_certificate_private() -> None:
@@ -368,109 +326,6 @@ def test_parse_properties_when_private_ca_arn_valid_makes_certificate_private() 
     assert properties.certificate_authority_arn == PCA_ARN
     assert properties.is_private
     assert not properties.writes_dns_records
-
-
-@pytest.mark.parametrize("zone", ["Z0123456789ABCDEFGHIJ", "/hostedzone/Z0123456789ABCDEFGHIJ"])
-def test_parse_properties_when_hosted_zone_with_or_without_prefix_keeps_bare_id(zone: str) -> None:
-    assert parse(HostedZoneId=zone).hosted_zone_id == "Z0123456789ABCDEFGHIJ"
-
-
-def test_parse_properties_when_region_valid_keeps_it() -> None:
-    assert parse(Region="us-east-1").region == "us-east-1"
-
-
-# ---- DomainValidationOptions ------------------------------------------------------------------
-
-
-def test_parse_properties_when_validation_option_names_a_zone_uses_it_for_that_name() -> None:
-    properties = parse_properties(
-        dvo(DomainName="WWW.example.com.", HostedZoneId="/hostedzone/Z111")
-    )
-
-    option = properties.option_for("www.example.com")
-    assert option is not None
-    assert option.hosted_zone_id == "Z111"
-
-
-def test_parse_properties_when_validation_option_repeats_a_name_refuses() -> None:
-    properties = raw(
-        SubjectAlternativeNames=["www.example.com"],
-        DomainValidationOptions=[
-            {"DomainName": "www.example.com", "HostedZoneId": "Z111"},
-            {"DomainName": "WWW.example.com.", "HostedZoneId": "Z222"},
-        ],
-    )
-
-    assert "listed twice" in refusal(properties)
-
-
-@pytest.mark.parametrize(
-    ("name", "domain"),
-    [
-        ("www.example.com", "www.example.com"),
-        ("www.example.com", "example.com"),
-        ("*.example.com", "example.com"),
-    ],
-)
-def test_parse_properties_when_email_validation_domain_equal_or_superdomain_accepts(
-    name: str, domain: str
-) -> None:
-    properties = parse(
-        ValidationMethod="EMAIL",
-        SubjectAlternativeNames=[name],
-        DomainValidationOptions=[{"DomainName": name, "ValidationDomain": domain}],
-    )
-
-    option = properties.option_for(name)
-    assert option is not None
-    assert option.validation_domain == domain
-
-
-# ---- Tags --------------------------------------------------------------------------------------
-
-
-def test_tag_limit_when_resource_adds_its_own_tags_leaves_45_for_the_user() -> None:
-    own = ownership_tags(
-        "arn:aws:cloudformation:eu-west-1:1:stack/s/1", "Certificate", "f" * 40, "a" * 32
-    )
-
-    # The four ownership tags and the zones tag the renewal guard reads.
-    assert len([*own, Tag(ZONES_TAG, "Z1")]) == OWNERSHIP_TAG_COUNT
-    assert MAX_TAGS - OWNERSHIP_TAG_COUNT == 45
-    assert all(tag.key.startswith(RESERVED_TAG_PREFIX) for tag in own)
-    assert ZONES_TAG.startswith(RESERVED_TAG_PREFIX)
-
-
-def test_parse_properties_when_45_tags_accepts() -> None:
-    assert len(parse(Tags=tags(45)).tags) == 45
-
-
-def test_parse_properties_when_46_tags_refuses_and_explains_the_reserved_five() -> None:
-    reason = refusal(raw(Tags=tags(46)))
-
-    assert "at most 45" in reason
-    assert str(OWNERSHIP_TAG_COUNT) in reason
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("k" * 128, "v" * 256),
-        ("a", ""),
-        ("Team Name_.:/=+-@", "Web + API: /prod @eu"),
-        ("café", "naïve"),
-        ("awsome", "not reserved"),
-        ("dns-certificates", "not the reserved prefix"),
-    ],
-    ids=["max-lengths", "empty-value", "all-punctuation", "unicode-letters", "aws-no-colon",
-         "reserved-prefix-without-colon"],
-)  # fmt: skip
-def test_parse_properties_when_tag_within_acm_rules_accepts(key: str, value: str) -> None:
-    assert parse(Tags=[{"Key": key, "Value": value}]).tags == (Tag(key, value),)
-
-
-def test_parse_properties_when_tag_value_absent_uses_empty_string() -> None:
-    assert parse(Tags=[{"Key": "team"}]).tags == (Tag("team", ""),)
 
 
 # ---- CloudFormation's strings ------------------------------------------------------------------
@@ -503,17 +358,6 @@ def test_parse_properties_when_manage_dns_records_false_writes_no_records() -> N
 
     assert properties.manage_dns_records is False
     assert not properties.writes_dns_records
-
-
-def test_parse_properties_when_route53_role_given_applies_to_every_name() -> None:
-    properties = parse(
-        SubjectAlternativeNames=["www.example.com"],
-        Route53RoleArn=ROLE_ARN,
-        Route53RoleExternalId="external-42",
-    )
-
-    access = properties.route53_for("www.example.com")
-    assert (access.role_arn, access.external_id) == (ROLE_ARN, "external-42")
 
 
 # ---- unknown properties and the idempotency token ---------------------------------------------
@@ -552,51 +396,6 @@ def test_parse_properties_when_idempotency_token_given_explains_it_is_derived() 
 
 @pytest.mark.parametrize(
     "value",
-    [42, 4.5, True, None, ["web"], {"team": "web"}],
-    ids=["int", "float", "bool", "null", "list", "object"],
-)
-def test_parse_properties_when_tag_value_not_a_string_says_it_must_be_a_string(
-    value: object,
-) -> None:
-    reason = refusal(raw(Tags=[{"Key": "team", "Value": value}]))
-
-    assert reason.startswith("Tags[0].Value for 'team' must be a string")
-    assert "256" not in reason
-
-
-@pytest.mark.parametrize(
-    "key",
-    [42, True, None, ["team"], {"k": "v"}],
-    ids=["int", "bool", "null", "list", "object"],
-)
-def test_parse_properties_when_tag_key_not_a_string_says_it_must_be_a_string(key: object) -> None:
-    reason = refusal(raw(Tags=[{"Key": key, "Value": "web"}]))
-
-    assert reason.startswith("Tags[0].Key must be a string")
-    assert "128" not in reason
-
-
-@pytest.mark.parametrize(
-    "key",
-    ["dns-certificate:x", "DNS-CERTIFICATE:x", "Dns-Certificate:stack-id", "dNs-CeRtIfIcAtE:"],
-)
-def test_parse_properties_when_tag_key_has_reserved_prefix_in_any_case_refuses(key: str) -> None:
-    reason = refusal(raw(Tags=[{"Key": key, "Value": "b"}]))
-
-    assert "Tags[0].Key" in reason
-    assert RESERVED_TAG_PREFIX in reason
-
-
-@pytest.mark.parametrize("key", ["aws:x", "AWS:x", "Aws:cloudformation:stack-name", "aWs:"])
-def test_parse_properties_when_tag_key_has_aws_prefix_in_any_case_refuses(key: str) -> None:
-    reason = refusal(raw(Tags=[{"Key": key, "Value": "b"}]))
-
-    assert "Tags[0].Key" in reason
-    assert "'aws:'" in reason
-
-
-@pytest.mark.parametrize(
-    "value",
     ["\uff11\uff12\uff10", "1_0_0", " 120", "120 ", "+120", "-0", "1e3", "0x78", "120.0",
      "\u0661\u0662\u0660", 12.0, True, ["120"], "9" * 5000],
     ids=["full-width", "underscores", "leading-space", "trailing-space", "plus", "minus-zero",
@@ -609,44 +408,6 @@ def test_parse_properties_when_service_timeout_not_ascii_digits_refuses(value: o
     assert reason.startswith("ServiceTimeout ")
     assert "1 to 3600" in reason
     assert len(reason) <= MAX_REASON_LENGTH
-
-
-def test_parse_properties_when_region_unknown_to_botocore_for_acm_refuses_naming_it() -> None:
-    reason = refusal(raw(Region="xx-fake-1"))
-
-    assert reason == "Region 'xx-fake-1' is not a region where ACM is available (e.g. us-east-1)"
-
-
-@pytest.mark.parametrize(
-    "region",
-    ["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1", "eusc-de-east-1"],
-)
-def test_parse_properties_when_region_is_an_acm_region_of_any_partition_keeps_it(
-    region: str,
-) -> None:
-    assert parse(Region=region).region == region
-
-
-def test_acm_regions_when_computed_is_cached_and_reads_no_configuration(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A profile that does not exist breaks a boto3 Session; the endpoint data needs none.
-    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
-    acm_regions.cache_clear()
-
-    regions = acm_regions()
-
-    assert {"us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"} <= regions
-    assert "xx-fake-1" not in regions
-    assert acm_regions() is regions  # computed once per container
-
-
-def test_parse_properties_when_no_region_given_never_loads_endpoint_data() -> None:
-    acm_regions.cache_clear()
-
-    parse(DomainName="example.com", Tags=tags(3), ServiceTimeout="300")
-
-    assert acm_regions.cache_info().currsize == 0
 
 
 @pytest.mark.parametrize("value", [False, 0, [], {}], ids=["false", "zero", "list", "object"])
@@ -706,15 +467,6 @@ def test_parse_properties_when_export_spellings_differ_names_both() -> None:
     reason = refusal(raw(CertificateExport="DISABLED", Options={"Export": "ENABLED"}))
 
     assert "CertificateExport 'DISABLED'" in reason and "Options.Export 'ENABLED'" in reason
-
-
-def test_parse_properties_when_validation_domain_with_dns_accepts_it_like_the_native_one() -> None:
-    properties = parse_properties(
-        dvo(DomainName="www.example.com", ValidationDomain="example.com", HostedZoneId="Z123")
-    )
-
-    assert properties.validation_method == "DNS"
-    assert properties.identity().validation_domains == frozenset()
 
 
 @pytest.mark.parametrize("root", ["N2_AMAZON_MANAGED", "N2_SFG2_AMAZON_MANAGED"])
