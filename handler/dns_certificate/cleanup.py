@@ -26,7 +26,7 @@ from .listing import GLOBAL_REGION, list_all_certificates
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, group_records_by_zone
 from .properties import CertificateProperties, parse_properties
-from .records import ValidationRecords, Zone, describe_error
+from .records import ValidationRecords, Zone, describe_error, holds_exactly
 
 logger = Logger(child=True)
 
@@ -273,8 +273,7 @@ class RecordCleanup:
         if rrset is None:
             logger.info("Validation record already gone", extra={"record": record.name})
             return False
-        values = {normalize_name(str(r.get("Value", ""))) for r in rrset.get("ResourceRecords", [])}
-        if values != {normalize_name(record.value)}:
+        if not holds_exactly(rrset, record):
             logger.warning(
                 "Validation record left alone: it holds another value now",
                 extra={"record": record.name, "hosted_zone_id": zone_id},

@@ -245,10 +245,7 @@ class ValidationRecords:
     def holds(self, zone: Zone, record: ValidationRecord) -> bool:
         """The zone holds the record with exactly ACM's value (and nothing else)."""
         rrset = self.read_back(zone, record)
-        if rrset is None:
-            return False
-        values = {normalize_name(str(r.get("Value", ""))) for r in rrset.get("ResourceRecords", [])}
-        return values == {normalize_name(record.value)}
+        return rrset is not None and holds_exactly(rrset, record)
 
     def zone_name(self, zone: Zone) -> str:
         """The zone's name (GetHostedZone), to match records to the zones recorded in a tag."""
@@ -305,6 +302,12 @@ class ValidationRecords:
             )
             repaired += [record.name for record in broken]
         return tuple(repaired)
+
+
+def holds_exactly(rrset: Mapping[str, Any], record: ValidationRecord) -> bool:
+    """The record set, as Route 53 lists it, holds ACM's value for the record and nothing else."""
+    values = {normalize_name(str(r.get("Value", ""))) for r in rrset.get("ResourceRecords", [])}
+    return values == {normalize_name(record.value)}
 
 
 def describe_error(error: BaseException) -> str:
