@@ -41,8 +41,8 @@ def main() -> None:
     with mock_aws():
         import app
         from dns_certificate.clients import AwsClients
+        from dns_certificate.context import Runtime
         from dns_certificate.deadline import SystemClock
-        from dns_certificate.lifecycle import Runtime
         from local.answers import AnswerServer
         from local.context import LambdaContext
 

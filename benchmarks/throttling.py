@@ -202,8 +202,8 @@ class PerWorkerClients:
 def use_per_worker_clients(cfn: LocalCloudFormation) -> None:
     """Swap the driver's shared clients for per-worker ones (the driver restores on close)."""
     app = load_app()
+    from dns_certificate.context import Runtime
     from dns_certificate.deadline import SystemClock
-    from dns_certificate.lifecycle import Runtime
     from dns_certificate.requests import DynamoDBRequests
 
     clients = PerWorkerClients(cfn.region)

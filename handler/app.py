@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from dns_certificate.answer import AnswerNotDeliveredError, Sender, send_answer
 from dns_certificate.clients import AwsClients
+from dns_certificate.context import Runtime, placeholder_physical_id
 from dns_certificate.continuation import lambda_self_invoke
 from dns_certificate.deadline import SystemClock
 from dns_certificate.diagnoser import Diagnoser
@@ -28,7 +29,7 @@ from dns_certificate.intake import (
     classify,
     hop_of,
 )
-from dns_certificate.lifecycle import Lifecycle, Runtime, placeholder_physical_id
+from dns_certificate.lifecycle import Lifecycle
 from dns_certificate.metrics import RENEWAL_GUARD
 from dns_certificate.metrics import current as current_metrics
 from dns_certificate.metrics import recording as metrics_recording

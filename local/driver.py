@@ -449,8 +449,8 @@ class LocalCloudFormation:
         self._pool = _WorkerPool(self._max_workers, self._warm)
         if self._wires_handler:
             app = self._app = load_app()
+            from dns_certificate.context import Runtime
             from dns_certificate.deadline import SystemClock
-            from dns_certificate.lifecycle import Runtime
             from dns_certificate.requests import DynamoDBRequests, NoRequestsTable, RequestsStore
 
             clients = _locked_clients(self.region, self._answers)

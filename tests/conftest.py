@@ -34,7 +34,7 @@ from tests.support.botocore_models import share_botocore_models  # noqa: E402
 share_botocore_models()  # before `import app` makes the first clients
 
 import app  # noqa: E402
-from dns_certificate.lifecycle import Runtime  # noqa: E402
+from dns_certificate.context import Runtime  # noqa: E402
 from dns_certificate.requests import DynamoDBRequests  # noqa: E402
 from local.answers import AnswerServer  # noqa: E402
 from local.dns_server import DnsServer  # noqa: E402

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dns_certificate.certificates import TRANSPARENCY_OPT_OUT_WARNING
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from tests.integration.harness import Harness
 
 PCA_ARN = (

@@ -20,8 +20,8 @@ from cfnlint.decode.cfn_yaml import loads  # type: ignore[import-untyped]
 
 import app
 from dns_certificate.certificates import region_of
+from dns_certificate.context import Runtime
 from dns_certificate.dns import RECORD_TTL
-from dns_certificate.lifecycle import Runtime
 from dns_certificate.planning import ValidationRecord, record_attributes
 from tests.integration.anywhere_support import (
     DNS_ACCOUNT,

@@ -23,8 +23,8 @@ from dns_certificate.board import (
     StatusBoard,
     digest,
 )
+from dns_certificate.context import Runtime
 from dns_certificate.continuation import Continuation
-from dns_certificate.lifecycle import Runtime
 from dns_certificate.requests import NoRequestsTable
 from dns_certificate.waiting import HandedOff, Waiter
 from tests.integration.harness import REGION, Harness
@@ -83,7 +83,7 @@ class Invocation:
 
 
 def wait_for_issuance(clock: FakeClock, acm: FakeAcm, watch: BoardWatch, arn: str) -> None:
-    """The issuance wait as lifecycle._converge runs it: describe, then wait on the board."""
+    """The issuance wait as Converger.converge runs it: describe, then wait on the board."""
     invocation = Invocation(clock)
     waiter = Waiter(clock, invocation.remaining, invocation.hand_off)
     # A deadline of 5 minutes: a wait that never ends fails the test quickly.

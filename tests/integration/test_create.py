@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
+from dns_certificate.context import Runtime
 from dns_certificate.dns import RECORD_TTL
-from dns_certificate.lifecycle import Runtime
 from tests.integration.harness import FUNCTION_ARN, REGION, Harness, expected_records
 from tests.support.aws_errors import error_response
 

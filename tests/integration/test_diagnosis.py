@@ -17,11 +17,11 @@ import boto3
 import pytest
 
 import app
+from dns_certificate.context import Runtime
 from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.diagnosis import ALL_PASS
 from dns_certificate.dnsprobe import DnsSettings, parse_resolvers
 from dns_certificate.errors import MAX_REASON_LENGTH
-from dns_certificate.lifecycle import Runtime
 from local.dns_server import DnsServer
 from tests.integration.harness import REGION, Harness, acm_like_record
 

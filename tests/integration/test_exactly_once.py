@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 import app
 from dns_certificate.answer import AnswerNotDeliveredError, send_answer
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from dns_certificate.requests import DynamoDBRequests
 from local.context import LambdaContext

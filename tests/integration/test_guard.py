@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 import app
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from dns_certificate.requests import DynamoDBRequests
 from dns_certificate.zonetag import ZONES_TAG
 from local.driver import acm_event, scheduled_event

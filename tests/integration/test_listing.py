@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dns_certificate.certificates import CertificateService
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from dns_certificate.listing import list_all_certificates
 from tests.integration.harness import Harness
 

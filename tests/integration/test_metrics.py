@@ -17,7 +17,7 @@ import pytest
 
 import app
 from dns_certificate import metrics
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from tests.integration.harness import REGION, Harness
 from tests.integration.test_exactly_once import dead
 from tests.integration.test_throttling import Throttler

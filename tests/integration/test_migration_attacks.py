@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from dns_certificate.certificates import IDENTITY_TAG
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from tests.integration.harness import REGION, Harness
 from tests.integration.test_migration import (
     DNS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dns_certificate.certificates import IDENTITY_TAG
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from tests.integration.harness import REGION, Harness
 from tests.support.aws_errors import error_response
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from tests.integration.harness import REGION, Harness
 from tests.support.aws_errors import error_response
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from dns_certificate.pacing import POLL_PACING
 from tests.integration.harness import REGION, Harness, expected_records
 from tests.support.aws_errors import error_response

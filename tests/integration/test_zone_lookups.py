@@ -10,7 +10,7 @@ import pytest
 from moto.acm.responses import AWSCertificateManagerResponse
 from moto.core.responses import ActionResult
 
-from dns_certificate.lifecycle import Runtime
+from dns_certificate.context import Runtime
 from tests.integration.harness import REGION, Harness, expected_records
 from tests.support.aws_errors import error_response
 

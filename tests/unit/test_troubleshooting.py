@@ -36,7 +36,7 @@ SECTION = "## Troubleshooting"
 REASON_BUILDERS = {
     ("dns_certificate/certificates.py", "_request_reason"): "CertificateRequestError",
     ("dns_certificate/dns.py", "_change_reason"): "DnsChangeError",
-    ("dns_certificate/lifecycle.py", "_pending_reason"): "DeadlineExceededError",
+    ("dns_certificate/converge.py", "_pending_reason"): "DeadlineExceededError",
 }
 #: Calls whose argument at this position is a reason -> the class it ends up as.
 REASON_ARGUMENTS = {
@@ -56,17 +56,17 @@ DYNAMIC_SITES = {
     ("dns_certificate/certificates.py", "_request_reason(error)"): "REASON_BUILDERS",
     ("dns_certificate/dns.py", "_change_reason(zone_id, error, self._account)"): "REASON_BUILDERS",
     (
-        "dns_certificate/lifecycle.py",
+        "dns_certificate/converge.py",
         "partial(self._pending_reason, arn, properties, view, records_needed)",
     ): "REASON_BUILDERS; with a diagnosis, summary_reason (DIAGNOSIS_SECTION)",
     (
-        "dns_certificate/lifecycle.py",
+        "dns_certificate/converge.py",
         "self._diagnosed_failure(properties, view, reason)",
     ): "its reason argument (REASON_ARGUMENTS); with a diagnosis, summary_reason",
     ("dns_certificate/waiting.py", "deadline_reason"): "Waiter.pace's callers (REASON_ARGUMENTS)",
-    ("dns_certificate/board.py", "reason"): "BoardWatch.wait's caller: lifecycle's _pending_reason",
-    ("dns_certificate/lifecycle.py", "reason"): (
-        "_converge's: `Could not read … before the deadline`, then REASON_BUILDERS"
+    ("dns_certificate/board.py", "reason"): "BoardWatch.wait's caller: converge's _pending_reason",
+    ("dns_certificate/converge.py", "reason"): (
+        "converge's: `Could not read … before the deadline`, then REASON_BUILDERS"
     ),
 }
 #: Reasons made of diagnosis findings (diagnosis.summary_reason) are documented in this README
