@@ -85,7 +85,8 @@ def test_logs_when_handling_requests_carry_stack_request_and_type_on_every_line(
     records = log_records(log_output)
     by_request = {event["RequestId"]: event for event in events}
     assert {record.get("name", "").split(".")[-1] for record in records} >= {
-        "lifecycle",
+        "create",
+        "converge",
         "protocol",
         "answer",
     }

@@ -226,7 +226,7 @@ def troubleshooting() -> str:
 def test_scan_when_run_finds_reasons_in_every_layer() -> None:
     templates, _ = scan()
     where = {template.where for template in templates}
-    assert {"dns_certificate/properties.py", "dns_certificate/lifecycle.py", "app.py"} <= where
+    assert {"dns_certificate/properties.py", "dns_certificate/converge.py", "app.py"} <= where
     assert len(templates) > 50
 
 
