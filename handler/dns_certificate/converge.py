@@ -27,7 +27,16 @@ from .errors import CertificateFailedError, quote_list
 from .gate import LANES, RECORDS, SLOT_WORST_SECONDS, WAITS, DescribeGate, GateKeeper
 from .listing import list_all_certificates
 from .metrics import current as current_metrics
-from .planning import pending_names, record_attributes
+from .planning import (
+    Done,
+    Fail,
+    NextAction,
+    Wait,
+    WriteRecords,
+    next_action,
+    pending_names,
+    record_attributes,
+)
 from .properties import CertificateProperties
 from .requests import DynamoDBRequests
 from .waiting import Reason
@@ -89,14 +98,8 @@ class Converger:
                 continue
             view = polled
             state = self._anchor_deadline(state, view, properties)
-            if view.status in TERMINAL_FAILURES:
-                failure = view.failure_reason or "no reason given"
-                reason = f"Certificate {arn} is {view.status}: {failure}"
-                raise CertificateFailedError(self._diagnosed_failure(properties, view, reason))
-            records_needed = properties.uses_dns_validation and state.phase != cont.RECORDS_WRITTEN
-            if records_needed and (
-                not pending_names(properties.all_names, view.records) or view.status == ISSUED
-            ):
+            action = self._next_action(properties, view, state)
+            if isinstance(action, WriteRecords):
                 # A poll that hung past the timer's FAILED: the rollback may have cleaned up.
                 self._ctx.stop_if_answered("writing the validation records")
                 try:
@@ -112,21 +115,23 @@ class Converger:
                 )
                 if properties.writes_dns_records:
                     current_metrics().records_written(self._ctx.clock.now() - state.started_at)
-                records_needed = False
-            if view.status == ISSUED:
-                logger.info("Certificate issued", extra={"certificate_arn": arn})
-                if state.action in ("create", "replace"):
-                    current_metrics().issued(self._ctx.clock.now() - state.started_at)
+                action = self._next_action(properties, view, state)
+            if isinstance(action, Fail):
+                failure = view.failure_reason or "no reason given"
+                reason = f"Certificate {arn} is {view.status}: {failure}"
+                raise CertificateFailedError(self._diagnosed_failure(properties, view, reason))
+            if isinstance(action, Done):
+                if action.issued:
+                    logger.info("Certificate issued", extra={"certificate_arn": arn})
+                    if state.action in ("create", "replace"):
+                        current_metrics().issued(self._ctx.clock.now() - state.started_at)
+                else:
+                    logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
                 return view
-            # ManageDnsRecords "false" hands DNS records over instead of waiting; EMAIL and
-            # private certificates have none to hand over, so they wait like any other.
-            waits = properties.wait_for_issuance and (
-                properties.manage_dns_records or not properties.uses_dns_validation
-            )
-            if not waits and not records_needed:
-                logger.info("Not waiting for issuance", extra={"certificate_arn": arn})
-                return view
+            if not isinstance(action, Wait):  # records written already: asked again above
+                raise AssertionError(f"Unexpected next action {action}")
             state = self._diagnose_when_stuck(properties, view, state)
+            records_needed = action.for_records
             reason = partial(self._pending_reason, arn, properties, view, records_needed)
             if records_needed:  # a fast start: the records appear seconds after the request
                 self._ctx.waiter.wait(state, RECORDS_BACKOFF, attempt, reason)
@@ -135,6 +140,19 @@ class Converger:
                 watch.wait(self._ctx.waiter, state, reason)
             else:
                 self._ctx.waiter.pace(state, reason)
+
+    @staticmethod
+    def _next_action(
+        properties: CertificateProperties, view: CertificateView, state: Continuation
+    ) -> NextAction:
+        """`planning.next_action` for what this poll showed."""
+        return next_action(
+            properties,
+            issued=view.status == ISSUED,
+            failed=view.status in TERMINAL_FAILURES,
+            records_published=not pending_names(properties.all_names, view.records),
+            records_written=state.phase == cont.RECORDS_WRITTEN,
+        )
 
     def _board_watch(
         self, poller: CertificateService, properties: CertificateProperties, arn: str

@@ -158,3 +158,62 @@ def tag_changes(
     to_add = {key: value for key, value in desired.items() if current.get(key) != value}
     to_remove = [key for key in current if key not in desired and not key.startswith(keep_prefix)]
     return to_add, sorted(to_remove)
+
+
+@dataclass(frozen=True)
+class WriteRecords:
+    """Every name's record is known (or the certificate is issued already): write them now."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not done yet. `for_records`: ACM has not published every record yet (they appear seconds
+    after the request: poll fast); otherwise the records are in place and issuance is awaited."""
+
+    for_records: bool
+
+
+@dataclass(frozen=True)
+class Done:
+    """Converged. `issued`: ACM issued it; otherwise no wait for issuance was asked for."""
+
+    issued: bool
+
+
+@dataclass(frozen=True)
+class Fail:
+    """ACM gave up on the certificate (a terminal status): nothing left to wait for."""
+
+
+type NextAction = WriteRecords | Wait | Done | Fail
+
+
+def next_action(
+    properties: CertificateProperties,
+    *,
+    issued: bool,
+    failed: bool,
+    records_published: bool,
+    records_written: bool,
+) -> NextAction:
+    """What the wait for one certificate does after one DescribeCertificate.
+
+    `records_published`: ACM shows a record for every name; `records_written`: the records were
+    handled already (written, or handed to the template as attributes). After a WriteRecords,
+    ask again with `records_written=True` for what follows in the same poll.
+    """
+    if failed:
+        return Fail()
+    records_needed = properties.uses_dns_validation and not records_written
+    if records_needed and (records_published or issued):
+        return WriteRecords()
+    if issued:
+        return Done(issued=True)
+    # ManageDnsRecords "false" hands DNS records over instead of waiting; EMAIL and
+    # private certificates have none to hand over, so they wait like any other.
+    waits = properties.wait_for_issuance and (
+        properties.manage_dns_records or not properties.uses_dns_validation
+    )
+    if not waits and not records_needed:
+        return Done(issued=False)
+    return Wait(for_records=records_needed)

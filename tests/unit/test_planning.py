@@ -14,12 +14,18 @@ from hypothesis import strategies as st
 
 from dns_certificate.planning import (
     IDEMPOTENCY_TOKEN_LENGTH,
+    Done,
+    Fail,
+    NextAction,
     ValidationRecord,
+    Wait,
+    WriteRecords,
     configured_zone,
     decide_update,
     group_records_by_zone,
     idempotency_token,
     identity_fingerprint,
+    next_action,
     pending_names,
     tag_changes,
     zone_candidates,
@@ -515,3 +521,80 @@ def test_identity_fingerprint_when_certificate_predates_export_and_n2_is_unchang
     properties = replace(parse_properties(raw_properties), region=region)
 
     assert identity_fingerprint(properties.identity()) == fingerprint
+
+
+#: The properties `next_action` reads, by the kinds of wait they ask for.
+KINDS = {
+    "dns": props(),
+    "dns-unmanaged": props(ManageDnsRecords="false"),
+    "dns-no-wait": props(WaitForIssuance="false"),
+    "email": props(ValidationMethod="EMAIL"),
+    "email-no-wait": props(ValidationMethod="EMAIL", WaitForIssuance="false"),
+    "private": props(CertificateAuthorityArn=PCA_ARN),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "issued", "failed", "published", "written", "expected"),
+    [
+        # DNS, records written by the handler: write once all are published, wait for ISSUED.
+        ("dns", False, False, False, False, Wait(for_records=True)),
+        ("dns", False, False, True, False, WriteRecords()),
+        ("dns", True, False, False, False, WriteRecords()),  # issued before all were shown
+        ("dns", False, False, True, True, Wait(for_records=False)),
+        ("dns", True, False, True, True, Done(issued=True)),
+        ("dns", False, True, True, False, Fail()),  # a failure writes nothing
+        ("dns", False, True, True, True, Fail()),
+        # ManageDnsRecords false: the records are handed over as attributes, then done.
+        ("dns-unmanaged", False, False, False, False, Wait(for_records=True)),
+        ("dns-unmanaged", False, False, True, False, WriteRecords()),
+        ("dns-unmanaged", False, False, True, True, Done(issued=False)),
+        ("dns-unmanaged", True, False, True, True, Done(issued=True)),
+        # WaitForIssuance false: done once the records are written, not before.
+        ("dns-no-wait", False, False, False, False, Wait(for_records=True)),
+        ("dns-no-wait", False, False, True, False, WriteRecords()),
+        ("dns-no-wait", False, False, True, True, Done(issued=False)),
+        # EMAIL and private certificates have no records: they wait like any other, unless told.
+        ("email", False, False, False, False, Wait(for_records=False)),
+        ("email", True, False, False, False, Done(issued=True)),
+        ("email", False, True, False, False, Fail()),
+        ("email-no-wait", False, False, False, False, Done(issued=False)),
+        ("private", False, False, False, False, Wait(for_records=False)),
+        ("private", True, False, False, False, Done(issued=True)),
+    ],
+)
+def test_next_action_when_polled_returns(
+    kind: str, issued: bool, failed: bool, published: bool, written: bool, expected: NextAction
+) -> None:
+    action = next_action(
+        KINDS[kind],
+        issued=issued,
+        failed=failed,
+        records_published=published,
+        records_written=written,
+    )
+
+    assert action == expected
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_next_action_when_asked_again_after_writing_records_never_writes_again(kind: str) -> None:
+    for issued, published in itertools.product((False, True), repeat=2):
+        first = next_action(
+            KINDS[kind],
+            issued=issued,
+            failed=False,
+            records_published=published,
+            records_written=False,
+        )
+        if not isinstance(first, WriteRecords):
+            continue
+        then = next_action(
+            KINDS[kind],
+            issued=issued,
+            failed=False,
+            records_published=published,
+            records_written=True,
+        )
+        assert isinstance(then, Done | Wait), (kind, issued, published, then)
+        assert then != Wait(for_records=True)
