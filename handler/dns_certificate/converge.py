@@ -175,10 +175,15 @@ class Converger:
     def _await_turn(
         self, keeper: GateKeeper, lane: str, state: Continuation, reason: Reason
     ) -> None:
-        """Wait for a slot of the DescribeCertificate schedule; one more if woken late."""
+        """Wait for a slot of the DescribeCertificate schedule; one more if woken late.
+
+        Past the deadline it asks at once: the slot's wait would fail the request without the
+        last look at ACM (a hand-off delivered late, a certificate issued meanwhile)."""
         for _ in range(2):
             if self._ctx.remaining_seconds() - HANDOFF_MARGIN_SECONDS < SLOT_WORST_SECONDS:
                 return  # no time to take a slot and still ask before the hand-off margin
+            if self._ctx.waiter.budget(state).past_deadline:
+                return
             seconds = keeper.wait_before_ask(self._ctx.clock.now(), lane)
             if seconds > 0:
                 self._ctx.waiter.wait(state, seconds, 0, reason)

@@ -166,3 +166,37 @@ def test_a_caller_short_of_time_asks_without_a_slot(
     harness.invoke(harness.event("create-two-zones.json"), short)
 
     assert asked_at and asked_at[0] < started + 1.0  # not after the 2 s queue
+
+
+@pytest.mark.parametrize("issued", [True, False], ids=["issued-meanwhile", "still-pending"])
+def test_a_continuation_arriving_past_the_deadline_still_looks_at_acm_before_failing(
+    harness: Harness, requests_table: str, dynamodb: Any, issued: bool
+) -> None:
+    """Lambda may deliver a hand-off late (its async queue, a throttled account: the case the
+    schedule is for). A certificate issued meanwhile must get its last DescribeCertificate
+    rather than a FAILED from the slot's wait, which knows nothing of the certificate."""
+    harness.faults.pending_describes = 10**6
+    properties = {"DomainName": "example.com", "ServiceTimeout": "300"}
+    event = harness.event("create.json", properties=properties)
+    assert harness.invoke(event, harness.context(timeout_seconds=60)) is None
+    payload = harness.self_invokes.payloads[-1][1]
+
+    harness.clock.advance(400)  # delivered past the deadline
+    if issued:
+        harness.faults.pending_describes = 0
+    dynamodb.put_item(
+        TableName=requests_table,
+        Item={
+            "id": {"S": f"gate#{REGION}#{WAITS}"},
+            "next_at": {"N": str(harness.clock.now() + 2.0)},
+        },
+    )
+    answer = harness.invoke(payload)
+
+    assert answer is not None
+    if issued:
+        assert answer.status == "SUCCESS", answer.reason
+    else:  # the reason says what ACM said at the deadline, not that it could not be read
+        assert answer.status == "FAILED"
+        assert "PENDING_VALIDATION at the deadline" in answer.reason
+        assert "Could not read" not in answer.reason
