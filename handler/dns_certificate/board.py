@@ -159,8 +159,9 @@ def judge(
     if board is None or board.refreshed_at is None or not board.usable(now):
         if board is not None and board.claimed_at is not None and board.claim_held(now):
             # Another waiter is refreshing it (the first refresh, or one after a stale spell):
-            # wait for that refresh to be written or abandoned rather than ask ACM meanwhile.
-            refreshed_by = board.claimed_at + CLAIM_HOLD
+            # wait for that refresh to be written or abandoned rather than ask ACM meanwhile;
+            # not past the safety poll (refreshes claimed and failing one after another).
+            refreshed_by = min(board.claimed_at + CLAIM_HOLD, started + SAFETY_INTERVAL)
             return Judgement(max(on_its_own, refreshed_by), seen_at, look_again=True)
         return Judgement(on_its_own, seen_at)
     if board.lists(arn):

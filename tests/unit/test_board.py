@@ -256,3 +256,27 @@ def test_watch_polls_when_the_budget_allows_no_sleep(clock: FakeClock) -> None:
     watch = watch_on(fake)
     watch.wait(stuck, state(), "not issued")
     assert len(fake.looks) == 1
+
+
+def test_a_held_refresh_is_not_waited_for_past_the_safety_poll() -> None:
+    """The claim wait ends at `SAFETY_INTERVAL` like any other wait on the board."""
+    now = START + SAFETY_INTERVAL - 1
+    board = Snapshot(None, claimed_at=now)
+    verdict = judge(board, ARN, now, seen_at=None, started=START, paced=PACED)
+    assert verdict.describe_at == START + SAFETY_INTERVAL
+
+
+def test_watch_on_refreshes_claimed_and_failing_one_after_another_asks_at_the_safety_poll(
+    clock: FakeClock,
+) -> None:
+    """Other waiters claim the refresh in turn and each fails (ListCertificates throttled or
+    denied; a claim is held until it lapses): at every read a fresh claim is held. The
+    certificate must still get its own DescribeCertificate every `SAFETY_INTERVAL`."""
+
+    class ClaimedByOthers(FakeBoard):
+        def current(self, now: float, *, may_refresh: bool = True) -> Snapshot | None:
+            self.looks.append(now)
+            return Snapshot(None, claimed_at=now)
+
+    watch_on(ClaimedByOthers()).wait(waiter(clock), state(), "not issued")
+    assert clock.now() <= START + SAFETY_INTERVAL
