@@ -49,9 +49,11 @@ LANES = tuple(RATES)
 #: A caller that wakes this much after its slot (a busy host) takes one more slot rather than
 #: ask off the schedule, together with those whose slots came while it slept.
 LATE_BY = 0.15
-#: A slot further ahead than this is not believed (a forged or corrupted item; 90 queued
-#: certificates in the slower lane): the schedule is restarted from now.
-MAX_AHEAD = 30.0
+#: A slot further ahead than this is not believed (a forged or corrupted item, a clock far
+#: off): the schedule is restarted from now. A real queue must fit under it, or a restart
+#: hands out the queued seconds twice: 360 certificates in the slower lane (a stack's worth
+#: requested together). A forged item within it delays each ask by that much, once.
+MAX_AHEAD = 120.0
 #: How long taking a slot may take at worst: two writes through the table's client (each at
 #: most ~4 s, clients.TABLE_CLIENT_CONFIG). A caller with less than this left before the
 #: hand-off margin asks at once: the slot and the ask after it could outlast the invocation.

@@ -5,6 +5,7 @@ used never holds a certificate back.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import boto3
@@ -200,3 +201,15 @@ def test_a_continuation_arriving_past_the_deadline_still_looks_at_acm_before_fai
         assert answer.status == "FAILED"
         assert "PENDING_VALIDATION at the deadline" in answer.reason
         assert "Could not read" not in answer.reason
+
+
+def test_a_deep_queue_is_not_mistaken_for_a_forged_schedule(
+    requests_table: str, dynamodb: Any
+) -> None:
+    """100 certificates requested together (CloudFormation creates a stack's resources in
+    parallel) queue 33 s deep in the records lane: the schedule must not restart from now
+    under them, which would hand out the same seconds twice (twice the lane's rate)."""
+    records = gate(requests_table, dynamodb, RECORDS)
+    slots = sorted(records.slot(NOW + i * 0.01) for i in range(100))
+    gaps = [later - earlier for earlier, later in pairwise(slots)]
+    assert min(gaps) >= records.gap - 0.002
