@@ -1,0 +1,31 @@
+"""The schedule's time bounds (gate.py) against the client it is taken through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from dns_certificate.clients import TABLE_CLIENT_CONFIG
+from dns_certificate.gate import SLOT_WORST_SECONDS
+
+#: botocore's standard mode: a throttled retry waits up to 1 s * 2**(retry - 1).
+THROTTLED_BACKOFF_BASE = 1.0
+
+
+def test_taking_a_slot_fits_in_what_the_gate_reserves_for_it() -> None:
+    """Two writes through the table's client, each with all its attempts timing out and
+    throttled backoffs between them: a slot begun with `SLOT_WORST_SECONDS` left before the
+    hand-off margin must end before it, or the ask after it runs into the timer's FAILED."""
+    client = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        config=TABLE_CLIENT_CONFIG,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    config: Any = client.meta.config  # botocore's Config is untyped
+    attempts = config.retries["total_max_attempts"]
+    per_attempt = config.connect_timeout + config.read_timeout
+    backoffs = sum(THROTTLED_BACKOFF_BASE * 2**retry for retry in range(attempts - 1))
+    assert 2 * (attempts * per_attempt + backoffs) <= SLOT_WORST_SECONDS
