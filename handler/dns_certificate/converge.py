@@ -184,7 +184,9 @@ class Converger:
                 return  # no time to take a slot and still ask before the hand-off margin
             if self._ctx.waiter.budget(state).past_deadline:
                 return
-            seconds = keeper.wait_before_ask(self._ctx.clock.now(), lane)
+            asked = self._ctx.clock.now()
+            # Counted from when the slot is known: its writes took time (a busy table).
+            seconds = keeper.wait_before_ask(asked, lane) - (self._ctx.clock.now() - asked)
             if seconds > 0:
                 self._ctx.waiter.wait(state, seconds, 0, reason)
             if not keeper.missed(self._ctx.clock.now()):

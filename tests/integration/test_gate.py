@@ -24,6 +24,7 @@ from dns_certificate.gate import (
     DescribeGate,
     GateKeeper,
 )
+from dns_certificate.lifecycle import Runtime
 from tests.integration.harness import REGION, Harness
 
 NOW = 1_700_000_000.0
@@ -213,3 +214,40 @@ def test_a_deep_queue_is_not_mistaken_for_a_forged_schedule(
     slots = sorted(records.slot(NOW + i * 0.01) for i in range(100))
     gaps = [later - earlier for earlier, later in pairwise(slots)]
     assert min(gaps) >= records.gap - 0.002
+
+
+def test_a_slow_slot_write_does_not_make_the_caller_late_for_its_slot(
+    harness: Harness,
+    runtime: Runtime,
+    requests_table: str,
+    dynamodb: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each of the slot's writes takes 0.2 s (a busy table): the wait to the slot counts from
+    when the slot was known, not from before the writes, or the caller wakes past its slot,
+    takes another at the back of the queue and asks later than its turn."""
+    asked_at: list[float] = []
+    original = CertificateService.describe
+
+    def describe(self: CertificateService, arn: str) -> Any:
+        asked_at.append(harness.clock.now())
+        return original(self, arn)
+
+    def slow_gate_write(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"]["id"]["S"].startswith("gate#"):
+            harness.clock.advance(0.2)
+
+    monkeypatch.setattr(CertificateService, "describe", describe)
+    runtime.clients.dynamodb().meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", slow_gate_write
+    )
+    queued_until = harness.clock.now() + 2.0
+    dynamodb.put_item(
+        TableName=requests_table,
+        Item={"id": {"S": f"gate#{REGION}#{RECORDS}"}, "next_at": {"N": str(queued_until)}},
+    )
+
+    answer = harness.run(harness.event("create-two-zones.json"))
+
+    assert answer.status == "SUCCESS"
+    assert queued_until - 0.001 <= asked_at[0] <= queued_until + LATE_BY
