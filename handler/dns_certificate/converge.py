@@ -187,6 +187,8 @@ class Converger:
             asked = self._ctx.clock.now()
             # Counted from when the slot is known: its writes took time (a busy table).
             seconds = keeper.wait_before_ask(asked, lane) - (self._ctx.clock.now() - asked)
+            if self._ctx.waiter.budget(state).past_deadline:
+                return  # reached during the slot's writes
             if seconds > 0:
                 self._ctx.waiter.wait(state, seconds, 0, reason)
             if not keeper.missed(self._ctx.clock.now()):

@@ -251,3 +251,38 @@ def test_a_slow_slot_write_does_not_make_the_caller_late_for_its_slot(
 
     assert answer.status == "SUCCESS"
     assert queued_until - 0.001 <= asked_at[0] <= queued_until + LATE_BY
+
+
+def test_a_deadline_reached_while_the_slot_is_taken_still_asks_acm(
+    harness: Harness,
+    runtime: Runtime,
+    requests_table: str,
+    dynamodb: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deadline passes during the slot's writes (a table slow enough): the certificate
+    still gets its look at ACM, and the reason says what ACM said, not that it could not be
+    read."""
+    harness.faults.pending_describes = 10**6
+
+    def slow_gate_write(params: dict[str, Any], **_: Any) -> None:
+        if params["Key"]["id"]["S"].startswith("gate#"):
+            harness.clock.advance(50.0)
+
+    runtime.clients.dynamodb().meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", slow_gate_write
+    )
+    dynamodb.put_item(
+        TableName=requests_table,
+        Item={
+            "id": {"S": f"gate#{REGION}#{RECORDS}"},
+            "next_at": {"N": str(harness.clock.now() + 110.0)},
+        },
+    )
+    properties = {"DomainName": "example.com", "ServiceTimeout": "120"}  # deadline in 90 s
+
+    answer = harness.run(harness.event("create.json", properties=properties))
+
+    assert answer.status == "FAILED"
+    assert "Could not read" not in answer.reason
+    assert "PENDING_VALIDATION" in answer.reason
