@@ -13,6 +13,7 @@ import pytest
 
 from dns_certificate import gate as gate_module
 from dns_certificate.certificates import CertificateService
+from dns_certificate.context import Runtime
 from dns_certificate.deadline import HANDOFF_MARGIN_SECONDS
 from dns_certificate.gate import (
     BROKEN_FOR,
@@ -24,7 +25,6 @@ from dns_certificate.gate import (
     DescribeGate,
     GateKeeper,
 )
-from dns_certificate.lifecycle import Runtime
 from tests.integration.harness import REGION, Harness
 
 NOW = 1_700_000_000.0
