@@ -59,10 +59,12 @@ STALE_AFTER = 5.0
 #: or a clock far off): it would otherwise look fresh, and block refreshes, until that moment.
 AHEAD_TOLERANCE = 1.0
 #: How long a refresh may take at worst: two ListCertificates (more with pages) through the
-#: poller, each up to 20 s (connect and read timeouts), and two table writes. A waiter with
-#: less than this left before the hand-off margin only reads the board: a refresh begun then
-#: could outlast the invocation (no hand-off; the timer would answer FAILED).
-REFRESH_WORST_SECONDS = 50.0
+#: poller, each up to 20 s (one attempt: connect and read timeouts), and three table calls (the
+#: read, the claim, the write), each up to 10.5 s (three attempts of 2.5 s and two throttled
+#: backoffs: clients.TABLE_CLIENT_CONFIG). A waiter with less than this left before the
+#: hand-off margin only reads the board: a refresh begun then could outlast the invocation
+#: (no hand-off; the timer would answer FAILED).
+REFRESH_WORST_SECONDS = 72.0
 #: A claimed refresh that wrote nothing for this long may be claimed again (a refresh takes
 #: well under a second on AWS; seconds when ACM or the table are slow, and a second refresher
 #: then only adds to the load).
@@ -212,13 +214,14 @@ class StatusBoard:
                 Key=self._key,
                 UpdateExpression="SET claimed_at = :now, expiration = :ttl",
                 ConditionExpression=(
-                    "(attribute_not_exists(refreshed_at) OR refreshed_at < :stale "
-                    "OR refreshed_at > :ahead) AND "
-                    "(attribute_not_exists(claimed_at) "
+                    "(attribute_not_exists(refreshed_at) OR NOT attribute_type(refreshed_at, :n) "
+                    "OR refreshed_at < :stale OR refreshed_at > :ahead) AND "
+                    "(attribute_not_exists(claimed_at) OR NOT attribute_type(claimed_at, :n) "
                     "OR (claimed_at <= refreshed_at AND refreshed_at <= :ahead) "
                     "OR claimed_at < :abandoned OR claimed_at > :ahead)"
                 ),
                 ExpressionAttributeValues={
+                    ":n": {"S": "N"},
                     ":now": _number(now),
                     ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
                     ":stale": _number(now - REFRESH_AFTER),
@@ -249,10 +252,11 @@ class StatusBoard:
                     "expiration = :ttl"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(refreshed_at) OR refreshed_at < :now "
-                    "OR refreshed_at > :ahead"
+                    "attribute_not_exists(refreshed_at) OR NOT attribute_type(refreshed_at, :n) "
+                    "OR refreshed_at < :now OR refreshed_at > :ahead"
                 ),
                 ExpressionAttributeValues={
+                    ":n": {"S": "N"},
                     ":now": _number(now),
                     ":pending": {"S": " ".join(sorted(snapshot.pending))},
                     ":overflowed": {"BOOL": snapshot.overflowed},

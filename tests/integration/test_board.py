@@ -251,3 +251,24 @@ def test_a_refresh_that_hangs_never_outlasts_the_invocation(
             watch.wait(waiter, state, "not issued")
             clock.advance(0.1)  # the DescribeCertificate between waits
     assert invocation.remaining() > 0
+
+
+def test_a_board_with_times_that_are_not_numbers_is_refreshed_over(
+    requests_table: str, dynamodb: object, clock: FakeClock
+) -> None:
+    """A corrupted or forged item (refreshed_at and claimed_at stored as strings) could never
+    be claimed: every waiter would poll alone until its TTL. It is claimed and written over."""
+    acm = FakeAcm(clock, {A: START + 100})
+    dynamodb.put_item(  # type: ignore[attr-defined]
+        TableName=requests_table,
+        Item={
+            "id": {"S": f"board#{REGION}"},
+            "refreshed_at": {"S": "yesterday"},
+            "claimed_at": {"S": "now"},
+            "pending": {"S": ""},
+        },
+    )
+    snapshot = board(requests_table, dynamodb, acm).current(clock.now())
+
+    assert acm.lists == 1
+    assert snapshot is not None and snapshot.usable(clock.now()) and snapshot.lists(A)
