@@ -149,6 +149,25 @@ def test_classify_when_destination_record_of_a_guard_event_is_ignored_not_refuse
     assert "RetriesExhausted" in intake.why and "renewal guard" in intake.why
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        request(source="aws.events", **{"detail-type": "Scheduled Event"}),
+        request(RequestType="Rename", source="aws.acm", **{"detail-type": "x"}),
+    ],
+    ids=["request", "malformed-request"],
+)
+def test_classify_when_destination_record_of_a_request_with_event_keys_is_a_dead_invocation(
+    payload: dict[str, Any],
+) -> None:
+    """A request is told from a guard event by its ResponseURL, not by `source` and
+    `detail-type` it may also carry: its died invocation still gets its FAILED answer."""
+    intake = classify(destination(payload))
+
+    assert isinstance(intake, DeadInvocation)
+    assert intake.event["ResponseURL"] == payload["ResponseURL"]
+
+
 @pytest.mark.parametrize("payload", [None, "x", request(ResponseURL=...), destination(request())])
 def test_classify_when_destination_record_wraps_no_request_refuses(payload: object) -> None:
     """Also a record of a record: a failing destination invocation cannot loop."""
