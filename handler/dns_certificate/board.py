@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .clients import error_code
+from .clients import describe_error, error_code, number_attribute
 from .deadline import HANDOFF_MARGIN_SECONDS
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class StatusBoard:
         try:
             item = self._client.get_item(TableName=self._table, Key=self._key).get("Item")
         except (ClientError, BotoCoreError) as error:
-            raise BoardUnavailable(_describe(error)) from error
+            raise BoardUnavailable(describe_error(error)) from error
         if item is None:
             return None
         return _snapshot(item)
@@ -222,19 +222,19 @@ class StatusBoard:
                 ),
                 ExpressionAttributeValues={
                     ":n": {"S": "N"},
-                    ":now": _number(now),
-                    ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
-                    ":stale": _number(now - REFRESH_AFTER),
-                    ":abandoned": _number(now - CLAIM_HOLD),
-                    ":ahead": _number(now + AHEAD_TOLERANCE),
+                    ":now": number_attribute(now),
+                    ":ttl": number_attribute(int(now) + BOARD_TTL_SECONDS),
+                    ":stale": number_attribute(now - REFRESH_AFTER),
+                    ":abandoned": number_attribute(now - CLAIM_HOLD),
+                    ":ahead": number_attribute(now + AHEAD_TOLERANCE),
                 },
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise BoardUnavailable(_describe(error)) from error
+            raise BoardUnavailable(describe_error(error)) from error
         except BotoCoreError as error:
-            raise BoardUnavailable(_describe(error)) from error
+            raise BoardUnavailable(describe_error(error)) from error
         return True
 
     def refresh(self, now: float) -> Snapshot:
@@ -242,7 +242,7 @@ class StatusBoard:
         try:
             snapshot = Snapshot.of(self._list_pending(), now)
         except (ClientError, BotoCoreError) as error:
-            raise BoardUnavailable(f"ListCertificates: {_describe(error)}") from error
+            raise BoardUnavailable(f"ListCertificates: {describe_error(error)}") from error
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -257,19 +257,19 @@ class StatusBoard:
                 ),
                 ExpressionAttributeValues={
                     ":n": {"S": "N"},
-                    ":now": _number(now),
+                    ":now": number_attribute(now),
                     ":pending": {"S": " ".join(sorted(snapshot.pending))},
                     ":overflowed": {"BOOL": snapshot.overflowed},
-                    ":ttl": _number(int(now) + BOARD_TTL_SECONDS),
-                    ":ahead": _number(now + AHEAD_TOLERANCE),
+                    ":ttl": number_attribute(int(now) + BOARD_TTL_SECONDS),
+                    ":ahead": number_attribute(now + AHEAD_TOLERANCE),
                 },
             )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
-                raise BoardUnavailable(_describe(error)) from error
+                raise BoardUnavailable(describe_error(error)) from error
             # A newer refresh was written meanwhile: this one is still true as of `now`.
         except BotoCoreError as error:
-            raise BoardUnavailable(_describe(error)) from error
+            raise BoardUnavailable(describe_error(error)) from error
         return snapshot
 
     def current(self, now: float, *, may_refresh: bool = True) -> Snapshot | None:
@@ -365,11 +365,3 @@ def _snapshot(item: dict[str, Any]) -> Snapshot:
         overflowed=bool(item.get("overflowed", {}).get("BOOL", False)),
         claimed_at=float(claimed) if claimed is not None else None,
     )
-
-
-def _number(value: float) -> Any:
-    return {"N": repr(round(value, 3)) if isinstance(value, float) else str(value)}
-
-
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:300]

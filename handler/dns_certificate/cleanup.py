@@ -20,13 +20,13 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from .certificates import CertificateService, region_of
-from .clients import error_code, error_message
+from .clients import describe_error, error_code, error_message
 from .errors import InvalidPropertyError
 from .listing import GLOBAL_REGION, list_all_certificates
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, group_records_by_zone
 from .properties import CertificateProperties, parse_properties
-from .records import ValidationRecords, Zone, describe_error, holds_exactly
+from .records import ValidationRecords, Zone, holds_exactly
 
 logger = Logger(child=True)
 

@@ -212,3 +212,16 @@ class AwsClients:
                     "dynamodb", region_name=self.default_region, config=TABLE_CLIENT_CONFIG
                 )
             return self._dynamodb
+
+
+def describe_error(error: BaseException) -> str:
+    """An error as one short line for a warning."""
+    if isinstance(error, ClientError):
+        return f"{error_code(error)}: {error_message(error)}"[:300]
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+def number_attribute(value: float, digits: int = 3) -> Any:
+    """A DynamoDB number attribute: floats rounded to `digits` decimals (epoch seconds to the
+    millisecond by default), integers as they are."""
+    return {"N": repr(round(value, digits)) if isinstance(value, float) else str(value)}

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .clients import error_code
+from .clients import describe_error, error_code, number_attribute
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,6 +46,9 @@ RECORDS_RATE = 3.0
 WAITS, RECORDS = "waits", "records"
 RATES = {WAITS: WAITS_RATE, RECORDS: RECORDS_RATE}
 LANES = tuple(RATES)
+#: Slots are stored to the microsecond: at a gap of 1/3 s, rounding to the millisecond would
+#: drift a deep queue by a millisecond every three slots.
+SLOT_DIGITS = 6
 #: A caller that wakes this much after its slot (a busy host) takes one more slot rather than
 #: ask off the schedule, together with those whose slots came while it slept.
 LATE_BY = 0.15
@@ -88,9 +91,9 @@ class DescribeGate:
                 return now
             taken = self._take_next(now)
         except ClientError as error:
-            raise GateUnavailable(_describe(error)) from error
+            raise GateUnavailable(describe_error(error)) from error
         except BotoCoreError as error:
-            raise GateUnavailable(_describe(error)) from error
+            raise GateUnavailable(describe_error(error)) from error
         if taken > now + MAX_AHEAD:  # changed under us between the two writes
             raise GateUnavailable(f"a slot {taken - now:.0f} s ahead")
         return max(now, taken)
@@ -107,10 +110,10 @@ class DescribeGate:
                 ),
                 ExpressionAttributeValues={
                     ":number": {"S": "N"},
-                    ":after": _number(now + self.gap),
-                    ":now": _number(now),
-                    ":absurd": _number(now + MAX_AHEAD),
-                    ":ttl": _number(int(now) + GATE_TTL_SECONDS),
+                    ":after": number_attribute(now + self.gap, SLOT_DIGITS),
+                    ":now": number_attribute(now, SLOT_DIGITS),
+                    ":absurd": number_attribute(now + MAX_AHEAD, SLOT_DIGITS),
+                    ":ttl": number_attribute(int(now) + GATE_TTL_SECONDS),
                 },
             )
         except ClientError as error:
@@ -125,8 +128,8 @@ class DescribeGate:
             Key=self._key,
             UpdateExpression="SET next_at = next_at + :gap, expiration = :ttl",
             ExpressionAttributeValues={
-                ":gap": _number(self.gap),
-                ":ttl": _number(int(now) + GATE_TTL_SECONDS),
+                ":gap": number_attribute(self.gap, SLOT_DIGITS),
+                ":ttl": number_attribute(int(now) + GATE_TTL_SECONDS),
             },
             ReturnValues="UPDATED_NEW",
         )
@@ -165,11 +168,3 @@ class GateKeeper:
     def missed(self, now: float) -> bool:
         """Whether the slot last taken is more than `LATE_BY` past."""
         return self._slot is not None and now > self._slot + LATE_BY
-
-
-def _number(value: float) -> Any:
-    return {"N": repr(round(value, 6)) if isinstance(value, float) else str(value)}
-
-
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:300]

@@ -35,13 +35,13 @@ from .certificates import (
     is_certificate_arn,
     region_of,
 )
-from .clients import ClientFactory, error_code, is_throttling
+from .clients import ClientFactory, describe_error, error_code, is_throttling
 from .continuation import Continuation
 from .deadline import Clock, SystemClock
 from .listing import GLOBAL_REGION, list_all_certificates
 from .metrics import current as current_metrics
 from .planning import ValidationRecord, zone_candidates
-from .records import ValidationRecords, Zone, describe_error, role_session_name
+from .records import ValidationRecords, Zone, role_session_name
 from .waiting import Waiter
 from .zonetag import (
     EXTERNAL_ID,

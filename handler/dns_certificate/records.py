@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 
-from .clients import ClientFactory, error_code, error_message
+from .clients import ClientFactory
 from .continuation import CarriedZone
 from .dns import HostedZoneService
 from .errors import HostedZoneGoneError
@@ -308,12 +307,3 @@ def holds_exactly(rrset: Mapping[str, Any], record: ValidationRecord) -> bool:
     """The record set, as Route 53 lists it, holds ACM's value for the record and nothing else."""
     values = {normalize_name(str(r.get("Value", ""))) for r in rrset.get("ResourceRecords", [])}
     return values == {normalize_name(record.value)}
-
-
-def describe_error(error: BaseException) -> str:
-    """An error as one short line for a warning."""
-    if isinstance(error, ClientError):
-        return f"{error_code(error)}: {error_message(error)}"[:300]
-    if isinstance(error, BotoCoreError):
-        return f"{type(error).__name__}: {error}"[:300]
-    return f"{type(error).__name__}: {error}"[:300]
