@@ -40,6 +40,28 @@ def gate(requests_table: str, dynamodb: Any, lane: str = WAITS) -> DescribeGate:
     return DescribeGate(requests_table, dynamodb, REGION, lane)
 
 
+def queue_lane(dynamodb: Any, table: str, lane: str, until: float) -> None:
+    """Other certificates hold the lane's slots until `until`."""
+    dynamodb.put_item(
+        TableName=table,
+        Item={"id": {"S": f"gate#{REGION}#{lane}"}, "next_at": {"N": str(until)}},
+    )
+
+
+@pytest.fixture
+def asked_at(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The moments (on the harness clock) the handler asked DescribeCertificate."""
+    moments: list[float] = []
+    original = CertificateService.describe
+
+    def describe(self: CertificateService, arn: str) -> Any:
+        moments.append(harness.clock.now())
+        return original(self, arn)
+
+    monkeypatch.setattr(CertificateService, "describe", describe)
+    return moments
+
+
 def stored_next_at(dynamodb: Any, table: str, lane: str) -> Any:
     item = dynamodb.get_item(TableName=table, Key={"id": {"S": f"gate#{REGION}#{lane}"}})
     return item.get("Item", {}).get("next_at")
@@ -114,23 +136,12 @@ def test_a_caller_that_woke_late_knows_it_missed_its_slot(
 
 
 def test_create_asks_acm_on_the_schedule(
-    harness: Harness, requests_table: str, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, requests_table: str, dynamodb: Any, asked_at: list[float]
 ) -> None:
     """Other certificates hold the records lane's slots for the next 2 s: this one's first
     DescribeCertificate waits its turn, and it takes slots in both lanes."""
-    asked_at: list[float] = []
-    original = CertificateService.describe
-
-    def describe(self: CertificateService, arn: str) -> Any:
-        asked_at.append(harness.clock.now())
-        return original(self, arn)
-
-    monkeypatch.setattr(CertificateService, "describe", describe)
     queued_until = harness.clock.now() + 2.0
-    dynamodb.put_item(
-        TableName=requests_table,
-        Item={"id": {"S": f"gate#{REGION}#{RECORDS}"}, "next_at": {"N": str(queued_until)}},
-    )
+    queue_lane(dynamodb, requests_table, RECORDS, queued_until)
 
     answer = harness.run(harness.event("create-two-zones.json"))
 
@@ -145,24 +156,13 @@ def test_rates_of_the_lanes_stay_under_acms_quota() -> None:
 
 
 def test_a_caller_short_of_time_asks_without_a_slot(
-    harness: Harness, requests_table: str, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, requests_table: str, dynamodb: Any, asked_at: list[float]
 ) -> None:
     """Taking a slot costs up to two table writes of a few seconds each: an invocation with
     less than that left before its hand-off margin asks at once (a slot, then the ask, could
     outlast it and leave the timer to answer FAILED for a certificate that is fine)."""
-    asked_at: list[float] = []
-    original = CertificateService.describe
-
-    def describe(self: CertificateService, arn: str) -> Any:
-        asked_at.append(harness.clock.now())
-        return original(self, arn)
-
-    monkeypatch.setattr(CertificateService, "describe", describe)
     started = harness.clock.now()
-    dynamodb.put_item(
-        TableName=requests_table,
-        Item={"id": {"S": f"gate#{REGION}#{RECORDS}"}, "next_at": {"N": str(started + 2.0)}},
-    )
+    queue_lane(dynamodb, requests_table, RECORDS, started + 2.0)
     short = harness.context(timeout_seconds=HANDOFF_MARGIN_SECONDS + SLOT_WORST_SECONDS - 1)
 
     harness.invoke(harness.event("create-two-zones.json"), short)
@@ -186,13 +186,7 @@ def test_a_continuation_arriving_past_the_deadline_still_looks_at_acm_before_fai
     harness.clock.advance(400)  # delivered past the deadline
     if issued:
         harness.faults.pending_describes = 0
-    dynamodb.put_item(
-        TableName=requests_table,
-        Item={
-            "id": {"S": f"gate#{REGION}#{WAITS}"},
-            "next_at": {"N": str(harness.clock.now() + 2.0)},
-        },
-    )
+    queue_lane(dynamodb, requests_table, WAITS, harness.clock.now() + 2.0)
     answer = harness.invoke(payload)
 
     assert answer is not None
@@ -221,31 +215,21 @@ def test_a_slow_slot_write_does_not_make_the_caller_late_for_its_slot(
     runtime: Runtime,
     requests_table: str,
     dynamodb: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    asked_at: list[float],
 ) -> None:
     """Each of the slot's writes takes 0.2 s (a busy table): the wait to the slot counts from
     when the slot was known, not from before the writes, or the caller wakes past its slot,
     takes another at the back of the queue and asks later than its turn."""
-    asked_at: list[float] = []
-    original = CertificateService.describe
-
-    def describe(self: CertificateService, arn: str) -> Any:
-        asked_at.append(harness.clock.now())
-        return original(self, arn)
 
     def slow_gate_write(params: dict[str, Any], **_: Any) -> None:
         if params["Key"]["id"]["S"].startswith("gate#"):
             harness.clock.advance(0.2)
 
-    monkeypatch.setattr(CertificateService, "describe", describe)
     runtime.clients.dynamodb().meta.events.register(
         "provide-client-params.dynamodb.UpdateItem", slow_gate_write
     )
     queued_until = harness.clock.now() + 2.0
-    dynamodb.put_item(
-        TableName=requests_table,
-        Item={"id": {"S": f"gate#{REGION}#{RECORDS}"}, "next_at": {"N": str(queued_until)}},
-    )
+    queue_lane(dynamodb, requests_table, RECORDS, queued_until)
 
     answer = harness.run(harness.event("create-two-zones.json"))
 
@@ -272,13 +256,7 @@ def test_a_deadline_reached_while_the_slot_is_taken_still_asks_acm(
     runtime.clients.dynamodb().meta.events.register(
         "provide-client-params.dynamodb.UpdateItem", slow_gate_write
     )
-    dynamodb.put_item(
-        TableName=requests_table,
-        Item={
-            "id": {"S": f"gate#{REGION}#{RECORDS}"},
-            "next_at": {"N": str(harness.clock.now() + 110.0)},
-        },
-    )
+    queue_lane(dynamodb, requests_table, RECORDS, harness.clock.now() + 110.0)
     properties = {"DomainName": "example.com", "ServiceTimeout": "120"}  # deadline in 90 s
 
     answer = harness.run(harness.event("create.json", properties=properties))
