@@ -60,13 +60,6 @@ def find_requested(
     ]
 
 
-def find_owned(
-    service: CertificateService, stack_id: str, logical_id: str, domain_name: str | None
-) -> list[str]:
-    """Certificates this stack's resource requested, found by their ownership tags."""
-    return [arn for arn, _ in _owned_with_tags(service, stack_id, logical_id, domain_name)]
-
-
 def _owned_with_tags(
     service: CertificateService, stack_id: str, logical_id: str, domain_name: str | None
 ) -> list[tuple[str, dict[str, str]]]:

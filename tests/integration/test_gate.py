@@ -242,7 +242,6 @@ def test_a_deadline_reached_while_the_slot_is_taken_still_asks_acm(
     runtime: Runtime,
     requests_table: str,
     dynamodb: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The deadline passes during the slot's writes (a table slow enough): the certificate
     still gets its look at ACM, and the reason says what ACM said, not that it could not be
