@@ -13,10 +13,19 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from dns_certificate.answer import AnswerNotDeliveredError, Sender, send_answer
 from dns_certificate.clients import AwsClients
 from dns_certificate.context import Runtime, placeholder_physical_id
-from dns_certificate.continuation import lambda_self_invoke
+from dns_certificate.continuation import (
+    Continuation,
+    StateUnavailableError,
+    lambda_self_invoke,
+    load_state,
+)
 from dns_certificate.deadline import SystemClock
 from dns_certificate.diagnoser import Diagnoser
-from dns_certificate.errors import CertificateResourceError, InvocationDiedError
+from dns_certificate.errors import (
+    CertificateResourceError,
+    ContinuationError,
+    InvocationDiedError,
+)
 from dns_certificate.guard import RenewalGuard
 from dns_certificate.intake import (
     CertificateEvent,
@@ -87,7 +96,11 @@ def _resource(runtime: Runtime) -> CertificateResource:
 
 
 def _lifecycle(
-    runtime: Runtime, event: dict[str, Any], context: Any, resource: CertificateResource
+    runtime: Runtime,
+    event: dict[str, Any],
+    context: Any,
+    resource: CertificateResource,
+    state: Continuation | None = None,
 ) -> Lifecycle:
     return Lifecycle(
         runtime,
@@ -95,6 +108,7 @@ def _lifecycle(
         function_arn=context.invoked_function_arn,
         remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
         responder=resource,
+        state=state,
     )
 
 
@@ -107,13 +121,33 @@ def _serve_every_type(
     resource.delete(handler)
 
 
-def _run_lifecycle(runtime: Runtime, event: dict[str, Any], context: Any) -> CertificateResource:
+def _run_lifecycle(
+    runtime: Runtime, event: dict[str, Any], context: Any, state: Continuation | None
+) -> CertificateResource:
     resource = _resource(runtime)
-    resource.create(lambda event, context: _lifecycle(runtime, event, context, resource).create())
-    resource.update(lambda event, context: _lifecycle(runtime, event, context, resource).update())
-    resource.delete(lambda event, context: _lifecycle(runtime, event, context, resource).delete())
+
+    def steps(event: dict[str, Any], context: Any) -> Lifecycle:
+        return _lifecycle(runtime, event, context, resource, state)
+
+    resource.create(lambda event, context: steps(event, context).create())
+    resource.update(lambda event, context: steps(event, context).update())
+    resource.delete(lambda event, context: steps(event, context).delete())
     resource(event, context)
     return resource
+
+
+def _continued_state(runtime: Runtime, event: dict[str, Any]) -> Continuation | bool | None:
+    """The stored state a continuation event names; False when the continuation is refused
+    (logged; nothing answered, nothing else asked of AWS: CloudFormation never sends one, so
+    it is a replay, a forgery, or a late duplicate of a hop that already handed off).
+    A table that cannot be read raises: Lambda retries the invocation."""
+    try:
+        return load_state(event, runtime.continuations)
+    except StateUnavailableError:
+        raise
+    except ContinuationError as error:
+        logger.error("Refused a continuation", extra={"why": error.reason})
+        return False
 
 
 def _raise_if_undelivered(resource: CertificateResource) -> None:
@@ -144,6 +178,9 @@ def _answer_failed(
 
 
 def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
+    state = _continued_state(runtime, event)
+    if state is False:
+        return
     key = RequestKey.of(event)
     requests = runtime.requests
     if requests.answered(key):
@@ -154,7 +191,8 @@ def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> No
         return
     completed = False
     try:
-        _raise_if_undelivered(_run_lifecycle(runtime, event, context))
+        continued = state if isinstance(state, Continuation) else None
+        _raise_if_undelivered(_run_lifecycle(runtime, event, context, continued))
         completed = True
     finally:
         requests.end_hop(key, hop, completed=completed)
@@ -192,8 +230,10 @@ def lambda_handler(event: Any, context: Any) -> None:
 def _handle_guard_event(intake: CertificateEvent | SweepEvent, context: Any) -> None:
     """An EventBridge event: nothing is answered, the requests table is not consulted."""
     current_metrics().describe(RENEWAL_GUARD, 0)
+    runtime = _current_runtime()
     guard = RenewalGuard(
-        _current_runtime().clients,
+        runtime.clients,
+        runtime.registry,
         remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000.0,
     )
     if isinstance(intake, SweepEvent):

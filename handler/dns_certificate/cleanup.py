@@ -40,9 +40,13 @@ DEAD_STATUSES = frozenset({"EXPIRED", "REVOKED", "FAILED", "VALIDATION_TIMED_OUT
 CLEANUP_RESERVE_SECONDS = 15.0
 
 
-def check_regions(certificate_region: str, function_region: str) -> list[str]:
+def check_regions(
+    certificate_region: str, function_region: str, recorded: Iterable[str] = ()
+) -> list[str]:
     """Where a certificate sharing a record may be: the certificate's own region, then each
-    region of CLEANUP_CHECK_REGIONS (default: the function's region and us-east-1)."""
+    region of CLEANUP_CHECK_REGIONS (default: the function's region and us-east-1), then every
+    region where the provider's records name a live certificate (so the default is safe for
+    every certificate this provider made, wherever it is, without listing regions by hand)."""
     configured = os.environ.get(CHECK_REGIONS_VARIABLE)
     listed = (
         [region.strip() for region in configured.split(",")]
@@ -50,7 +54,7 @@ def check_regions(certificate_region: str, function_region: str) -> list[str]:
         else [function_region, GLOBAL_REGION]
     )
     regions: list[str] = []
-    for region in (certificate_region, *listed):
+    for region in (certificate_region, *listed, *sorted(recorded)):
         if region and region not in regions:
             regions.append(region)
     return regions
@@ -155,11 +159,21 @@ class RecordCleanup:
         cleanup: Cleanup,
         certificates: Callable[[str], CertificateService],
         remaining_seconds: Callable[[], float],
+        recorded_regions: Callable[[], Iterable[str]] = lambda: (),
     ) -> CleanupOutcome | None:
         """`clean_up` once the certificate is deleted, searching every region it must for
         certificates that share a record. Never raises: a clean-up never fails a Delete (nor
         outlasts the invocation, whose timer would answer FAILED)."""
-        regions = check_regions(region_of(cleanup.arn), self._records.default_region)
+        try:
+            recorded = set(recorded_regions())
+        except Exception as error:
+            logger.warning(
+                "Validation records not cleaned up: the provider's records of its certificates "
+                "could not be read (a record one of them needs could be deleted otherwise)",
+                extra={"certificate_arn": cleanup.arn, "error": describe_error(error)},
+            )
+            return None
+        regions = check_regions(region_of(cleanup.arn), self._records.default_region, recorded)
         sharing = SharedRecordCheck(certificates)
 
         def time_left() -> None:

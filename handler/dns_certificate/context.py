@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, NoReturn, Protocol
 
 from aws_lambda_powertools import Logger
@@ -15,14 +16,22 @@ from botocore.exceptions import ClientError
 from . import continuation as cont
 from .certificates import CertificateService, ownership_tags
 from .clients import ClientFactory, error_code
-from .continuation import Continuation, SelfInvoke
+from .continuation import (
+    Continuation,
+    ContinuationStore,
+    DynamoDBContinuations,
+    MemoryContinuations,
+    SelfInvoke,
+    load_state,
+)
 from .deadline import Clock, overall_deadline
 from .diagnoser import Diagnoser
 from .errors import CertificateResourceError, ContinuationError, InvalidPropertyError
 from .planning import idempotency_token, identity_fingerprint
 from .properties import MAX_SERVICE_TIMEOUT, CertificateProperties, parse_properties
 from .records import ValidationRecords, Zone, role_session_name, zones_tag
-from .requests import NoRequestsTable, RequestsStore
+from .registry import DynamoDBRegistry, MemoryRegistry, Owner, Registry
+from .requests import DynamoDBRequests, NoRequestsTable, RequestsStore
 from .tagging import Tag
 from .waiting import HandedOff, Waiter
 from .zonetag import NO_RECORDS, Unrecorded, decode
@@ -58,6 +67,20 @@ class Runtime:
     requests: RequestsStore = field(default_factory=NoRequestsTable)
     #: Says why a certificate is not validated; None: no diagnosis (app.py always sets one).
     diagnoser: Diagnoser | None = None
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The provider's records of its certificates: in the requests table when there is one."""
+        if isinstance(self.requests, DynamoDBRequests):
+            return DynamoDBRegistry(self.requests.table_name, self.clients.dynamodb())
+        return MemoryRegistry()
+
+    @cached_property
+    def continuations(self) -> ContinuationStore:
+        """Where a hand-off stores the state the next invocation continues from."""
+        if isinstance(self.requests, DynamoDBRequests):
+            return DynamoDBContinuations(self.requests.table_name, self.clients.dynamodb())
+        return MemoryContinuations()
 
 
 def request_token(event: Mapping[str, Any]) -> str:
@@ -117,7 +140,10 @@ class RequestContext:
         function_arn: str,
         remaining_seconds: Callable[[], float],
         responder: Responder,
+        state: Continuation | None = None,
     ) -> None:
+        #: The stored state, already read and checked by the protocol layer (app.py).
+        self._preloaded_state = state
         self.runtime = runtime
         self.event = event
         self.request = CfnRequest.from_event(event)
@@ -130,8 +156,23 @@ class RequestContext:
         )
         self.waiter = Waiter(runtime.clock, remaining_seconds, self.hand_off)
 
+    @property
+    def owner(self) -> Owner:
+        """The resource the event names (what the provider's records must name to act)."""
+        return Owner(self.request.stack_id, self.request.logical_id)
+
+    @property
+    def registry(self) -> Registry:
+        return self.runtime.registry
+
+    def stored_state(self) -> Continuation | None:
+        """The state this invocation continues from (None for CloudFormation's own delivery)."""
+        if self._preloaded_state is not None:
+            return self._preloaded_state
+        return load_state(self.event, self.runtime.continuations)
+
     def state_or_new(self, actions: tuple[str, ...], service_timeout: int) -> Continuation:
-        state = Continuation.from_event(self.event)
+        state = self.stored_state()
         if state is None:
             return self.new_state(actions[0], service_timeout)
         state.check(
@@ -159,7 +200,11 @@ class RequestContext:
     def hand_off(self, state: Continuation) -> NoReturn:
         # After the timer's FAILED answer a next invocation would answer a second time.
         self.stop_if_answered("handing off")
-        payload = cont.next_event(self.event, state.advanced(zones=self.records.carried_zones()))
+        payload = cont.next_event(
+            self.event,
+            state.advanced(zones=self.records.carried_zones()),
+            self.runtime.continuations,
+        )
         try:
             self.runtime.invoke_self(self.function_arn, payload)
         except ContinuationError:

@@ -1,16 +1,27 @@
 """Waiting beyond one invocation: the state carried forward, and the asynchronous self-invoke.
 
 The first invocation starts the clock; each later one receives the original CloudFormation
-event plus a `Continuation` entry. The ResponseURL stays inside the invocation payload and is
-never written anywhere else.
+event plus a `Continuation` entry that carries nothing but an unguessable **reference** (and the
+hop, for the logs and the requests table's keys). The state itself lives in the requests table,
+written by the invocation that hands off, bound to the event it continues (a digest of the
+whole event, ResponseURL included, never the URL itself). Holding the reference is the only way
+to continue, as with a Step Functions task token: a reference that is unknown, stale, already
+superseded by a later hand-off, or presented with another event is refused before any other
+AWS call. The ResponseURL stays inside the invocation payload and is never written anywhere else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
 
 from .errors import ContinuationError
 from .pacing import PollHistory
@@ -18,6 +29,7 @@ from .properties import MAX_NAMES
 from .validation_options import is_hosted_zone_id
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
 
 CONTINUATION_KEY = "Continuation"
@@ -106,12 +118,9 @@ class Continuation:
         return data
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> Continuation | None:
-        data = event.get(CONTINUATION_KEY)
-        if data is None:
-            return None
+    def from_json(cls, data: object) -> Continuation:
+        """The state as the handing-off invocation stored it (read strictly all the same)."""
         if not isinstance(data, Mapping):
-            # Not a first invocation: restarting would reset the deadline and the hop guard.
             raise ContinuationError("The continuation state is malformed: not an object")
         try:
             # Exactly the JSON types this resource writes: a hop of "2" or true would be read
@@ -187,14 +196,200 @@ def _looks_like_certificate_arn(value: str) -> bool:
     )
 
 
-def next_event(event: Mapping[str, Any], state: Continuation) -> dict[str, Any]:
+def next_event(
+    event: Mapping[str, Any], state: Continuation, store: ContinuationStore
+) -> dict[str, Any]:
+    """The next invocation's payload: the event as received, and a reference to the state
+    stored for it (the state itself never travels in the payload)."""
     if state.hop + 1 > MAX_HOPS:
         raise ContinuationError(
             f"Gave up after {MAX_HOPS} invocations; raise the function's timeout"
         )
-    payload = dict(event)
-    payload[CONTINUATION_KEY] = state.advanced(hop=state.hop + 1).to_json()
+    original = original_event(event)
+    following = state.advanced(hop=state.hop + 1)
+    reference = store.save(binding_of(original), following)
+    payload = dict(original)
+    payload[CONTINUATION_KEY] = {REFERENCE_KEY: reference, "hop": following.hop}
     return payload
+
+
+# ---- the stored state ---------------------------------------------------------------------
+
+REFERENCE_KEY = "reference"
+STATE_PREFIX = "continuation#"
+#: A reference is 256 random bits, URL-safe: 43 characters.
+REFERENCE_BYTES = 32
+#: States expire (the table's TTL) after the longest a request can live, with room.
+STATE_SECONDS = 24 * 3600
+
+
+def original_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The CloudFormation event without the continuation entry."""
+    return {key: value for key, value in event.items() if key != CONTINUATION_KEY}
+
+
+def binding_of(event: Mapping[str, Any]) -> str:
+    """A digest of the whole event a state continues (ResponseURL included): a reference
+    presented with any other event, or another URL, is refused."""
+    canonical = json.dumps(original_event(event), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def reference_of(event: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The reference and hop a continuation event carries; None for a first invocation."""
+    data = event.get(CONTINUATION_KEY)
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        # Not a first invocation: restarting would reset the deadline and the hop guard.
+        raise ContinuationError("The continuation state is malformed: not an object")
+    reference, hop = data.get(REFERENCE_KEY), data.get("hop")
+    if not (isinstance(reference, str) and 20 <= len(reference) <= 100 and reference.isascii()):
+        raise ContinuationError("The continuation is refused: it carries no valid reference")
+    if isinstance(hop, bool) or not isinstance(hop, int):
+        raise ContinuationError("The continuation is refused: its hop is not a number")
+    return reference, hop
+
+
+def load_state(event: Mapping[str, Any], store: ContinuationStore) -> Continuation | None:
+    """The state this continuation event's reference names, or None for a first invocation.
+
+    Raises ContinuationError (refused, with the reason logged) for a reference that is unknown,
+    stale, superseded, or presented with another event or hop: nothing else is asked of AWS."""
+    carried = reference_of(event)
+    if carried is None:
+        return None
+    reference, hop = carried
+    stored = store.load(reference)
+    if stored is None:
+        raise ContinuationError("The continuation is refused: its reference is unknown or expired")
+    if stored.superseded:
+        raise ContinuationError("The continuation is refused: its reference was already used")
+    if not secrets.compare_digest(stored.binding, binding_of(event)):
+        raise ContinuationError("The continuation is refused: its reference is for another request")
+    if stored.state.hop != hop:
+        raise ContinuationError("The continuation is refused: its hop is not the stored one")
+    return stored.state
+
+
+class StateUnavailableError(ContinuationError):
+    """The table could not be read: not a refusal. The invocation fails, so Lambda retries it."""
+
+
+@dataclass(frozen=True)
+class StoredState:
+    binding: str
+    state: Continuation
+    superseded: bool = False
+
+
+class ContinuationStore(Protocol):
+    def save(self, binding: str, state: Continuation) -> str:
+        """Store the state; the reference to it (the previous one for the event is superseded)."""
+        ...
+
+    def load(self, reference: str) -> StoredState | None: ...
+
+
+def _reference_key(reference: str) -> str:
+    """The table holds a digest of the reference, never the reference itself."""
+    return STATE_PREFIX + hashlib.sha256(reference.encode()).hexdigest()
+
+
+class MemoryContinuations:
+    """States kept in this process: tests and runs without a requests table (which then cannot
+    wait beyond one invocation in Lambda: every invocation is a new process there)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, StoredState] = {}
+        self._latest: dict[str, str] = {}
+
+    def save(self, binding: str, state: Continuation) -> str:
+        reference = secrets.token_urlsafe(REFERENCE_BYTES)
+        with self._lock:
+            previous = self._latest.get(binding)
+            if previous is not None:
+                old = self._states[previous]
+                self._states[previous] = StoredState(old.binding, old.state, superseded=True)
+            self._states[_reference_key(reference)] = StoredState(binding, state)
+            self._latest[binding] = _reference_key(reference)
+        return reference
+
+    def load(self, reference: str) -> StoredState | None:
+        with self._lock:
+            return self._states.get(_reference_key(reference))
+
+
+class DynamoDBContinuations:
+    """States as items of the requests table; one more item per binding names the latest."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self._table = table_name
+        self._client = client
+
+    def save(self, binding: str, state: Continuation) -> str:
+        reference = secrets.token_urlsafe(REFERENCE_BYTES)
+        key = _reference_key(reference)
+        expiration = {"N": str(int(time.time()) + STATE_SECONDS)}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": key},
+                    "binding": {"S": binding},
+                    "state": {"S": json.dumps(state.to_json(), separators=(",", ":"))},
+                    "expiration": expiration,
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+            previous = self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": STATE_PREFIX + "latest#" + binding}},
+                UpdateExpression="SET latest = :key, expiration = :expiration",
+                ExpressionAttributeValues={":key": {"S": key}, ":expiration": expiration},
+                ReturnValues="UPDATED_OLD",
+            ).get("Attributes", {})
+            old_key = previous.get("latest", {}).get("S")
+            if old_key and old_key != key:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": {"S": old_key}},
+                    UpdateExpression="SET superseded = :yes",
+                    ConditionExpression="attribute_exists(id)",
+                    ExpressionAttributeValues={":yes": {"BOOL": True}},
+                )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Error")
+            raise ContinuationError(
+                f"Could not store the state for the next invocation in the requests table "
+                f"({code}); check the table and the function's role"
+            ) from error
+        return reference
+
+    def load(self, reference: str) -> StoredState | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"id": {"S": _reference_key(reference)}},
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Error")
+            raise StateUnavailableError(
+                f"Could not read the continuation's state from the requests table ({code})"
+            ) from error
+        if not item or float(item.get("expiration", {}).get("N", "0")) < time.time():
+            return None
+        try:
+            state = Continuation.from_json(json.loads(item["state"]["S"]))
+        except (KeyError, ValueError) as error:
+            raise ContinuationError("The continuation's stored state is unreadable") from error
+        return StoredState(
+            binding=str(item["binding"]["S"]),
+            state=state,
+            superseded=bool(item.get("superseded", {}).get("BOOL", False)),
+        )
 
 
 def lambda_self_invoke(client: LambdaClient) -> SelfInvoke:

@@ -11,6 +11,7 @@ from .continuation import Continuation
 from .converge import Converger
 from .delete import Deleter
 from .properties import CertificateProperties, parse_properties
+from .registry import CertificateRecord, Intent
 from .waiting import HandedOff
 
 logger = Logger(child=True)
@@ -40,14 +41,26 @@ class Creator:
         zones = self._ctx.records.zones(properties)  # a name without a zone fails before a request
         self._ctx.stop_if_answered("requesting a certificate")
         service = self._ctx.certificates(properties)
+        token = request_token(self._ctx.event)
+        region = self._ctx.region(properties)
+        zones_tag = self._ctx.zones_tag(properties, zones)
+        # The provider's own records come first and last: the intent lets a rollback find a
+        # certificate whose ARN never came back; the record is what every later step trusts.
+        self._ctx.registry.intend(Intent(token, self._ctx.owner, region, self._ctx.clock.now()))
         arn = service.request(
             properties,
-            request_token(self._ctx.event),
-            [
-                *properties.tags,
-                *self._ctx.ownership_tags(properties, with_request=True),
-                self._ctx.zones_tag(properties, zones),
-            ],
+            token,
+            [*properties.tags, *self._ctx.ownership_tags(properties, with_request=True), zones_tag],
+        )
+        self._ctx.registry.record(
+            CertificateRecord(
+                arn=arn,
+                owner=self._ctx.owner,
+                token=token,
+                region=region,
+                zones=zones_tag.value,
+                requested_at=self._ctx.clock.now(),
+            )
         )
         logger.info("Certificate requested", extra={"certificate_arn": arn, "action": state.action})
         if self._ctx.responder.answered:

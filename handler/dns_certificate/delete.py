@@ -1,23 +1,16 @@
 """Delete as CloudFormation means it, and discarding what a failed request made: only a
-certificate whose tags name this stack's resource (and, to discard, this request) is deleted.
+certificate the provider's own records (registry.py) say this stack's resource owns (and, to
+discard, that this request requested) is deleted. Tags name owners for people, not for this.
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from .certificates import (
-    LOGICAL_ID_TAG,
-    REQUEST_TAG,
-    STACK_TAG,
-    CertificateService,
-    is_certificate_arn,
-    owned_by,
-    region_of,
-)
+from .certificates import CertificateService, is_certificate_arn, region_of
 from .cleanup import RecordCleanup, plan_cleanup
-from .clients import error_code, error_message, is_throttling
+from .clients import is_throttling
 from .context import RequestContext, request_token, token_of_placeholder
 from .continuation import Continuation
 from .deadline import IN_USE_BACKOFF, THROTTLED_BACKOFF
@@ -25,6 +18,7 @@ from .errors import InvalidPropertyError, quote_list
 from .listing import find_requested
 from .metrics import current as current_metrics
 from .properties import CertificateProperties, parse_properties
+from .registry import CertificateRecord
 from .waiting import HandedOff
 
 logger = Logger(child=True)
@@ -42,13 +36,17 @@ class Deleter:
         if not is_certificate_arn(physical_id):
             self._delete_unreported(physical_id, state)
             return physical_id
-        if self._owned_for_delete(physical_id, state):
+        if self._owned_for_delete(physical_id):
             certificates = self._ctx.runtime_certificates
             cleanup = plan_cleanup(self._ctx.request.properties, physical_id, certificates)
             self._delete_until_gone(physical_id, state)
+            self._ctx.registry.forget(physical_id)
             if cleanup is not None:  # opted in: records no other certificate needs go too
                 outcome = RecordCleanup(self._ctx.records).after_delete(
-                    cleanup, certificates, self._ctx.remaining_seconds
+                    cleanup,
+                    certificates,
+                    self._ctx.remaining_seconds,
+                    lambda: {record.region for record in self._ctx.registry.live()},
                 )
                 current_metrics().records_deleted(len(outcome.deleted) if outcome else 0)
         return physical_id
@@ -72,13 +70,18 @@ class Deleter:
             self.discard(service, each, budget)
 
     def _find_requested(self, service: CertificateService, domain_name: str | None) -> list[str]:
-        return find_requested(
-            service,
-            self._ctx.request.stack_id,
-            self._ctx.request.logical_id,
-            request_token(self._ctx.event),
-            domain_name,
-        )
+        token = request_token(self._ctx.event)
+        return [
+            arn
+            for arn in find_requested(
+                service,
+                self._ctx.request.stack_id,
+                self._ctx.request.logical_id,
+                token,
+                domain_name,
+            )
+            if self._recorded_or_intended(arn, token)
+        ]
 
     def discard(self, service: CertificateService, arn: str, budget: float) -> None:
         """Delete a certificate this request made, retrying throttling within `budget` seconds.
@@ -94,6 +97,7 @@ class Deleter:
                 if not self._made_by_this_request(service, arn):
                     return
                 outcome = service.delete(arn)
+                self._ctx.registry.forget(arn)
                 logger.info(
                     "Certificate discarded",
                     extra={
@@ -117,19 +121,37 @@ class Deleter:
                 attempt += 1
 
     def _made_by_this_request(self, service: CertificateService, arn: str) -> bool:
-        tags = service.tags_if_exists(arn)
-        if tags is None:
-            logger.info("Certificate already gone", extra={"certificate_arn": arn})
-            return False
-        if tags.get(REQUEST_TAG) == request_token(self._ctx.event) and owned_by(
-            tags, self._ctx.request.stack_id, self._ctx.request.logical_id
-        ):
+        """The provider's records say this request of this resource requested the certificate."""
+        record = self._ctx.registry.certificate(arn)
+        if record is not None and record.made_by(self._ctx.owner, request_token(self._ctx.event)):
             return True
         logger.warning(
-            "Not discarding the certificate: this request did not make it",
-            extra={"certificate_arn": arn},
+            "Not discarding the certificate: the provider's records do not say this request "
+            "made it",
+            extra={"certificate_arn": arn, "recorded": record is not None},
         )
         return False
+
+    def _recorded_or_intended(self, arn: str, token: str) -> bool:
+        """A certificate found by its request tag: the provider's record names this request, or
+        (the invocation died between RequestCertificate and its record) no record exists and the
+        provider's intent says this resource requested with this token, in this region. Such a
+        certificate is recorded now, so everything after trusts only the record."""
+        record = self._ctx.registry.certificate(arn)
+        if record is not None:
+            return record.made_by(self._ctx.owner, token)
+        intent = self._ctx.registry.intent(token)
+        if intent is None or intent.owner != self._ctx.owner or intent.region != region_of(arn):
+            logger.warning(
+                "Not deleting a certificate carrying this request's tag: the provider never "
+                "recorded requesting it (tags can be copied)",
+                extra={"certificate_arn": arn},
+            )
+            return False
+        self._ctx.registry.record(
+            CertificateRecord(arn=arn, owner=self._ctx.owner, token=token, region=intent.region)
+        )
+        return True
 
     def _delete_until_gone(self, arn: str, state: Continuation) -> None:
         service = self._ctx.runtime_certificates(region_of(arn))
@@ -159,45 +181,25 @@ class Deleter:
             self._ctx.waiter.wait(state, IN_USE_BACKOFF, attempt, reason, in_use=True)
             attempt += 1
 
-    def _owned_for_delete(self, arn: str, state: Continuation) -> bool:
-        """Delete only a certificate whose ownership tags name this stack's resource: a Delete
-        naming any other ARN of the account (a mistake, or a crafted event) leaves it alone."""
-        service = self._ctx.runtime_certificates(region_of(arn))
-        attempt = 0
-        while True:
-            try:
-                found = service.tags_if_exists(arn)
-                if found is None:
-                    logger.info("Certificate already gone", extra={"certificate_arn": arn})
-                    return False
-                tags = found
-                break
-            except ClientError as error:
-                code = error_code(error)
-                if not is_throttling(error):
-                    logger.warning(
-                        "Not deleting the certificate: its owner cannot be read",
-                        extra={"certificate_arn": arn, "error": f"{code}: {error_message(error)}"},
-                    )
-                    return False
-                self._ctx.waiter.wait_out_throttling(
-                    error, state, f"reading the tags of {arn}", attempt
-                )
-                attempt += 1
-            except BotoCoreError as error:
-                logger.warning(
-                    "Not deleting the certificate: ACM cannot be reached in its region",
-                    extra={"certificate_arn": arn, "error": f"{type(error).__name__}: {error}"},
-                )
-                return False
-        if owned_by(tags, self._ctx.request.stack_id, self._ctx.request.logical_id):
+    def _owned_for_delete(self, arn: str) -> bool:
+        """Delete only a certificate the provider's records say this stack's resource owns: a
+        Delete naming any other ARN of the account (a mistake, a crafted event, a certificate
+        whose tags were copied) leaves it alone."""
+        record = self._ctx.registry.certificate(arn)
+        if record is not None and record.belongs_to(self._ctx.owner):
             return True
+        if record is not None and record.deleted:
+            logger.info("Certificate already deleted", extra={"certificate_arn": arn})
+            return False
         logger.warning(
-            "Not deleting the certificate: its ownership tags do not name this stack's resource",
+            "Not deleting the certificate: the provider's records do not name this stack's "
+            "resource as its owner (requested by something else, or before the records "
+            "existed: see tools/adopt_certificates.py)",
             extra={
                 "certificate_arn": arn,
-                "owner_stack_id": tags.get(STACK_TAG),
-                "owner_logical_id": tags.get(LOGICAL_ID_TAG),
+                "recorded": record is not None,
+                "owner_stack_id": record.owner.stack_id if record else None,
+                "owner_logical_id": record.owner.logical_id if record else None,
             },
         )
         return False
@@ -219,7 +221,10 @@ class Deleter:
 
         def search(state: Continuation) -> Continuation:
             for arn in find_requested(service, stack_id, logical_id, token, properties.domain_name):
+                if not self._recorded_or_intended(arn, token):
+                    continue
                 outcome = service.delete(arn)
+                self._ctx.registry.forget(arn)
                 logger.info(
                     "Deleted a certificate the failed create had requested",
                     extra={"certificate_arn": arn, "deleted": outcome.deleted},

@@ -3,13 +3,14 @@
 ACM renews a DNS-validated certificate only while its validation CNAMEs resolve; one deleted
 by hand makes the renewal fail silently and the certificate expire months later. The guard
 runs on ACM's `Renewal Action Required` and `Approaching Expiration` events (one certificate)
-and on a schedule (every certificate of the function's region and us-east-1). For each
-certificate that this resource created (ownership tags naming a stack of the certificate's
-account), that is DNS-validated and whose records the resource writes, it reads each record
-back and UPSERTs those missing or wrong, one batch per zone (records.py), through the role the
-name's zone needs. The zones come from the certificate's zones tag (zonetag.py); where it is
-missing or says why it could not be written, the guard logs an error naming the certificate,
-its stack and what to do.
+and on a schedule (every certificate the provider's records name, in every region they name).
+It acts only on certificates the provider itself requested, as its own records in the requests
+table say (registry.py): never on tags (anyone allowed to tag can copy them) nor on what some
+stack resource holds. For each one that is DNS-validated and whose records the resource
+writes, it reads each record back and UPSERTs those missing or wrong, one batch per zone
+(records.py), through the role the name's zone needs. The zones come from the provider's record
+(zonetag.py's encoding); where it says why they could not be recorded, the guard logs an error
+naming the certificate, its stack and what to do.
 
 Nothing here answers CloudFormation or touches the requests table. One certificate's failure
 (throttling, access denied, a zone gone) is logged and the guard goes on with the next: an
@@ -19,29 +20,20 @@ invocation never fails because of one certificate.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
-from .certificates import (
-    ISSUED,
-    LOGICAL_ID_TAG,
-    STACK_TAG,
-    CertificateService,
-    is_certificate_arn,
-    region_of,
-)
-from .clients import ClientFactory, describe_error, error_code, is_throttling
+from .certificates import ISSUED, CertificateService, is_certificate_arn, region_of
+from .clients import ClientFactory, describe_error, is_throttling
 from .continuation import Continuation
 from .deadline import Clock, SystemClock
-from .listing import GLOBAL_REGION, list_all_certificates
 from .metrics import current as current_metrics
 from .planning import ValidationRecord, zone_candidates
 from .records import ValidationRecords, Zone, role_session_name
+from .registry import CertificateRecord, Registry
 from .waiting import Waiter
 from .zonetag import (
     EXTERNAL_ID,
@@ -49,7 +41,6 @@ from .zonetag import (
     NO_RECORDS,
     ROLE_CHARACTERS,
     TOO_LONG,
-    ZONES_TAG,
     RecordedZones,
     Unrecorded,
     decode,
@@ -57,8 +48,6 @@ from .zonetag import (
 
 logger = Logger(child=True)
 
-#: An AWS region's name, as a stack id carries it (a forged tag may carry anything).
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 #: Statuses in which a certificate still validates or renews through its records.
 GUARDED_STATUSES = frozenset({ISSUED, "PENDING_VALIDATION"})
 #: Seconds the sweep leaves the invocation: it stops (and says so) rather than time out.
@@ -76,9 +65,8 @@ _UPDATE_TO_RECORD = (
 )
 #: What the log says to do when the zones are not on the certificate, by reason.
 ACTIONS = {
-    None: "the certificate has no zones tag (created before the renewal guard, or removed): "
-    + _UPDATE_TO_RECORD,
-    "unreadable": "its zones tag cannot be read: " + _UPDATE_TO_RECORD,
+    None: "the provider's record of it names no zones: " + _UPDATE_TO_RECORD,
+    "unreadable": "the zones in the provider's record of it cannot be read: " + _UPDATE_TO_RECORD,
     EXTERNAL_ID: "its Route53RoleArn needs an external id, which is never written in a tag: "
     "check its validation CNAMEs by hand; any update of the resource writes them again",
     ROLE_CHARACTERS: "a Route53RoleArn has a character tags cannot hold (a comma): check its "
@@ -110,11 +98,13 @@ class RenewalGuard:
     def __init__(
         self,
         clients: ClientFactory,
+        registry: Registry,
         remaining_seconds: Callable[[], float],
         shuffle: Callable[[list[Any]], None] = random.shuffle,
         clock: Clock | None = None,
     ) -> None:
         self._clients = clients
+        self._registry = registry
         self._remaining_seconds = remaining_seconds
         self._shuffle = shuffle
         self._clock = clock or SystemClock()
@@ -123,66 +113,57 @@ class RenewalGuard:
     # ---- entry points -------------------------------------------------------------------
 
     def certificates(self, arns: Iterable[str]) -> GuardReport:
-        """ACM's event for these certificates (each in the region its ARN names)."""
+        """ACM's event for these certificates: checked when the provider's records name them."""
         report = GuardReport()
         for arn in arns:
-            if is_certificate_arn(arn):
-                self._guard_safely(self._service(region_of(arn)), arn, report)
+            if not is_certificate_arn(arn):
+                continue
+            record = self._registry.certificate(arn)
+            if record is None or record.deleted or record.region != region_of(arn):
+                logger.info(
+                    "Renewal guard: not a certificate the provider requested; left alone",
+                    extra={"certificate_arn": arn},
+                )
+                continue
+            self._guard_safely(self._service(record.region), record, report)
         self._finish(report, "event")
         return report
 
     def sweep(self) -> GuardReport:
-        """Every certificate this resource created, in the function's region and us-east-1.
+        """Every certificate the provider's records name, in every region they name.
 
-        Certificates are read in the order cheapest first: the listing's status, then the tags
-        (ownership, zones), and only an owned one is described. Both regions are listed first
-        and checked in a new random order each sweep: a sweep that runs out of time leaves
-        other certificates unchecked each day, never always the same ones (ACM's order, or
-        us-east-1 after a large region, would starve them)."""
+        Checked in a new random order each sweep: a sweep that runs out of time leaves other
+        certificates unchecked each day, never always the same ones."""
         report = GuardReport()
-        pending = self._listed()
+        try:
+            pending = self._registry.live()
+        except Exception as error:
+            logger.error(
+                "Renewal guard: the provider's records of its certificates could not be read; "
+                "nothing is checked this time",
+                extra={"error": describe_error(error)},
+            )
+            self._count_throttling(error)
+            self._finish(report, "sweep")
+            return report
         self._shuffle(pending)
-        for index, (region, service, arn) in enumerate(pending):
+        for index, record in enumerate(pending):
             if self._remaining_seconds() < SWEEP_RESERVE_SECONDS:
                 logger.warning(
                     "Renewal guard: the sweep stopped before the invocation's end; the "
                     "next sweeps check the rest (in another order)",
-                    extra={
-                        "region": region,
-                        "checked": len(report.checked),
-                        "not_reached": len(pending) - index,
-                    },
+                    extra={"checked": len(report.checked), "not_reached": len(pending) - index},
                 )
                 break
-            self._guard_safely(service, arn, report)
+            self._guard_safely(self._service(record.region), record, report)
         self._finish(report, "sweep")
         return report
 
-    def _listed(self) -> list[tuple[str, CertificateService, str]]:
-        """The certificates of both regions that may still validate or renew."""
-        listed: list[tuple[str, CertificateService, str]] = []
-        for region in dict.fromkeys([self._clients.default_region, GLOBAL_REGION]):
-            service = self._service(region)
-            try:
-                summaries = list_all_certificates(service)
-            except Exception as error:
-                logger.error(
-                    "Renewal guard: could not list the certificates of a region; its records "
-                    "are not checked this time",
-                    extra={"region": region, "error": describe_error(error)},
-                )
-                self._count_throttling(error)
-                continue
-            listed += [
-                (region, service, str(summary["CertificateArn"]))
-                for summary in summaries
-                if summary.get("Status") in GUARDED_STATUSES
-            ]
-        return listed
-
     # ---- one certificate ----------------------------------------------------------------
 
-    def _guard_safely(self, service: CertificateService, arn: str, report: GuardReport) -> None:
+    def _guard_safely(
+        self, service: CertificateService, record: CertificateRecord, report: GuardReport
+    ) -> None:
         """One certificate; throttling is waited out like any wait of the resource (within
         THROTTLED_CERTIFICATE_SECONDS), whatever else goes wrong is logged and the run goes on.
         Every call of a check is a read or an UPSERT: a throttled check is run again whole."""
@@ -191,8 +172,10 @@ class RenewalGuard:
             action="guard", started_at=now, deadline=now + THROTTLED_CERTIFICATE_SECONDS
         )
 
+        arn = record.arn
+
         def check(state: Continuation) -> Continuation:
-            self._guard(service, arn, report)
+            self._guard(service, record, report)
             return state
 
         try:
@@ -206,23 +189,12 @@ class RenewalGuard:
                 extra={"certificate_arn": arn, "error": describe_error(error)},
             )
 
-    def _guard(self, service: CertificateService, arn: str, report: GuardReport) -> None:
-        tags = service.tags_if_exists(arn)
-        if tags is None:
-            logger.info("Renewal guard: the certificate no longer exists", extra={"arn": arn})
-            return
-        stack_id, logical_id = tags.get(STACK_TAG, ""), tags.get(LOGICAL_ID_TAG, "")
-        if not (stack_id and logical_id and _same_account(stack_id, arn)):
-            logger.debug("Renewal guard: not a certificate of this resource", extra={"arn": arn})
-            return
-        if not self._held_by_stack(stack_id, logical_id, arn):
-            logger.info(
-                "Renewal guard: left alone, its stack's resource does not hold this certificate "
-                "(being created, replaced or deleted, or tags not written by this resource)",
-                extra={"certificate_arn": arn, "stack_id": stack_id, "logical_id": logical_id},
-            )
-            return
-        recorded = self._recorded_zones(arn, stack_id, logical_id, tags.get(ZONES_TAG), report)
+    def _guard(
+        self, service: CertificateService, record: CertificateRecord, report: GuardReport
+    ) -> None:
+        arn = record.arn
+        stack_id, logical_id = record.owner.stack_id, record.owner.logical_id
+        recorded = self._recorded_zones(arn, stack_id, logical_id, record.zones, report)
         if recorded is None:
             return
         view = service.describe_if_exists(arn)
@@ -297,27 +269,6 @@ class RenewalGuard:
             },
         )
 
-    def _held_by_stack(self, stack_id: str, logical_id: str, arn: str) -> bool:
-        """CloudFormation says the stack's resource is this certificate (its physical id).
-
-        Tags prove nothing: anyone allowed to request and tag certificates in the account can
-        write ours, and the guard would then put DNS validation records in place for a
-        certificate nobody who controls the zone asked for. The stack's answer cannot be
-        forged. A resource still being created (no physical id yet: its Create writes the
-        records), replaced or deleted is left alone too."""
-        region = stack_id.split(":")[3]
-        if not _REGION.fullmatch(region):
-            return False
-        try:
-            detail = self._clients.cloudformation(region).describe_stack_resource(
-                StackName=stack_id, LogicalResourceId=logical_id
-            )["StackResourceDetail"]
-        except ClientError as error:
-            if error_code(error) == "ValidationError":  # no such stack, or no such resource
-                return False
-            raise
-        return bool(detail.get("PhysicalResourceId") == arn)
-
     # ---- helpers ------------------------------------------------------------------------
 
     @staticmethod
@@ -359,17 +310,6 @@ def _still_renews(service: CertificateService, arn: str) -> bool:
     cleaned up) since it was described."""
     view = service.describe_if_exists(arn)
     return view is not None and view.status in GUARDED_STATUSES
-
-
-def _same_account(stack_id: str, certificate_arn: str) -> bool:
-    """The owning stack is in the certificate's account (and partition)."""
-    stack, certificate = stack_id.split(":"), certificate_arn.split(":")
-    return (
-        len(stack) >= 6
-        and stack[2] == "cloudformation"
-        and stack[1] == certificate[1]
-        and stack[4] == certificate[4]
-    )
 
 
 def _match(

@@ -34,6 +34,7 @@ class Lifecycle:
         function_arn: str,
         remaining_seconds: Callable[[], float],
         responder: Responder,
+        state: Continuation | None = None,
     ) -> None:
         ctx = RequestContext(
             runtime,
@@ -41,6 +42,7 @@ class Lifecycle:
             function_arn=function_arn,
             remaining_seconds=remaining_seconds,
             responder=responder,
+            state=state,
         )
         self._ctx = ctx
         self._deleter = Deleter(ctx)
@@ -60,7 +62,7 @@ class Lifecycle:
         anyway; a replacement's, which no Delete will ever name) and leave CloudFormation an id
         its rollback can clean up after. Touches nothing else; never raises."""
         try:
-            state = Continuation.from_event(self._ctx.event)
+            state: Continuation | None = self._ctx.stored_state()
         except ContinuationError:
             state = None
         request_type = self._ctx.event.get("RequestType")

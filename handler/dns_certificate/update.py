@@ -17,7 +17,6 @@ from .certificates import (
     CertificateService,
     CertificateView,
     is_certificate_arn,
-    owned_by,
     region_of,
 )
 from .context import UNDECIDED, RequestContext
@@ -179,14 +178,15 @@ class Updater:
         if view is None:
             logger.info("Replacing: the certificate no longer exists")
             return None
-        current = _Current(view=view, tags=service.tags(physical_id))
-        if not owned_by(current.tags, self._ctx.request.stack_id, self._ctx.request.logical_id):
+        record = self._ctx.registry.certificate(physical_id)
+        if record is None or not record.belongs_to(self._ctx.owner):
             logger.warning(
-                "Replacing: the certificate's ownership tags do not name this resource, so it "
-                "is left as it is",
-                extra={"certificate_arn": physical_id},
+                "Replacing: the provider's records do not name this resource as the "
+                "certificate's owner, so it is left as it is",
+                extra={"certificate_arn": physical_id, "recorded": record is not None},
             )
             return None
+        current = _Current(view=view, tags=service.tags(physical_id))
         try:
             old: CertificateProperties | None = self._ctx.effective(
                 parse_properties(self._ctx.request.old_properties)
@@ -270,6 +270,8 @@ class Updater:
                 extra={"certificate_arn": arn},
             )
             to_add.pop(ZONES_TAG)
+        if zones is not None:  # the renewal guard reads the zones from the provider's records
+            self._ctx.registry.set_zones(arn, self._ctx.zones_tag(properties, zones).value)
         service.add_tags(arn, to_add)
         service.remove_tags(arn, current_tags, to_remove)
         wanted_transparency = properties.transparency_logging or DEFAULT_TRANSPARENCY
