@@ -13,18 +13,14 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from dns_certificate.answer import AnswerNotDeliveredError, Sender, send_answer
 from dns_certificate.clients import AwsClients
 from dns_certificate.context import Runtime, placeholder_physical_id
-from dns_certificate.continuation import (
-    Continuation,
-    StateUnavailableError,
-    lambda_self_invoke,
-    load_state,
-)
+from dns_certificate.continuation import Continuation, lambda_self_invoke, load_state
 from dns_certificate.deadline import SystemClock
 from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.errors import (
     CertificateResourceError,
     ContinuationError,
     InvocationDiedError,
+    StateUnavailableError,
 )
 from dns_certificate.guard import RenewalGuard
 from dns_certificate.intake import (

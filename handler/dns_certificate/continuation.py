@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from .errors import ContinuationError
+from .errors import ContinuationError, StateUnavailableError
 from .pacing import PollHistory
 from .properties import MAX_NAMES
 from .validation_options import is_hosted_zone_id
@@ -270,10 +270,6 @@ def load_state(event: Mapping[str, Any], store: ContinuationStore) -> Continuati
     if stored.state.hop != hop:
         raise ContinuationError("The continuation is refused: its hop is not the stored one")
     return stored.state
-
-
-class StateUnavailableError(ContinuationError):
-    """The table could not be read: not a refusal. The invocation fails, so Lambda retries it."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from .context import RequestContext, placeholder_physical_id, request_token
 from .continuation import Continuation
 from .converge import Converger
 from .delete import Deleter
+from .policy import Policy
 from .properties import CertificateProperties, parse_properties
 from .registry import CertificateRecord, Intent
 from .waiting import HandedOff
@@ -38,6 +39,9 @@ class Creator:
         return self.complete(properties, state)
 
     def request_new(self, properties: CertificateProperties, state: Continuation) -> Continuation:
+        # The provider's policy, read for each request: a Create's first step, a replacement's
+        # first before it requests anything (the check is pure: no AWS call comes before it).
+        Policy.from_environment().check(properties)
         zones = self._ctx.records.zones(properties)  # a name without a zone fails before a request
         self._ctx.stop_if_answered("requesting a certificate")
         service = self._ctx.certificates(properties)

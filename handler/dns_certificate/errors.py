@@ -92,3 +92,18 @@ class ContinuationError(CertificateResourceError):
 
 class InvocationDiedError(CertificateResourceError):
     """Lambda ended an invocation (timeout, crash) before it answered, and gave up retrying."""
+
+
+class PolicyRefusedError(CertificateResourceError):
+    """The request asks for something the provider's installation does not allow (policy.py:
+    the template parameters AllowedDomains and AllowExportableCertificates)."""
+
+
+class RegistryError(CertificateResourceError):
+    """The provider's records of its certificates (registry.py) cannot be read or written:
+    nothing is touched without them."""
+
+
+class StateUnavailableError(ContinuationError):
+    """The state a continuation names could not be read (the table): not a refusal. The
+    invocation fails, so that Lambda retries it."""

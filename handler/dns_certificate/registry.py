@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from .errors import CertificateResourceError
+from .errors import RegistryError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,10 +48,6 @@ CERTIFICATE_PREFIX = "registry#certificate#"
 INTENT_SECONDS = 24 * 3600
 #: A deleted certificate's record is kept this long (for the logs' sake), then expires.
 FORGOTTEN_SECONDS = 24 * 3600
-
-
-class RegistryError(CertificateResourceError):
-    """The provider's records cannot be read or written: nothing is touched without them."""
 
 
 @dataclass(frozen=True)

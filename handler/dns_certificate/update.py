@@ -26,6 +26,7 @@ from .create import Creator
 from .delete import Deleter
 from .errors import ContinuationError, InvalidPropertyError
 from .planning import decide_update, identity_fingerprint, tag_changes
+from .policy import Policy, asks_for_something_new
 from .properties import CertificateProperties, parse_properties
 from .records import Zone
 from .tagging import MAX_TAGS, RESERVED_TAG_PREFIX
@@ -60,6 +61,8 @@ class Updater:
 
     def update(self) -> str:
         properties = parse_properties(self._ctx.request.properties)
+        if asks_for_something_new(properties, self._old_properties()):
+            Policy.from_environment().check(properties)  # before any AWS call
         state = self._ctx.state_or_new(
             (UNDECIDED, "replace", "in_place"), properties.service_timeout
         )
@@ -117,6 +120,12 @@ class Updater:
             self._ctx.stop_if_answered("starting the migration to DNS validation")
             state = migration.start(self._ctx.certificates(properties), current.view, state)
         return state
+
+    def _old_properties(self) -> CertificateProperties | None:
+        try:
+            return parse_properties(self._ctx.request.old_properties)
+        except InvalidPropertyError:
+            return None
 
     def _answer_untouched(self, properties: CertificateProperties, state: Continuation) -> str:
         """A certificate that can never serve again, asked for exactly as it is: what a rollback

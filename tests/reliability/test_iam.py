@@ -117,9 +117,59 @@ def test_template_iam_changes_records_only_for_validation_cnames() -> None:
         assert condition["ForAllValues:StringEquals"][
             "route53:ChangeResourceRecordSetsRecordTypes"
         ] == ["CNAME"]
-        assert condition["ForAllValues:StringLike"][
+        patterns = condition["ForAllValues:StringLike"][
             "route53:ChangeResourceRecordSetsNormalizedRecordNames"
-        ] == ["_*"]
+        ]
+        for name in ACM_VALIDATION_NAMES:
+            assert any(_iam_like(pattern, name) for pattern in patterns), (name, patterns)
+        for name in NOT_VALIDATION_NAMES:
+            assert not any(_iam_like(pattern, name) for pattern in patterns), (name, patterns)
+
+
+#: Names of ACM's validation CNAMEs (normalized: lowercase, no trailing dot).
+ACM_VALIDATION_NAMES = (
+    "_3639ac514e785e898d2646601fa951d5.example.com",
+    "_3639ac514e785e898d2646601fa951d5.www.shop.example.co.uk",
+)
+#: Underscore records other systems keep in the same zones: the role must not reach them.
+NOT_VALIDATION_NAMES = (
+    "_acme-challenge.example.com",
+    "_acme-challenge.www.example.com",
+    "_dmarc.example.com",
+    "_domainconnect.example.com",
+    "_amazonses.example.com",
+    "_github-challenge-org.example.com",
+    "example.com",
+)
+
+
+def _iam_like(pattern: str, value: str) -> bool:
+    """IAM's StringLike: `*` any run of characters, `?` exactly one, nothing else special."""
+    regex = "".join(
+        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
+    )
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def test_failure_function_role_grants_only_what_the_failure_path_uses() -> None:
+    template = _template()
+    role = template["Resources"]["CertificateFailureFunction"]["Properties"]["Role"]
+    assert role == {"Fn::GetAtt": ["CertificateFailureFunctionRole", "Arn"]}
+    actions = {
+        action
+        for where, statement in statements()
+        if where.startswith("CertificateFailureFunctionRole/")
+        for action in _listed(statement["Action"])
+    }
+    assert actions, "the failure function needs the table and its log group"
+    services = {action.split(":")[0] for action in actions}
+    assert services <= {"logs", "dynamodb", "acm"}, services
+    assert not {a for a in actions if a.startswith("acm:")} - {
+        "acm:ListCertificates",
+        "acm:DescribeCertificate",
+        "acm:ListTagsForCertificate",
+        "acm:DeleteCertificate",
+    }
 
 
 def test_template_iam_changes_only_certificates_with_the_ownership_tag() -> None:

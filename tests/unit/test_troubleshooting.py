@@ -37,6 +37,8 @@ REASON_BUILDERS = {
     ("dns_certificate/certificates.py", "_request_reason"): "CertificateRequestError",
     ("dns_certificate/dns.py", "_change_reason"): "DnsChangeError",
     ("dns_certificate/converge.py", "_pending_reason"): "DeadlineExceededError",
+    ("dns_certificate/registry.py", "_unusable"): "RegistryError",
+    ("dns_certificate/registry.py", "_recorded_for_another"): "RegistryError",
 }
 #: Calls whose argument at this position is a reason -> the class it ends up as.
 REASON_ARGUMENTS = {
@@ -54,6 +56,19 @@ THROTTLING_WAITS = {"_wait_out_throttling", "wait_out_throttling", "poll"}
 DYNAMIC_SITES = {
     ("app.py", "intake.reason"): "the Malformed(...) reasons of intake.py (REASON_ARGUMENTS)",
     ("dns_certificate/certificates.py", "_request_reason(error)"): "REASON_BUILDERS",
+    ("dns_certificate/registry.py", "_recorded_for_another(record.arn)"): "REASON_BUILDERS",
+    ("dns_certificate/registry.py", '_unusable("record the certificate\'s zones", error)'): (
+        "REASON_BUILDERS"
+    ),
+    ("dns_certificate/registry.py", "_unusable('read the certificate records', error)"): (
+        "REASON_BUILDERS"
+    ),
+    ("dns_certificate/registry.py", "_unusable('record the certificate request', error)"): (
+        "REASON_BUILDERS"
+    ),
+    ("dns_certificate/registry.py", "_unusable('record the certificate', error)"): (
+        "REASON_BUILDERS"
+    ),
     ("dns_certificate/dns.py", "_change_reason(zone_id, error, self._account)"): "REASON_BUILDERS",
     (
         "dns_certificate/converge.py",
