@@ -60,7 +60,11 @@ def default_runtime() -> Runtime:
     if table:
         requests = DynamoDBRequests(table, clients.dynamodb())
     else:
-        logger.warning("REQUESTS_TABLE is not set: duplicate deliveries are not detected")
+        logger.warning(
+            "REQUESTS_TABLE is not set: duplicate deliveries are not detected, no wait survives "
+            "one invocation, and certificates are recorded in this process only (a later "
+            "invocation touches none of them)"
+        )
         requests = NoRequestsTable()
     return Runtime(
         clients=clients,

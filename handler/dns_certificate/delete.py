@@ -97,7 +97,8 @@ class Deleter:
                 if not self._made_by_this_request(service, arn):
                     return
                 outcome = service.delete(arn)
-                self._ctx.registry.forget(arn)
+                if outcome.deleted or outcome.already_gone:  # one still in use stays recorded
+                    self._ctx.registry.forget(arn)
                 logger.info(
                     "Certificate discarded",
                     extra={
@@ -224,7 +225,8 @@ class Deleter:
                 if not self._recorded_or_intended(arn, token):
                     continue
                 outcome = service.delete(arn)
-                self._ctx.registry.forget(arn)
+                if outcome.deleted or outcome.already_gone:  # one still in use stays recorded
+                    self._ctx.registry.forget(arn)
                 logger.info(
                     "Deleted a certificate the failed create had requested",
                     extra={"certificate_arn": arn, "deleted": outcome.deleted},
