@@ -43,6 +43,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 import app
 from dns_certificate.clients import AwsClients
+from dns_certificate.continuation import Continuation, binding_of, load_state, original_event
 from local.answers import Answer, AnswerServer, answer_stack_resources
 from local.context import LambdaContext
 from tests.support.aws_errors import error_response
@@ -616,6 +617,44 @@ class SelfInvokes:
 
     def __len__(self) -> int:
         return len(self.payloads)
+
+
+# ---- continuations (issue 18: the state lives in the table, the event carries a reference) --
+
+
+def carried_state(payload: Mapping[str, Any]) -> Continuation:
+    """The state a hand-off stored for the next invocation, read as that invocation reads it
+    (through the current runtime's store, checking the reference, the event and the hop)."""
+    state = load_state(payload, app._current_runtime().continuations)
+    assert state is not None, "the payload is not a continuation"
+    return state
+
+
+def stored_continuation(event: Mapping[str, Any], state: Continuation) -> dict[str, Any]:
+    """`event` continued from `state` as if the provider had stored it (a genuinely stored state:
+    for tests of what the next invocation does with the state it reads back)."""
+    original = original_event(event)
+    reference = app._current_runtime().continuations.save(binding_of(original), state)
+    return {**original, "Continuation": {"reference": reference, "hop": state.hop}}
+
+
+def with_stored_state(payload: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """A hand-off's payload whose stored state is replaced by one with `changes` (what the
+    provider would have had to write itself: callers cannot)."""
+    return stored_continuation(payload, carried_state(payload).advanced(**changes))
+
+
+def corrupt_stored_state(table: str, payload: Mapping[str, Any], **fields: Any) -> None:
+    """Overwrite fields of the JSON state stored for `payload`'s reference, in the table itself
+    (what no caller can do: for tests of a stored state this version cannot read)."""
+    from dns_certificate.continuation import STATE_PREFIX
+
+    reference = payload["Continuation"]["reference"]
+    key = {"id": {"S": STATE_PREFIX + hashlib.sha256(reference.encode()).hexdigest()}}
+    client = boto3.client("dynamodb", region_name=REGION)
+    item = client.get_item(TableName=table, Key=key)["Item"]
+    state = {**json.loads(item["state"]["S"]), **fields}
+    client.put_item(TableName=table, Item={**item, "state": {"S": json.dumps(state)}})
 
 
 # ---- the harness ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from dns_certificate.context import Runtime
 from dns_certificate.dns import RECORD_TTL
-from tests.integration.harness import FUNCTION_ARN, REGION, Harness, expected_records
+from tests.integration.harness import FUNCTION_ARN, REGION, Harness, carried_state, expected_records
 from tests.support.aws_errors import error_response
 
 TWO_ZONE_NAMES = ["example.com", "*.example.com", "www.example.org"]
@@ -199,7 +199,8 @@ def test_create_when_invocation_time_runs_short_hands_off_without_answering(
     ((function_arn, payload),) = harness.self_invokes.payloads
     assert function_arn == FUNCTION_ARN
     assert {k: v for k, v in payload.items() if k != "Continuation"} == event
-    assert payload["Continuation"]["certificate_arn"] == harness.certificates()[0]
+    assert set(payload["Continuation"]) == {"reference", "hop"}
+    assert carried_state(payload).certificate_arn == harness.certificates()[0]
 
 
 def test_create_when_continued_in_next_invocation_answers_once_with_same_arn(
@@ -208,12 +209,13 @@ def test_create_when_continued_in_next_invocation_answers_once_with_same_arn(
     event = harness.event("create-two-zones.json")
     harness.invoke(event, harness.context(timeout_seconds=25))
     ((_, payload),) = harness.self_invokes.payloads
+    handed_arn = carried_state(payload).certificate_arn
 
     answer = harness.invoke(payload, harness.context())
 
     assert answer is not None
     assert answer.status == "SUCCESS", answer.reason
-    assert answer.physical_id == payload["Continuation"]["certificate_arn"]
+    assert answer.physical_id == handed_arn
     assert len(harness.answers_for(event)) == 1
     assert harness.calls.count("acm", "RequestCertificate") == 1
     assert len(harness.change_batches()) == 2  # one per zone, not repeated by the next hop

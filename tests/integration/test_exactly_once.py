@@ -21,7 +21,7 @@ from dns_certificate.context import Runtime
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
 from dns_certificate.requests import DynamoDBRequests
 from local.context import LambdaContext
-from tests.integration.harness import REGION, Harness
+from tests.integration.harness import REGION, Harness, carried_state
 from tests.support.aws_errors import error_response
 from tests.support.clock import FakeClock
 
@@ -224,19 +224,27 @@ def test_duplicate_of_a_finished_hop_does_nothing(harness: Harness) -> None:
 # ---- the requests table cannot be used ------------------------------------------------------
 
 
-def test_create_when_requests_table_is_missing_still_answers_and_logs_it(
+def test_create_when_requests_table_is_missing_answers_failed_and_requests_nothing(
     harness: Harness, runtime: Runtime, log_output: io.StringIO
 ) -> None:
+    """Issue 18: every certificate is recorded in the table before it is requested, so without
+    the table nothing is requested (before, the Create carried on and answered SUCCESS: its
+    certificate could then never be deleted by the provider). It still answers, once."""
     table = DynamoDBRequests("no-such-table", boto3.client("dynamodb", region_name=REGION))
     app.use_runtime(replace(runtime, requests=table))
+    event = harness.event("create.json")
 
-    answer = harness.run(harness.event("create.json"))
+    answer = harness.run(event)
 
-    assert answer.status == "SUCCESS", answer.reason
+    assert answer.status == "FAILED"
+    assert "requests table" in answer.reason and "ResourceNotFoundException" in answer.reason
+    assert len(harness.answers_for(event)) == 1
+    assert harness.calls.count("acm", "RequestCertificate") == 0
+    assert harness.certificates() == []
     assert "requests table could not be used" in log_output.getvalue()
 
 
-def test_create_when_requests_table_is_throttled_still_answers_once(
+def test_create_when_requests_table_is_throttled_answers_failed_once_and_requests_nothing(
     harness: Harness, runtime: Runtime, log_output: io.StringIO
 ) -> None:
     client = runtime.clients.dynamodb()
@@ -251,8 +259,10 @@ def test_create_when_requests_table_is_throttled_still_answers_once(
     finally:
         client.meta.events.unregister("before-call.dynamodb", throttled)
 
-    assert answer.status == "SUCCESS", answer.reason
+    assert answer.status == "FAILED"
+    assert "ProvisionedThroughputExceededException" in answer.reason
     assert len(harness.answers_for(event)) == 1
+    assert harness.calls.count("acm", "RequestCertificate") == 0
     assert "requests table could not be used" in log_output.getvalue()
 
 
@@ -308,7 +318,7 @@ def test_destination_record_of_a_replacement_hop_discards_the_new_certificate(
     event = replacement(harness, old_arn, old)
     assert harness.invoke(event, harness.context(timeout_seconds=25)) is None
     ((_, payload),) = harness.self_invokes.payloads
-    assert payload["Continuation"]["certificate_arn"] in harness.certificates()
+    assert carried_state(payload).certificate_arn in harness.certificates()
 
     answer = deliver_dead(harness, payload)
 
@@ -325,12 +335,14 @@ def test_destination_record_of_a_create_hop_answers_the_certificate_arn(
     event = harness.event("create-two-zones.json")
     assert harness.invoke(event, harness.context(timeout_seconds=25)) is None
     ((_, payload),) = harness.self_invokes.payloads
+    handed_arn = carried_state(payload).certificate_arn
 
     answer = deliver_dead(harness, payload)
 
     assert answer is not None
     assert answer.status == "FAILED"
-    assert answer.physical_id == payload["Continuation"]["certificate_arn"]
+    assert handed_arn is not None
+    assert answer.physical_id == handed_arn
 
 
 # ---- hand-off failures ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ refusal; never a crash, never an AWS call, never an answer on another request's 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 
 import app
-from dns_certificate.continuation import MAX_HOPS
+from dns_certificate.continuation import MAX_HOPS, Continuation
 from dns_certificate.protocol import CRHELPER_VERSION, crhelper_version
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, corrupt_stored_state, stored_continuation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,10 +74,56 @@ CRAFTED: dict[str, Callable[[float], object]] = {
 
 
 @pytest.mark.parametrize("shape", sorted(CRAFTED))
-def test_create_when_continuation_is_crafted_fails_with_zero_aws_calls(
+def test_create_when_continuation_is_crafted_is_refused_unanswered_with_zero_aws_calls(
+    harness: Harness, shape: str, log_output: io.StringIO
+) -> None:
+    """Issue 18: the entry carries only a reference to a state the provider stored; a state
+    written into the event (of any shape) is refused before any AWS call and not answered (the
+    request's own delivery answers; CloudFormation never sends a continuation). A string or a
+    list is not even a continuation entry: the event is malformed and answered FAILED."""
+    event = harness.event("create-two-zones.json", Continuation=CRAFTED[shape](harness.clock.now()))
+
+    answer = harness.invoke(event)
+
+    if isinstance(event["Continuation"], dict):
+        assert answer is None and harness.answers_for(event) == []
+        assert "Refused a continuation" in log_output.getvalue()
+    else:
+        assert answer is not None
+        assert answer.status == "FAILED"
+        assert "continuation" in answer.reason.lower()
+        assert not answer.physical_id.startswith("arn:")
+    assert harness.calls.calls == []
+    assert len(harness.self_invokes) == 0
+
+
+def stored(now: float, **changes: Any) -> Continuation:
+    return Continuation("create", now, now + 600, hop=1, phase="requested").advanced(**changes)
+
+
+STORED_OUT_OF_BOUNDS: dict[str, Callable[[float], Continuation]] = {
+    "hop 0": lambda now: stored(now, hop=0),
+    "hop past the bound": lambda now: stored(now, hop=MAX_HOPS + 1),
+    "deadline beyond ServiceTimeout": lambda now: stored(now, deadline=now + 7200),
+    "another request type's action": lambda now: stored(now, action="delete"),
+    "started two days ago": lambda now: stored(
+        now, started_at=now - 2 * 86400, deadline=now - 2 * 86400 + 600
+    ),
+    "certificate_arn not an ARN": lambda now: stored(now, certificate_arn="not-an-arn"),
+    "certificate_arn of another service": lambda now: stored(
+        now, certificate_arn="arn:aws:iam::123456789012:server-certificate/x"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(STORED_OUT_OF_BOUNDS))
+def test_create_when_stored_state_is_out_of_bounds_fails_with_zero_aws_calls(
     harness: Harness, shape: str
 ) -> None:
-    event = harness.event("create-two-zones.json", Continuation=CRAFTED[shape](harness.clock.now()))
+    """A state in the table that this request cannot have written (the provider's bounds,
+    kept behind the reference as a second line) fails the request, touching nothing."""
+    state = STORED_OUT_OF_BOUNDS[shape](harness.clock.now())
+    event = stored_continuation(harness.event("create-two-zones.json"), state)
 
     answer = harness.invoke(event)
 
@@ -85,6 +132,26 @@ def test_create_when_continuation_is_crafted_fails_with_zero_aws_calls(
     assert "continuation" in answer.reason.lower()
     assert not answer.physical_id.startswith("arn:")
     assert no_acm_or_route53(harness)
+    assert len(harness.self_invokes) == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"hop": "2"}, {"hop": True}, {"deadline": "soon"}, {"action": None}],
+    ids=["hop-a-string", "hop-a-boolean", "deadline-not-a-number", "no-action"],
+)
+def test_create_when_stored_state_is_unreadable_is_refused_with_zero_aws_calls(
+    harness: Harness, requests_table: str, fields: dict[str, Any]
+) -> None:
+    handed = stored_continuation(
+        harness.event("create-two-zones.json"), stored(harness.clock.now())
+    )
+    corrupt_stored_state(requests_table, handed, **fields)
+
+    answer = harness.invoke(handed)
+
+    assert answer is None and harness.answers_for(handed) == []
+    assert harness.calls.calls == []
     assert len(harness.self_invokes) == 0
 
 

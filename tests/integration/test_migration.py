@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dns_certificate.certificates import IDENTITY_TAG
-from tests.integration.harness import Harness, expected_records
+from tests.integration.harness import Harness, carried_state, expected_records
 
 EMAIL = {
     "DomainName": "example.com",
@@ -93,7 +93,7 @@ def test_migration_when_it_outlasts_the_invocation_continues_and_answers_once(
 
     assert harness.invoke(event, harness.context(timeout_seconds=40)) is None
     (_, payload) = harness.self_invokes.payloads[-1]
-    assert payload["Continuation"]["phase"] == "migration_records_written"
+    assert carried_state(payload).phase == "migration_records_written"
     assert harness.faults.migrations.runs[arn].status == "PENDING_DOMAIN_VALIDATION"
     answer = harness.invoke(payload, harness.context())
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from dns_certificate.certificates import IDENTITY_TAG
 from dns_certificate.context import Runtime
-from tests.integration.harness import REGION, Harness
+from dns_certificate.continuation import Continuation
+from tests.integration.harness import REGION, Harness, stored_continuation
 from tests.support.aws_errors import error_response
 
 
@@ -110,27 +111,25 @@ def test_rollback_delete_when_list_certificates_is_throttled_until_the_deadline_
     assert answer.physical_id == placeholder
 
 
-# ---- crafted continuations that name another certificate ------------------------------------
+# ---- continuations that name another certificate ---------------------------------------------
+# Issue 18: a caller can no longer craft a continuation state (the event carries a reference to
+# a state the provider stored). A forged one is refused before any AWS call (test_authority.py);
+# these store the state as the provider would, to show that even a state of the provider's own
+# naming another resource's certificate steers nothing (the registry decides, not the state).
 
 
-def crafted_replacement(
+def stored_replacement(
     harness: Harness, arn: str, old: dict[str, Any], victim: str
 ) -> dict[str, Any]:
     now = harness.clock.now()
-    state = {
-        "action": "replace",
-        "started_at": now,
-        "deadline": now + 600,
-        "hop": 1,
-        "phase": "requested",
-        "certificate_arn": victim,
-    }
-    return harness.event(
-        "update-replace.json", physical_id=arn, old_properties=old, Continuation=state
+    state = Continuation(
+        "replace", now, now + 600, hop=1, phase="requested", certificate_arn=victim
     )
+    event = harness.event("update-replace.json", physical_id=arn, old_properties=old)
+    return stored_continuation(event, state)
 
 
-def test_crafted_replacement_continuation_when_it_fails_leaves_the_named_certificate_alone(
+def test_stored_replacement_state_naming_another_certificate_when_it_fails_leaves_it_alone(
     harness: Harness,
 ) -> None:
     """A failing replacement discards "its" certificate: never one this request did not make."""
@@ -138,7 +137,7 @@ def test_crafted_replacement_continuation_when_it_fails_leaves_the_named_certifi
     arn, old = created(harness)
     harness.faults.failing[victim] = ("REVOKED", "KEY_COMPROMISE", 0)
 
-    answer = harness.invoke(crafted_replacement(harness, arn, old, victim))
+    answer = harness.invoke(stored_replacement(harness, arn, old, victim))
 
     assert answer is not None
     assert answer.status == "FAILED"
@@ -146,29 +145,55 @@ def test_crafted_replacement_continuation_when_it_fails_leaves_the_named_certifi
     assert harness.certificates() == sorted([arn, victim])
 
 
-def test_crafted_in_place_continuation_when_it_names_another_certificate_fails_untouched(
+def test_forged_replacement_continuation_when_it_names_another_certificate_is_refused(
+    harness: Harness,
+) -> None:
+    """The attack as it was before issue 18 (the state in the event): now refused unanswered,
+    with no AWS call."""
+    victim, _ = created(harness, LogicalResourceId="Other")
+    arn, old = created(harness)
+    harness.faults.failing[victim] = ("REVOKED", "KEY_COMPROMISE", 0)
+    now = harness.clock.now()
+    forged = {
+        "action": "replace",
+        "started_at": now,
+        "deadline": now + 600,
+        "hop": 1,
+        "phase": "requested",
+        "certificate_arn": victim,
+    }
+    event = harness.event(
+        "update-replace.json", physical_id=arn, old_properties=old, Continuation=forged
+    )
+    mark = harness.calls.mark()
+
+    answer = harness.invoke(event)
+
+    assert answer is None and harness.answers_for(event) == []
+    assert harness.calls.calls[mark:] == []
+    assert harness.certificates() == sorted([arn, victim])
+
+
+def test_stored_in_place_state_naming_another_certificate_fails_untouched(
     harness: Harness,
 ) -> None:
     victim, _ = created(harness, LogicalResourceId="Other")
     arn, old = created(harness)
     now = harness.clock.now()
-    state = {
-        "action": "in_place",
-        "started_at": now,
-        "deadline": now + 600,
-        "hop": 1,
-        "phase": "untouched",
-        "certificate_arn": victim,
-    }
+    state = Continuation(
+        "in_place", now, now + 600, hop=1, phase="untouched", certificate_arn=victim
+    )
+    victim_tags = harness.tags(victim)
     mark = harness.calls.mark()
 
-    answer = harness.invoke(update(harness, arn, old, old, Continuation=state))
+    answer = harness.invoke(stored_continuation(update(harness, arn, old, old), state))
 
     assert answer is not None
     assert answer.status == "FAILED"
     assert answer.physical_id == arn
     assert harness.calls.since(mark, "acm") == []
     assert harness.calls.since(mark, "route53") == []
+    assert harness.tags(victim) == victim_tags
 
 
 # ---- in-place updates -----------------------------------------------------------------------

@@ -11,7 +11,14 @@ from moto.acm.responses import AWSCertificateManagerResponse
 from moto.core.responses import ActionResult
 
 from dns_certificate.context import Runtime
-from tests.integration.harness import REGION, Harness, expected_records
+from tests.integration.harness import (
+    REGION,
+    Harness,
+    carried_state,
+    corrupt_stored_state,
+    expected_records,
+    with_stored_state,
+)
 from tests.support.aws_errors import error_response
 
 LOOKUPS = ("ListHostedZones", "ListHostedZonesByName", "GetHostedZone")
@@ -153,7 +160,7 @@ def test_create_when_listing_zones_is_not_allowed_searches_by_name(
 def test_continuation_carries_each_names_zone_to_the_next_invocation(harness: Harness) -> None:
     _, payload = handed_off_before_the_write(harness)
 
-    carried = {name: zone_id for name, zone_id, _ in payload["Continuation"]["zones"]}
+    carried = {name: zone_id for name, zone_id, _ in carried_state(payload).zones}
 
     assert carried == {
         "example.com": harness.zones["example.com"],
@@ -206,12 +213,15 @@ def test_next_invocation_when_a_named_zone_is_carried_does_not_check_it_again(
 def test_next_invocation_when_carried_zones_do_not_fit_ignores_them(harness: Harness) -> None:
     """A continuation naming, for a name, a zone that cannot hold its record, or a name the
     certificate does not have, steers nothing: the names' zones are looked up."""
-    _, payload = handed_off_before_the_write(harness)
-    payload["Continuation"]["zones"] = [
-        ["example.com", harness.zones["example.org"], "example.org"],
-        ["www.example.org", harness.zones["example.com"], "example.com"],
-        ["other.example.net", "Z0000000000000OTHER", "example.net"],
-    ]
+    _, handed = handed_off_before_the_write(harness)
+    payload = with_stored_state(
+        handed,
+        zones=(
+            ("example.com", harness.zones["example.org"], "example.org"),
+            ("www.example.org", harness.zones["example.com"], "example.com"),
+            ("other.example.net", "Z0000000000000OTHER", "example.net"),
+        ),
+    )
 
     answer = harness.invoke(payload)
 
@@ -225,17 +235,37 @@ def test_next_invocation_when_carried_zones_do_not_fit_ignores_them(harness: Har
     )
 
 
-def test_next_invocation_when_carried_zones_are_malformed_refuses_the_state(
+def test_next_invocation_when_zones_are_put_in_the_continuation_entry_ignores_them(
     harness: Harness,
 ) -> None:
+    """Before issue 18 the zones travelled in the event and a malformed list was refused; now
+    the entry carries a reference only: zones written next to it steer nothing."""
     _, payload = handed_off_before_the_write(harness)
     payload["Continuation"]["zones"] = [["example.com", "../../x", "example.com"]]
+    payload["Continuation"]["certificate_arn"] = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 
     answer = harness.invoke(payload)
 
     assert answer is not None
-    assert answer.status == "FAILED"
-    assert "continuation state is malformed" in answer.reason
+    assert answer.status == "SUCCESS", answer.reason
+    assert answer.physical_id == harness.certificates()[0]
+    assert list(harness.records(harness.zones["example.com"])) == list(
+        expected_records(["example.com"])
+    )
+
+
+def test_next_invocation_when_stored_zones_are_unreadable_refuses_the_state(
+    harness: Harness, requests_table: str
+) -> None:
+    """A stored state that does not parse (the table edited by hand, or a format this version
+    cannot read) is refused, not acted on: no record is written."""
+    _, payload = handed_off_before_the_write(harness)
+    corrupt_stored_state(requests_table, payload, zones=[["example.com", "../../x", "x.com"]])
+
+    answer = harness.invoke(payload)
+
+    assert answer is None
+    assert harness.answers_for(payload) == []
     assert harness.change_batches() == []
 
 

@@ -1,4 +1,5 @@
-"""The continuation: state carried from one invocation to the next inside the event."""
+"""The continuation: state carried from one invocation to the next, stored in the requests table
+under an unguessable reference that the next invocation's event carries (issue 18)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from dns_certificate.continuation import (
     CONTINUATION_KEY,
     MAX_HOPS,
     RECORDS_WRITTEN,
+    REFERENCE_KEY,
     REQUESTED,
     Continuation,
+    MemoryContinuations,
+    binding_of,
     lambda_self_invoke,
+    load_state,
     next_event,
 )
 from dns_certificate.errors import ContinuationError
@@ -57,6 +62,12 @@ def over_the_wire(payload: Mapping[str, Any]) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(json.dumps(payload)))
 
 
+def handed_over(state: Continuation, event: Mapping[str, Any] = EVENT) -> Continuation | None:
+    """The state the next invocation reads: stored, referenced, sent as JSON, loaded back."""
+    store = MemoryContinuations()
+    return load_state(over_the_wire(next_event(event, state, store)), store)
+
+
 # ---- round trip -------------------------------------------------------------------------------
 
 
@@ -65,7 +76,7 @@ def over_the_wire(payload: Mapping[str, Any]) -> dict[str, Any]:
 def test_continuation_when_sent_through_json_comes_back_equal_with_next_hop(
     state: Continuation,
 ) -> None:
-    received = Continuation.from_event(over_the_wire(next_event(EVENT, state)))
+    received = handed_over(state)
 
     assert received == state.advanced(hop=state.hop + 1)
 
@@ -73,17 +84,15 @@ def test_continuation_when_sent_through_json_comes_back_equal_with_next_hop(
 @FAST
 @given(states)
 def test_continuation_to_json_when_read_back_is_equal(state: Continuation) -> None:
-    assert Continuation.from_event({CONTINUATION_KEY: state.to_json()}) == state
+    assert Continuation.from_json(over_the_wire(state.to_json())) == state
 
 
-def test_continuation_from_event_when_first_invocation_is_none() -> None:
-    assert Continuation.from_event(EVENT) is None
+def test_load_state_when_first_invocation_is_none() -> None:
+    assert load_state(EVENT, MemoryContinuations()) is None
 
 
-def test_continuation_from_event_when_optional_fields_absent_uses_defaults() -> None:
-    state = Continuation.from_event(
-        {CONTINUATION_KEY: {"action": "create", "started_at": 1.0, "deadline": 2.0}}
-    )
+def test_continuation_from_json_when_optional_fields_absent_uses_defaults() -> None:
+    state = Continuation.from_json({"action": "create", "started_at": 1.0, "deadline": 2.0})
 
     assert state == Continuation("create", 1.0, 2.0, hop=0, phase=REQUESTED, certificate_arn=None)
 
@@ -108,18 +117,24 @@ VALID: dict[str, Any] = {"action": "create", "started_at": 1.0, "deadline": 2.0,
     ids=["no-action", "no-start", "no-deadline", "start-not-a-number", "deadline-null",
          "deadline-a-list", "hop-not-a-number", "hop-null"],
 )  # fmt: skip
-def test_continuation_from_event_when_fields_missing_or_mistyped_raises(
+def test_continuation_from_json_when_fields_missing_or_mistyped_raises(
     state: dict[str, Any],
 ) -> None:
     with pytest.raises(ContinuationError, match="malformed"):
-        Continuation.from_event({**EVENT, CONTINUATION_KEY: state})
+        Continuation.from_json(state)
 
 
 @pytest.mark.parametrize("state", ["create", ["create", 1.0, 2.0], 42])
-def test_continuation_from_event_when_state_is_not_an_object_raises(state: object) -> None:
+def test_continuation_from_json_when_state_is_not_an_object_raises(state: object) -> None:
+    with pytest.raises(ContinuationError, match="malformed"):
+        Continuation.from_json(state)
+
+
+@pytest.mark.parametrize("entry", ["create", ["create", 1.0, 2.0], 42])
+def test_load_state_when_continuation_entry_is_not_an_object_refuses(entry: object) -> None:
     # Treating it as a first invocation would restart the clock and the hop count.
     with pytest.raises(ContinuationError, match="malformed"):
-        Continuation.from_event({**EVENT, CONTINUATION_KEY: state})
+        load_state({**EVENT, CONTINUATION_KEY: entry}, MemoryContinuations())
 
 
 # ---- next_event -------------------------------------------------------------------------------
@@ -128,14 +143,18 @@ def test_continuation_from_event_when_state_is_not_an_object_raises(state: objec
 def test_next_event_when_below_max_hops_increments_hop() -> None:
     state = Continuation("create", 1.0, 2.0, hop=MAX_HOPS - 1)
 
-    payload = next_event(EVENT, state)
+    payload = next_event(EVENT, state, MemoryContinuations())
 
     assert payload[CONTINUATION_KEY]["hop"] == MAX_HOPS
 
 
-def test_next_event_when_max_hops_reached_raises() -> None:
+def test_next_event_when_max_hops_reached_raises_and_stores_nothing() -> None:
+    store = MemoryContinuations()
+
     with pytest.raises(ContinuationError, match=str(MAX_HOPS)):
-        next_event(EVENT, Continuation("create", 1.0, 2.0, hop=MAX_HOPS))
+        next_event(EVENT, Continuation("create", 1.0, 2.0, hop=MAX_HOPS), store)
+
+    assert store._states == {}
 
 
 def test_max_hops_when_waiting_an_hour_on_short_invocations_is_enough() -> None:
@@ -157,27 +176,161 @@ def test_next_event_when_any_event_keeps_every_original_key_and_value(
 ) -> None:
     event = {**EVENT, **extra}
 
-    payload = next_event(event, state)
+    payload = next_event(event, state, MemoryContinuations())
 
     assert {key: value for key, value in payload.items() if key != CONTINUATION_KEY} == event
 
 
-def test_next_event_when_event_already_continued_replaces_the_old_state() -> None:
-    first = next_event(EVENT, Continuation("create", 1.0, 2.0, hop=0))
+def test_next_event_when_event_already_continued_replaces_the_old_reference() -> None:
+    store = MemoryContinuations()
+    first = next_event(EVENT, Continuation("create", 1.0, 2.0, hop=0), store)
 
-    second = next_event(first, Continuation("create", 1.0, 2.0, hop=1, phase=RECORDS_WRITTEN))
+    second = next_event(
+        first, Continuation("create", 1.0, 2.0, hop=1, phase=RECORDS_WRITTEN), store
+    )
 
     assert second[CONTINUATION_KEY]["hop"] == 2
-    assert second[CONTINUATION_KEY]["phase"] == RECORDS_WRITTEN
-    assert CONTINUATION_KEY not in second[CONTINUATION_KEY]
+    assert second[CONTINUATION_KEY][REFERENCE_KEY] != first[CONTINUATION_KEY][REFERENCE_KEY]
+    loaded = load_state(over_the_wire(second), store)
+    assert loaded is not None and loaded.phase == RECORDS_WRITTEN
+    assert CONTINUATION_KEY not in json.dumps(second[CONTINUATION_KEY])
 
 
 def test_next_event_when_called_leaves_the_original_event_untouched() -> None:
     event = dict(EVENT)
 
-    next_event(event, Continuation("create", 1.0, 2.0))
+    next_event(event, Continuation("create", 1.0, 2.0), MemoryContinuations())
 
     assert event == EVENT
+
+
+# ---- the reference (issue 18: continuations carry no authority) ------------------------------
+
+
+def test_next_event_when_handing_off_carries_only_a_reference_and_the_hop() -> None:
+    state = Continuation("create", 1.0, 2.0, phase=RECORDS_WRITTEN, certificate_arn=ARN)
+
+    entry = next_event(EVENT, state, MemoryContinuations())[CONTINUATION_KEY]
+
+    assert set(entry) == {REFERENCE_KEY, "hop"}
+    assert entry["hop"] == 1
+    assert len(entry[REFERENCE_KEY]) == 43
+    assert ARN not in json.dumps(entry)
+
+
+def test_next_event_when_handing_off_twice_gives_unrelated_references() -> None:
+    store = MemoryContinuations()
+    state = Continuation("create", 1.0, 2.0)
+
+    references = {
+        next_event({**EVENT, "RequestId": str(n)}, state, store)[CONTINUATION_KEY][REFERENCE_KEY]
+        for n in range(20)
+    }
+
+    assert len(references) == 20
+
+
+def test_memory_continuations_when_saving_keep_no_reference_in_the_clear() -> None:
+    store = MemoryContinuations()
+
+    reference = next_event(EVENT, Continuation("create", 1.0, 2.0), store)[CONTINUATION_KEY][
+        REFERENCE_KEY
+    ]
+
+    assert reference not in repr(store._states) + repr(store._latest)
+
+
+def _continued() -> tuple[MemoryContinuations, dict[str, Any]]:
+    store = MemoryContinuations()
+    return store, over_the_wire(next_event(EVENT, Continuation("create", 1.0, 2.0), store))
+
+
+def test_load_state_when_reference_is_random_refuses_it_as_unknown() -> None:
+    store, payload = _continued()
+    payload[CONTINUATION_KEY][REFERENCE_KEY] = "A" * 43
+
+    with pytest.raises(ContinuationError, match="unknown"):
+        load_state(payload, store)
+
+
+def test_load_state_when_reference_was_superseded_by_a_later_hand_off_refuses_it() -> None:
+    store, first = _continued()
+    loaded = load_state(first, store)
+    assert loaded is not None
+    next_event(first, loaded, store)  # the first continuation handed off again
+
+    with pytest.raises(ContinuationError, match="already used"):
+        load_state(first, store)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ResponseURL": "https://attacker.example/answer"},
+        {"PhysicalResourceId": ARN},
+        {"RequestType": "Delete"},
+        {"StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/other/0a1b"},
+        {"ResourceProperties": {"DomainName": "evil.example.com"}},
+    ],
+    ids=["another-response-url", "another-physical-id", "another-request-type",
+         "another-stack", "other-properties"],
+)  # fmt: skip
+def test_load_state_when_reference_is_presented_with_another_event_refuses_it(
+    change: dict[str, Any],
+) -> None:
+    store, payload = _continued()
+
+    with pytest.raises(ContinuationError, match="another request"):
+        load_state({**payload, **change}, store)
+
+
+def test_load_state_when_hop_differs_from_the_stored_one_refuses_it() -> None:
+    store, payload = _continued()
+    payload[CONTINUATION_KEY]["hop"] = 2
+
+    with pytest.raises(ContinuationError, match="hop"):
+        load_state(payload, store)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"hop": 1},
+        {REFERENCE_KEY: None, "hop": 1},
+        {REFERENCE_KEY: 42, "hop": 1},
+        {REFERENCE_KEY: "short", "hop": 1},
+        {REFERENCE_KEY: "x" * 101, "hop": 1},
+        {REFERENCE_KEY: "é" * 43, "hop": 1},
+        {REFERENCE_KEY: "A" * 43},
+        {REFERENCE_KEY: "A" * 43, "hop": True},
+        {REFERENCE_KEY: "A" * 43, "hop": "1"},
+        {"action": "create", "started_at": 1.0, "deadline": 2.0, "hop": 1},
+    ],
+    ids=["no-reference", "reference-null", "reference-a-number", "reference-too-short",
+         "reference-too-long", "reference-not-ascii", "no-hop", "hop-a-boolean", "hop-a-string",
+         "a-whole-state-as-before"],
+)  # fmt: skip
+def test_load_state_when_entry_is_not_a_reference_refuses_it(entry: dict[str, Any]) -> None:
+    store, _payload = _continued()
+
+    with pytest.raises(ContinuationError, match="refused"):
+        load_state({**EVENT, CONTINUATION_KEY: entry}, store)
+
+
+@FAST
+@given(
+    st.sampled_from(sorted(EVENT)),
+    st.text(max_size=30) | st.integers() | st.none(),
+)
+def test_load_state_when_any_field_of_the_event_changes_refuses_the_reference(
+    key: str, value: object
+) -> None:
+    store, payload = _continued()
+    if payload[key] == value:
+        return
+
+    with pytest.raises(ContinuationError, match="another request"):
+        load_state({**payload, key: value}, store)
 
 
 # ---- the self-invoke --------------------------------------------------------------------------
@@ -195,7 +348,7 @@ class FakeLambda:
 
 def test_lambda_self_invoke_when_called_invokes_asynchronously_with_the_event() -> None:
     client = FakeLambda(202)
-    payload = next_event(EVENT, Continuation("create", 1.0, 2.0))
+    payload = next_event(EVENT, Continuation("create", 1.0, 2.0), MemoryContinuations())
 
     lambda_self_invoke(cast(Any, client))("arn:aws:lambda:eu-west-1:1:function:f", payload)
 
@@ -225,9 +378,8 @@ def test_continuation_from_older_payload_without_diagnosis_fields_loads_with_def
         "certificate_arn": ARN,
     }
 
-    state = Continuation.from_event({**EVENT, CONTINUATION_KEY: old})
+    state = Continuation.from_json(old)
 
-    assert state is not None
     assert state.records_written_at is None
     assert state.diagnosed is False
 
@@ -237,7 +389,7 @@ def test_continuation_carries_records_written_at_and_diagnosed_to_the_next_hop()
         "create", 1000.0, 4000.0, phase=RECORDS_WRITTEN, records_written_at=1100.5, diagnosed=True
     )
 
-    loaded = Continuation.from_event(over_the_wire(next_event(EVENT, state)))
+    loaded = handed_over(state)
 
     assert loaded == state.advanced(hop=1)
 
@@ -253,7 +405,7 @@ def test_continuation_with_records_written_at_not_a_number_is_refused(value: obj
     }
 
     with pytest.raises(ContinuationError, match="malformed"):
-        Continuation.from_event({**EVENT, CONTINUATION_KEY: data})
+        Continuation.from_json(data)
 
 
 @pytest.mark.parametrize("written_at", [500.0, 1200.0 + 3600.0])
@@ -277,7 +429,7 @@ def test_continuation_carries_zones_to_the_next_hop_through_json() -> None:
         zones=(("example.com", ZONE_ID, "example.com"), ("*.example.com", ZONE_ID, "example.com")),
     )
 
-    loaded = Continuation.from_event(over_the_wire(next_event(EVENT, state)))
+    loaded = handed_over(state)
 
     assert loaded == state.advanced(hop=1)
 
@@ -313,12 +465,13 @@ def test_continuation_with_malformed_zones_is_refused(zones: object) -> None:
     data = {"action": "create", "started_at": 1000.0, "deadline": 4000.0, "hop": 1}
 
     with pytest.raises(ContinuationError, match="malformed"):
-        Continuation.from_event({**EVENT, CONTINUATION_KEY: {**data, "zones": zones}})
+        Continuation.from_json({**data, "zones": zones})
 
 
-def test_continuation_with_a_zone_for_each_of_100_longest_names_fits_lambdas_payload() -> None:
+def test_continuation_with_a_zone_for_each_of_100_longest_names_fits_lambda_and_dynamodb() -> None:
     """Lambda's asynchronous payload is at most 256 KB: the event (100 names of 253
-    characters in its properties, twice for an Update) plus every name's zone."""
+    characters in its properties, twice for an Update) plus the reference; the state with
+    every name's zone is one DynamoDB item, at most 400 KB."""
     names = [f"{index:03d}{LONG[3:]}" for index in range(100)]
     properties = {"DomainName": names[0], "SubjectAlternativeNames": names[1:]}
     event = {**EVENT, "ResourceProperties": properties, "OldResourceProperties": properties}
@@ -326,6 +479,8 @@ def test_continuation_with_a_zone_for_each_of_100_longest_names_fits_lambdas_pay
         "create", 1000.0, 4000.0, zones=tuple((name, "Z" * 32, name) for name in names)
     )
 
-    payload = json.dumps(next_event(event, state)).encode()
+    payload = json.dumps(next_event(event, state, MemoryContinuations())).encode()
+    stored = json.dumps(state.to_json(), separators=(",", ":")).encode()
 
     assert len(payload) < 256 * 1024
+    assert len(stored) + len(binding_of(event)) + 200 < 400 * 1024

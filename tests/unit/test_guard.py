@@ -1,22 +1,26 @@
 """guard.py's decisions with fake ACM and Route 53: a throttled certificate does not stop the
 sweep, the sweep stops before the invocation's end, each record goes to the longest recorded
-zone that can hold it, and only certificates of a stack in their own account are looked at."""
+zone that can hold it, and only certificates the provider's own records name are looked at
+(issue 18: not tags, not stacks)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG, CertificateView
+from dns_certificate.errors import RegistryError
 from dns_certificate.guard import (
     SWEEP_RESERVE_SECONDS,
     THROTTLED_CERTIFICATE_SECONDS,
     RenewalGuard,
 )
 from dns_certificate.planning import ValidationRecord
+from dns_certificate.registry import CertificateRecord, MemoryRegistry, Owner
 from dns_certificate.zonetag import ZONES_TAG
 from tests.support.clock import FakeClock
 
@@ -58,21 +62,39 @@ class FakeRoute53:
 
 
 class FakeCertificates:
-    def __init__(self) -> None:
-        self.summaries: list[dict[str, Any]] = []
-        self.tag_sets: dict[str, dict[str, str] | Exception] = {}
+    """ACM as the guard sees it; every certificate also carries this resource's ownership
+    tags (anyone allowed to tag can copy them): only the provider's records make it guarded."""
+
+    def __init__(self, registry: MemoryRegistry | None = None) -> None:
+        self.registry = registry or MemoryRegistry()
+        self.tag_sets: dict[str, dict[str, str]] = {}
         self.views: dict[str, CertificateView] = {}
+        self.failures: dict[str, Exception] = {}
         self.described: list[str] = []
-        #: What CloudFormation says each stack's resource holds (its physical id).
-        self.held: dict[tuple[str, str], str] = {}
 
     def add(
-        self, arn: str, tags: dict[str, str] | Exception, names: list[str], held: bool = True
+        self,
+        arn: str,
+        zones: str,
+        names: list[str],
+        recorded: bool = True,
+        logical_id: str = "Cert",
+        failure: Exception | None = None,
     ) -> None:
-        self.summaries.append({"CertificateArn": arn, "Status": "ISSUED"})
-        self.tag_sets[arn] = tags
-        if held and isinstance(tags, dict) and STACK_TAG in tags and LOGICAL_ID_TAG in tags:
-            self.held[(tags[STACK_TAG], tags[LOGICAL_ID_TAG])] = arn
+        """A certificate; with `failure`, every DescribeCertificate of it raises that."""
+        if failure is not None:
+            self.failures[arn] = failure
+        self.tag_sets[arn] = owned(zones, logical_id)
+        if recorded:
+            self.registry.record(
+                CertificateRecord(
+                    arn=arn,
+                    owner=Owner(STACK, logical_id),
+                    token=f"token{logical_id}",
+                    region=arn.split(":")[3],
+                    zones=zones,
+                )
+            )
         self.views[arn] = CertificateView(
             arn=arn,
             status="ISSUED",
@@ -82,45 +104,30 @@ class FakeCertificates:
         )
 
     def list_certificates(self, filters: Any) -> list[dict[str, Any]]:
-        return self.summaries
+        raise AssertionError("the guard lists the provider's records, not ACM's certificates")
 
     def tags_if_exists(self, arn: str) -> dict[str, str] | None:
-        tags = self.tag_sets[arn]
-        if isinstance(tags, Exception):
-            raise tags
-        return tags
+        raise AssertionError("the guard reads the provider's records, not tags")
 
     def describe_if_exists(self, arn: str) -> CertificateView | None:
         self.described.append(arn)
+        failure = self.failures.get(arn)
+        if failure is not None:
+            raise failure
         return self.views.get(arn)
-
-
-class FakeCloudFormation:
-    def __init__(self, certificates: FakeCertificates) -> None:
-        self._certificates = certificates
-
-    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> Any:  # noqa: N803
-        arn = self._certificates.held.get((StackName, LogicalResourceId))
-        if arn is None:
-            raise ClientError(
-                {"Error": {"Code": "ValidationError", "Message": "Stack does not exist"}},
-                "DescribeStackResource",
-            )
-        return {"StackResourceDetail": {"PhysicalResourceId": arn}}
 
 
 class FakeClients:
     default_region = "us-east-1"
 
-    def __init__(self, route53: FakeRoute53, certificates: FakeCertificates) -> None:
+    def __init__(self, route53: FakeRoute53) -> None:
         self._route53 = route53
-        self._cloudformation = FakeCloudFormation(certificates)
 
     def route53(self) -> FakeRoute53:
         return self._route53
 
-    def cloudformation(self, region: str) -> FakeCloudFormation:
-        return self._cloudformation
+    def cloudformation(self, region: str) -> Any:
+        raise AssertionError("the guard trusts no stack resource (issue 18)")
 
 
 def guard_with(
@@ -131,7 +138,8 @@ def guard_with(
     clock: FakeClock | None = None,
 ) -> RenewalGuard:
     guard = RenewalGuard(
-        FakeClients(route53, certificates),  # type: ignore[arg-type]
+        FakeClients(route53),  # type: ignore[arg-type]
+        certificates.registry,
         remaining,
         clock=clock or FakeClock(),
     )
@@ -146,7 +154,7 @@ def owned(zones: str, logical_id: str = "Cert") -> dict[str, str]:
 def throttling() -> ClientError:
     return ClientError(
         {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
-        "ListTagsForCertificate",
+        "DescribeCertificate",
     )
 
 
@@ -155,8 +163,8 @@ def test_sweep_when_one_certificate_is_throttled_repairs_the_next(
 ) -> None:
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), throttling(), ["a.example.com"])
-    certificates.add(arn(2), owned("ZCOM"), ["b.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"], failure=throttling())
+    certificates.add(arn(2), "ZCOM", ["b.example.com"])
 
     report = guard_with(monkeypatch, certificates, route53).sweep()
 
@@ -166,18 +174,18 @@ def test_sweep_when_one_certificate_is_throttled_repairs_the_next(
 
 
 class ThrottledAtFirst(FakeCertificates):
-    """ListTagsForCertificate throttled the first `times` calls for each certificate."""
+    """DescribeCertificate throttled the first `times` calls for each certificate."""
 
     def __init__(self, times: int) -> None:
         super().__init__()
         self.times = times
         self.calls: dict[str, int] = {}
 
-    def tags_if_exists(self, arn: str) -> dict[str, str] | None:
+    def describe_if_exists(self, arn: str) -> CertificateView | None:
         self.calls[arn] = self.calls.get(arn, 0) + 1
         if self.calls[arn] <= self.times:
             raise throttling()
-        return super().tags_if_exists(arn)
+        return super().describe_if_exists(arn)
 
 
 def test_guard_when_throttled_for_a_while_waits_with_backoff_and_repairs_in_the_same_run(
@@ -185,7 +193,7 @@ def test_guard_when_throttled_for_a_while_waits_with_backoff_and_repairs_in_the_
 ) -> None:
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = ThrottledAtFirst(times=3)
-    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"])
     clock = FakeClock()
 
     report = guard_with(monkeypatch, certificates, route53, clock=clock).sweep()
@@ -200,7 +208,7 @@ def test_guard_when_throttled_beyond_its_budget_moves_on_and_the_next_run_checks
 ) -> None:
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = ThrottledAtFirst(times=10**6)
-    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"])
     clock = FakeClock()
     started = clock.now()
 
@@ -217,7 +225,7 @@ def test_sweep_when_the_invocation_is_nearly_over_stops_before_any_certificate(
 ) -> None:
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"])
 
     guard = guard_with(monkeypatch, certificates, route53, lambda: SWEEP_RESERVE_SECONDS - 1)
     report = guard.sweep()
@@ -230,7 +238,7 @@ def test_guard_puts_each_record_in_the_longest_recorded_zone_that_holds_it(
 ) -> None:
     route53 = FakeRoute53({"ZCOM": "example.com", "ZSUB": "sub.example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), owned("ZCOM ZSUB"), ["example.com", "*.sub.example.com"])
+    certificates.add(arn(1), "ZCOM ZSUB", ["example.com", "*.sub.example.com"])
 
     guard_with(monkeypatch, certificates, route53).certificates([arn(1)])
 
@@ -244,7 +252,7 @@ def test_guard_when_a_record_is_intact_writes_nothing(monkeypatch: pytest.Monkey
     route53 = FakeRoute53({"ZCOM": "example.com"})
     route53.records[("ZCOM", record("a.example.com").name)] = record("a.example.com").value
     certificates = FakeCertificates()
-    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"])
 
     report = guard_with(monkeypatch, certificates, route53).certificates([arn(1)])
 
@@ -252,27 +260,50 @@ def test_guard_when_a_record_is_intact_writes_nothing(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize(
-    "tags",
-    [
-        {},
-        {STACK_TAG: "arn:aws:cloudformation:us-east-1:999999999999:stack/x/1"},
-        {**owned("ZCOM"), STACK_TAG: "arn:aws:cloudformation:us-east-1:999999999999:stack/x/1"},
-        {**owned("ZCOM"), STACK_TAG: "not-a-stack"},
-        {ZONES_TAG: "ZCOM", LOGICAL_ID_TAG: "Cert"},
-    ],
-    ids=["untagged", "other-account-no-logical-id", "other-account", "not-a-stack", "no-stack"],
+    "registry_says",
+    ["nothing", "deleted", "another-region"],
+    ids=["unrecorded-with-copied-tags", "recorded-then-deleted", "recorded-in-another-region"],
 )
-def test_guard_when_the_certificate_is_not_this_resources_never_describes_it(
-    monkeypatch: pytest.MonkeyPatch, tags: dict[str, str]
+def test_guard_when_the_registry_does_not_name_the_certificate_never_describes_it(
+    monkeypatch: pytest.MonkeyPatch, registry_says: str
+) -> None:
+    """Tags (copied here) and stacks prove nothing: only the provider's own record of a
+    live certificate in the ARN's region makes the guard look at it (event and sweep)."""
+    route53 = FakeRoute53({"ZCOM": "example.com"})
+    certificates = FakeCertificates()
+    certificates.add(arn(1), "ZCOM", ["a.example.com"], recorded=registry_says != "nothing")
+    if registry_says == "deleted":
+        certificates.registry.forget(arn(1))
+    if registry_says == "another-region":
+        known = certificates.registry.certificate(arn(1))
+        assert known is not None
+        certificates.registry.record(replace(known, region="eu-west-1"))
+
+    guard = guard_with(monkeypatch, certificates, route53)
+    report = guard.certificates([arn(1)])
+    if registry_says != "another-region":  # the sweep checks a record where it says it is
+        report_of_sweep = guard.sweep()
+        assert report_of_sweep.checked == report_of_sweep.cannot_repair == []
+
+    assert certificates.described == [] and route53.changes == []
+    assert report.checked == report.cannot_repair == []
+
+
+def test_sweep_when_the_registry_cannot_be_read_checks_nothing_and_does_not_raise(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), tags, ["a.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"])
+
+    def unreadable() -> list[CertificateRecord]:
+        raise RegistryError("Could not read the certificate records")
+
+    monkeypatch.setattr(certificates.registry, "live", unreadable)
 
     report = guard_with(monkeypatch, certificates, route53).sweep()
 
-    assert certificates.described == [] and route53.changes == []
-    assert report.cannot_repair == []
+    assert report.checked == [] and certificates.described == [] and route53.changes == []
 
 
 # ---- review of issue 10: production races and limits ------------------------------------
@@ -286,7 +317,7 @@ def test_sweep_that_cannot_finish_in_one_invocation_reaches_every_certificate_ov
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
     for n in range(12):
-        certificates.add(arn(n), owned("ZCOM", f"Cert{n}"), [f"n{n}.example.com"])
+        certificates.add(arn(n), "ZCOM", [f"n{n}.example.com"], logical_id=f"Cert{n}")
     ever_checked: set[str] = set()
     for _ in range(60):
         checked_before = len(certificates.described)
@@ -308,7 +339,7 @@ def test_guard_when_the_certificate_is_deleted_while_its_records_are_read_writes
     the record back: the guard must not write the record again for a certificate gone."""
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), owned("ZCOM"), ["a.example.com"])
+    certificates.add(arn(1), "ZCOM", ["a.example.com"])
     read_back = route53.list_resource_record_sets
 
     def delete_meanwhile(**arguments: Any) -> Any:
@@ -330,7 +361,7 @@ def test_guard_stops_reading_records_before_the_invocation_ends(
     Lambda killed the sweep, then retried it twice from the start)."""
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), owned("ZCOM"), [f"n{n}.example.com" for n in range(60)])
+    certificates.add(arn(1), "ZCOM", [f"n{n}.example.com" for n in range(60)])
     clock = {"left": 30.0}
     calls_at: list[float] = []
     read_back = route53.list_resource_record_sets
@@ -354,25 +385,30 @@ def test_guard_stops_reading_records_before_the_invocation_ends(
 
 
 @pytest.mark.parametrize(
-    "held_by_stack",
-    [None, arn(2)],
-    ids=["stack-holds-nothing", "stack-holds-another-certificate"],
+    "recorded_for",
+    [None, "Other"],
+    ids=["recorded-for-nobody", "another-certificate-recorded-for-the-resource"],
 )
 def test_guard_when_tags_were_forged_in_the_account_writes_nothing(
-    monkeypatch: pytest.MonkeyPatch, held_by_stack: str | None
+    monkeypatch: pytest.MonkeyPatch, recorded_for: str | None
 ) -> None:
     """Anyone allowed to request and tag certificates in the account can write our tags (a
     stack of this account, a zone of it): the guard must not validate their certificate by
-    writing its CNAME. Only the certificate the stack's resource holds is guarded."""
+    writing its CNAME. Only a certificate the provider's records name is guarded (before
+    issue 18: the one the stack's resource held, which a native resource could hold too)."""
     route53 = FakeRoute53({"ZCOM": "example.com"})
     certificates = FakeCertificates()
-    certificates.add(arn(1), owned("ZCOM"), ["bank.example.com"], held=False)
-    if held_by_stack:
-        certificates.held[(STACK, "Cert")] = held_by_stack
+    certificates.add(arn(1), "ZCOM", ["bank.example.com"], recorded=False)
+    if recorded_for:
+        certificates.add(arn(2), "ZCOM", ["www.example.com"], logical_id=recorded_for)
 
     guard = guard_with(monkeypatch, certificates, route53)
     report = guard.certificates([arn(1)])
     report_of_sweep = guard.sweep()
 
-    assert route53.changes == []
-    assert report.checked == report_of_sweep.checked == []
+    assert [name for _zone, names in route53.changes for name in names] == (
+        [record("www.example.com").name] if recorded_for else []
+    )
+    assert arn(1) not in certificates.described
+    assert report.checked == []
+    assert report_of_sweep.checked == ([arn(2)] if recorded_for else [])
