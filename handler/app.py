@@ -21,6 +21,7 @@ from dns_certificate.errors import (
     ContinuationError,
     InvocationDiedError,
     StateUnavailableError,
+    StoredStateUnreadableError,
 )
 from dns_certificate.guard import RenewalGuard
 from dns_certificate.intake import (
@@ -143,7 +144,7 @@ def _continued_state(runtime: Runtime, event: dict[str, Any]) -> Continuation | 
     A table that cannot be read raises: Lambda retries the invocation."""
     try:
         return load_state(event, runtime.continuations)
-    except StateUnavailableError:
+    except (StateUnavailableError, StoredStateUnreadableError):
         raise
     except ContinuationError as error:
         logger.error("Refused a continuation", extra={"why": error.reason})
@@ -178,7 +179,14 @@ def _answer_failed(
 
 
 def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> None:
-    state = _continued_state(runtime, event)
+    try:
+        state = _continued_state(runtime, event)
+    except StoredStateUnreadableError as error:
+        # The reference and the whole event match what a hand-off stored: CloudFormation's own
+        # request, which must hear rather than wait for its timeout.
+        logger.error("The continuation's stored state is unreadable", extra={"why": error.reason})
+        _answer_failed(runtime, event, context, error)
+        return
     if state is False:
         return
     key = RequestKey.of(event)

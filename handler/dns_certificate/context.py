@@ -180,8 +180,30 @@ class RequestContext:
             latest_deadline=overall_deadline(state.started_at, service_timeout),
             now=self.clock.now(),
         )
+        self._check_recorded(state)
         self.records.remember(state.zones)  # found by an earlier invocation: not looked up again
         return state
+
+    def _check_recorded(self, state: Continuation) -> None:
+        """A stored state is the provider's own, yet a certificate it names is acted on only
+        when the provider's records give it to this resource (a second line: a state written
+        by a bug, or by anyone else with access to the table, steers nothing)."""
+        arn = state.certificate_arn
+        if not arn:
+            return
+        record = self.registry.certificate(arn)
+        if state.action in ("create", "replace"):
+            allowed = record is not None and record.made_by(self.owner, request_token(self.event))
+        else:
+            allowed = (
+                record is not None
+                and record.belongs_to(self.owner)
+                and arn == self.request.physical_id
+            )
+        if not allowed:
+            raise ContinuationError(
+                "The continuation state is refused: its certificate is not the resource's"
+            )
 
     def stop_if_answered(self, step: str) -> None:
         """Change nothing once the timeout timer has answered FAILED (an earlier call, such as

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from .errors import ContinuationError, StateUnavailableError
+from .errors import ContinuationError, StateUnavailableError, StoredStateUnreadableError
 from .pacing import PollHistory
 from .properties import MAX_NAMES
 from .validation_options import is_hosted_zone_id
@@ -267,16 +267,27 @@ def load_state(event: Mapping[str, Any], store: ContinuationStore) -> Continuati
         raise ContinuationError("The continuation is refused: its reference was already used")
     if not secrets.compare_digest(stored.binding, binding_of(event)):
         raise ContinuationError("The continuation is refused: its reference is for another request")
-    if stored.state.hop != hop:
+    state = stored.state  # bound to this very event: unreadable now means answer FAILED
+    if state.hop != hop:
         raise ContinuationError("The continuation is refused: its hop is not the stored one")
-    return stored.state
+    return state
 
 
 @dataclass(frozen=True)
 class StoredState:
     binding: str
-    state: Continuation
+    #: The state as stored: parsed only once the reference is known to belong to the event.
+    data: object
     superseded: bool = False
+
+    @property
+    def state(self) -> Continuation:
+        try:
+            return Continuation.from_json(self.data)
+        except ContinuationError as error:
+            raise StoredStateUnreadableError(
+                "The continuation's stored state is unreadable"
+            ) from error
 
 
 class ContinuationStore(Protocol):
@@ -307,8 +318,8 @@ class MemoryContinuations:
             previous = self._latest.get(binding)
             if previous is not None:
                 old = self._states[previous]
-                self._states[previous] = StoredState(old.binding, old.state, superseded=True)
-            self._states[_reference_key(reference)] = StoredState(binding, state)
+                self._states[previous] = StoredState(old.binding, old.data, superseded=True)
+            self._states[_reference_key(reference)] = StoredState(binding, state.to_json())
             self._latest[binding] = _reference_key(reference)
         return reference
 
@@ -378,12 +389,13 @@ class DynamoDBContinuations:
         if not item or float(item.get("expiration", {}).get("N", "0")) < time.time():
             return None
         try:
-            state = Continuation.from_json(json.loads(item["state"]["S"]))
-        except (KeyError, ValueError) as error:
+            data = json.loads(item["state"]["S"])
+            binding = str(item["binding"]["S"])
+        except (KeyError, TypeError, ValueError) as error:
             raise ContinuationError("The continuation's stored state is unreadable") from error
         return StoredState(
-            binding=str(item["binding"]["S"]),
-            state=state,
+            binding=binding,
+            data=data,
             superseded=bool(item.get("superseded", {}).get("BOOL", False)),
         )
 

@@ -107,3 +107,8 @@ class RegistryError(CertificateResourceError):
 class StateUnavailableError(ContinuationError):
     """The state a continuation names could not be read (the table): not a refusal. The
     invocation fails, so that Lambda retries it."""
+
+
+class StoredStateUnreadableError(ContinuationError):
+    """The state stored for a genuine continuation (its reference and binding match) cannot be
+    parsed: answered FAILED, since the event is bound to CloudFormation's own request."""
