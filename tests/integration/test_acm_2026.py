@@ -13,6 +13,13 @@ from dns_certificate.certificates import TRANSPARENCY_OPT_OUT_WARNING
 from dns_certificate.context import Runtime
 from tests.integration.harness import Harness
 
+
+@pytest.fixture(autouse=True)
+def _exportable_certificates_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what ACM accepts: the provider's policy allows exports here
+    (AllowExportableCertificates "true"); tests/unit/test_policy.py covers the refusal."""
+    monkeypatch.setenv("ALLOW_EXPORT", "true")
+
 PCA_ARN = (
     "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
     "12345678-1234-1234-1234-123456789012"

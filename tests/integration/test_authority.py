@@ -36,6 +36,7 @@ from tests.integration.harness import (
     expected_records,
     stored_continuation,
 )
+from tests.integration.test_migration import EMAIL
 
 OTHER_STACK = "arn:aws:cloudformation:eu-west-1:123456789012:stack/other/0f1e2d3c"
 VICTIM = {"DomainName": "bank.example.com"}
@@ -399,11 +400,6 @@ def test_create_continuation_naming_a_foreign_certificate_in_the_event_is_refuse
     assert set(table_calls.operations) <= {"GetItem"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding for the lead (authority-findings.md): create.py/converge act on "
-    "state.certificate_arn without asking the registry whether this request made it",
-)
 def test_create_continuation_naming_a_foreign_certificate_in_its_stored_state_writes_nothing(
     harness: Harness,
 ) -> None:
@@ -415,10 +411,15 @@ def test_create_continuation_naming_a_foreign_certificate_in_its_stored_state_wr
     now = harness.clock.now()
     state = Continuation("create", now, now + 600, hop=1, certificate_arn=victim)
 
+    mark = harness.calls.mark()
+
     answer = harness.invoke(stored_continuation(event, state))
 
+    assert answer is not None and answer.status == "FAILED"
+    assert "certificate is not the resource's" in answer.reason
+    assert answer.physical_id != victim
+    assert harness.calls.since(mark, "acm") == harness.calls.since(mark, "route53") == []
     assert not validation_cname_written(harness, VICTIM["DomainName"])
-    assert answer is None or answer.physical_id != victim
     assert harness.certificates() == [victim]
 
 
@@ -443,3 +444,75 @@ def test_records_written_by_a_genuine_create_are_exactly_acms(harness: Harness) 
     assert set(harness.records(harness.zones["example.com"])) == {
         name.lower() for name in expected_records(["www.example.com"])
     }
+
+
+# ---- issue 18 point 1: the forged migration that re-tagged another stack's certificate -------
+
+
+def other_stacks_email_certificate(harness: Harness) -> tuple[str, dict[str, Any]]:
+    event = harness.event("create.json", properties=EMAIL, StackId=OTHER_STACK)
+    answer = harness.run(event)
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.faults.migrations.methods[answer.physical_id] == "EMAIL"
+    return answer.physical_id, event["ResourceProperties"]
+
+
+def test_update_when_forged_migration_continuation_names_another_stacks_certificate_is_refused(
+    harness: Harness,
+) -> None:
+    """The attack of issue 18 point 1: PhysicalResourceId and the state's certificate_arn both
+    name stack B's certificate, phase migration_records_written. Before, it re-tagged B's
+    certificate (whose next tags-only update then replaced it); now: refused, no call."""
+    theirs, old = other_stacks_email_certificate(harness)
+    tags_before = harness.tags(theirs)
+    now = harness.clock.now()
+    forged = {
+        "action": "in_place",
+        "started_at": now,
+        "deadline": now + 600,
+        "hop": 1,
+        "phase": "migration_records_written",
+        "certificate_arn": theirs,
+    }
+    event = harness.event(
+        "update-tags.json",
+        properties={**old, "ValidationMethod": "DNS"},
+        old_properties=old,
+        physical_id=theirs,
+        Continuation=forged,
+    )
+    mark = harness.calls.mark()
+
+    assert harness.invoke(event) is None
+
+    assert harness.answers_for(event) == []
+    assert harness.calls.calls[mark:] == []
+    assert harness.tags(theirs) == tags_before
+
+
+def test_update_when_stored_migration_state_names_another_stacks_certificate_leaves_it(
+    harness: Harness,
+) -> None:
+    """Defence in depth for the same attack: the state in the table (as only the provider
+    could write it) names B's certificate; stack A's Update neither re-tags nor migrates it."""
+    theirs, old = other_stacks_email_certificate(harness)
+    tags_before = harness.tags(theirs)
+    now = harness.clock.now()
+    state = Continuation(
+        "in_place", now, now + 600, hop=1, phase="migration_records_written", certificate_arn=theirs
+    )
+    event = harness.event(
+        "update-tags.json",
+        properties={**old, "ValidationMethod": "DNS"},
+        old_properties=old,
+        physical_id=theirs,
+    )
+    mark = harness.calls.mark()
+
+    answer = harness.invoke(stored_continuation(event, state))
+
+    touching = {"AddTagsToCertificate", "RemoveTagsFromCertificate", "UpdateCertificateOptions"}
+    assert [c.operation for c in harness.calls.since(mark, "acm") if c.operation in touching] == []
+    assert harness.tags(theirs) == tags_before
+    assert answer is not None and answer.status == "FAILED"
+    assert "certificate is not the resource's" in answer.reason

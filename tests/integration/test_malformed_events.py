@@ -140,9 +140,11 @@ def test_create_when_stored_state_is_out_of_bounds_fails_with_zero_aws_calls(
     [{"hop": "2"}, {"hop": True}, {"deadline": "soon"}, {"action": None}],
     ids=["hop-a-string", "hop-a-boolean", "deadline-not-a-number", "no-action"],
 )
-def test_create_when_stored_state_is_unreadable_is_refused_with_zero_aws_calls(
+def test_create_when_stored_state_is_unreadable_fails_with_zero_aws_calls(
     harness: Harness, requests_table: str, fields: dict[str, Any]
 ) -> None:
+    """A genuine reference (bound to this event) to a state this version cannot read: answered
+    FAILED at once rather than left to CloudFormation's timeout, touching nothing."""
     handed = stored_continuation(
         harness.event("create-two-zones.json"), stored(harness.clock.now())
     )
@@ -150,7 +152,10 @@ def test_create_when_stored_state_is_unreadable_is_refused_with_zero_aws_calls(
 
     answer = harness.invoke(handed)
 
-    assert answer is None and harness.answers_for(handed) == []
+    assert answer is not None and answer.status == "FAILED"
+    assert "stored state is unreadable" in answer.reason
+    assert not answer.physical_id.startswith("arn:")
+    assert len(harness.answers_for(handed)) == 1
     assert harness.calls.calls == []
     assert len(harness.self_invokes) == 0
 

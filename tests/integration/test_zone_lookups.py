@@ -254,18 +254,18 @@ def test_next_invocation_when_zones_are_put_in_the_continuation_entry_ignores_th
     )
 
 
-def test_next_invocation_when_stored_zones_are_unreadable_refuses_the_state(
+def test_next_invocation_when_stored_zones_are_unreadable_fails_and_writes_nothing(
     harness: Harness, requests_table: str
 ) -> None:
     """A stored state that does not parse (the table edited by hand, or a format this version
-    cannot read) is refused, not acted on: no record is written."""
+    cannot read) is not acted on: FAILED is answered, no record is written."""
     _, payload = handed_off_before_the_write(harness)
     corrupt_stored_state(requests_table, payload, zones=[["example.com", "../../x", "x.com"]])
 
     answer = harness.invoke(payload)
 
-    assert answer is None
-    assert harness.answers_for(payload) == []
+    assert answer is not None and answer.status == "FAILED"
+    assert "stored state is unreadable" in answer.reason
     assert harness.change_batches() == []
 
 
