@@ -20,6 +20,7 @@ def _exportable_certificates_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     (AllowExportableCertificates "true"); tests/unit/test_policy.py covers the refusal."""
     monkeypatch.setenv("ALLOW_EXPORT", "true")
 
+
 PCA_ARN = (
     "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
     "12345678-1234-1234-1234-123456789012"

@@ -11,6 +11,7 @@ CloudFormation and the strict emulator can play.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import secrets
@@ -516,3 +517,54 @@ def test_update_when_stored_migration_state_names_another_stacks_certificate_lea
     assert harness.tags(theirs) == tags_before
     assert answer is not None and answer.status == "FAILED"
     assert "certificate is not the resource's" in answer.reason
+
+
+# ---- issue 18 points 4 and 6: answers belong to their URL --------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18 point 6 not done yet: RequestKey (requests.py) leaves out the ResponseURL, "
+    "so the copy's answer counts as the request's (authority-findings.md)",
+)
+def test_create_when_a_copy_with_another_response_url_arrives_first_the_real_one_is_answered(
+    harness: Harness,
+) -> None:
+    """The ids are on every log line: a copy of a live request with another ResponseURL,
+    delivered first, must not take the request's answer (CloudFormation's own delivery would
+    find it "answered" and the stack would wait for its timeout)."""
+    genuine = harness.event("create.json")
+    hijack = {**genuine, "ResponseURL": harness.answers.new_url()}
+
+    harness.run(hijack)
+    answer = harness.run(genuine)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert len(harness.answers_for(genuine)) == 1
+    assert harness.calls.count("acm", "RequestCertificate") <= 2
+    assert len(harness.certificates()) == 1  # one idempotency token: one certificate
+
+
+def test_continuation_when_its_stored_state_expired_is_refused_unanswered(
+    harness: Harness, requests_table: str, table_calls: TableCalls
+) -> None:
+    """DynamoDB removes expired items within days, not at once: an expired state still in the
+    table is refused as unknown, like one already removed."""
+    from dns_certificate.continuation import STATE_PREFIX
+
+    event, payload = handed_off(harness)
+    reference = payload["Continuation"]["reference"]
+    key = {"id": {"S": STATE_PREFIX + hashlib.sha256(reference.encode()).hexdigest()}}
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=requests_table,
+        Key=key,
+        UpdateExpression="SET expiration = :past",
+        ExpressionAttributeValues={":past": {"N": "1000"}},
+    )
+    mark, table_mark = harness.calls.mark(), len(table_calls.operations)
+
+    assert harness.invoke(payload) is None
+
+    assert harness.answers_for(event) == []
+    assert harness.calls.calls[mark:] == []
+    assert table_calls.operations[table_mark:] == ["GetItem"]
