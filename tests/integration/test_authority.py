@@ -568,3 +568,67 @@ def test_continuation_when_its_stored_state_expired_is_refused_unanswered(
     assert harness.answers_for(event) == []
     assert harness.calls.calls[mark:] == []
     assert table_calls.operations[table_mark:] == ["GetItem"]
+
+
+# ---- issue 18 point 1: what the provider's records hold, and when -------------------------------
+
+
+def table_items(table: str) -> list[dict[str, Any]]:
+    return list(boto3.client("dynamodb", region_name=REGION).scan(TableName=table)["Items"])
+
+
+def test_hand_off_keeps_neither_the_response_url_nor_the_reference_in_the_table(
+    harness: Harness, requests_table: str
+) -> None:
+    event, payload = handed_off(harness)
+
+    stored = json.dumps(table_items(requests_table))
+
+    assert event["ResponseURL"] not in stored
+    assert event["ResponseURL"].split("?")[0] not in stored
+    assert payload["Continuation"]["reference"] not in stored
+
+
+def test_create_records_the_certificate_before_writing_any_validation_record(
+    harness: Harness, runtime: Runtime
+) -> None:
+    timeline: list[str] = []
+
+    def note(model: Any, params: dict[str, Any], **_: Any) -> None:
+        item_id = str(params.get("Item", {}).get("id", {}).get("S", ""))
+        timeline.append(f"{model.name}:{item_id.split('#')[1] if '#' in item_id else ''}")
+
+    table, route53 = runtime.clients.dynamodb(), runtime.clients.route53()
+    acm = runtime.clients.acm(REGION)
+    for client in (table, route53, acm):
+        client.meta.events.register("before-parameter-build", note)
+    try:
+        arn = harness.create({"DomainName": "www.example.com"})
+    finally:
+        for client in (table, route53, acm):
+            client.meta.events.unregister("before-parameter-build", note)
+
+    intent = timeline.index("PutItem:intent")
+    requested = timeline.index("RequestCertificate:")
+    recorded = timeline.index("PutItem:certificate")
+    first_write = timeline.index("ChangeResourceRecordSets:")
+    assert intent < requested < recorded < first_write
+    assert harness_record(arn) is not None
+
+
+def test_certificate_record_lives_with_the_certificate_and_expires_after_its_delete(
+    harness: Harness, requests_table: str
+) -> None:
+    arn = harness.create({"DomainName": "www.example.com"})
+
+    def record_item() -> dict[str, Any]:
+        (item,) = [i for i in table_items(requests_table) if i["id"]["S"].endswith("#" + arn)]
+        return item
+
+    assert "expiration" not in record_item()
+    assert harness.run(harness.event("delete.json", physical_id=arn)).status == "SUCCESS"
+
+    after = record_item()
+    assert after["deleted"] == {"BOOL": True}
+    assert "expiration" in after
+    assert harness_record(arn) is not None and harness_record(arn).deleted  # type: ignore[union-attr]
