@@ -11,8 +11,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from dns_certificate.context import Runtime
 from dns_certificate.dns import HostedZoneService
 from tests.integration.harness import OTHER_REGION, Harness, expected_records
+from tests.support.aws_errors import error_response
 
 TWO_ZONES = {
     "DomainName": "example.com",
@@ -270,3 +272,49 @@ def test_cleanup_racing_a_create_that_shares_the_record_leaves_it_for_the_new_ce
     assert answer.status == "SUCCESS", answer.reason
     assert requested and harness.certificates() == requested
     assert _all_records(harness) == set(expected_records(["example.com"]))
+
+
+# ---- issue 18 point 3: the regions the provider's records name are checked ------------------
+
+
+def test_cleanup_when_sharing_certificate_is_in_a_region_only_the_registry_names_keeps_the_record(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No CLEANUP_CHECK_REGIONS: the defaults (the function's region and us-east-1) leave out
+    eu-west-1, but the provider's records name a live certificate of its own there."""
+    monkeypatch.delenv("CLEANUP_CHECK_REGIONS", raising=False)
+    first = _with_cleanup({"DomainName": "example.com"})
+    other_region = {"DomainName": "example.com", "Region": OTHER_REGION}
+    arn = harness.create(first)
+    harness.run(harness.event("create.json", properties=other_region, LogicalResourceId="Eu"))
+    mark = harness.calls.mark()
+
+    answer = _delete(harness, arn, first)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert _all_records(harness) == set(expected_records(["example.com"]))
+    assert OTHER_REGION in {call.region for call in harness.calls.since(mark, "acm")}
+
+
+def test_cleanup_when_the_providers_records_cannot_be_read_deletes_no_record(
+    harness: Harness, runtime: Runtime, log_output: io.StringIO
+) -> None:
+    """Without the records the regions to check are unknown: deleting could break another
+    certificate's renewal, so the Delete succeeds and every record stays (logged)."""
+    properties = _with_cleanup({"DomainName": "example.com"})
+    arn = harness.create(properties)
+    client = runtime.clients.dynamodb()
+
+    def unreadable(**_: Any) -> Any:
+        return error_response("AccessDeniedException", "not allowed to Scan")
+
+    client.meta.events.register("before-call.dynamodb.Scan", unreadable)
+    try:
+        answer = _delete(harness, arn, properties)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.Scan", unreadable)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == []
+    assert _all_records(harness) == set(expected_records(["example.com"]))
+    assert "Validation records not cleaned up" in log_output.getvalue()
