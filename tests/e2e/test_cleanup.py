@@ -149,13 +149,34 @@ def test_cleanup_when_an_eu_west_1_certificate_in_check_regions_shares_the_recor
     assert emulator.cname_records(zone) == _records("example.com")
 
 
-def test_cleanup_when_the_sharing_region_is_not_checked_deletes_the_record(
+def test_cleanup_when_the_sharing_region_is_neither_listed_nor_recorded_deletes_the_record(
     emulator: Emulator,
     cfn: LocalCloudFormation,
     hosted_zones: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """What CLEANUP_CHECK_REGIONS is for: a region it leaves out is not searched."""
+    """What CLEANUP_CHECK_REGIONS is for: a region it leaves out, where the provider made no
+    certificate (so its records do not name it either), is not searched. The sharing
+    certificate here was requested outside the provider."""
+    monkeypatch.setenv("CLEANUP_CHECK_REGIONS", "us-east-1")
+    zone = hosted_zones["example.com"]
+    virginia = cfn.stack("virginia")
+    assert virginia.create({"Cert": _certificate("example.com", **CLEANUP)}).succeeded
+    emulator.acm("eu-west-1").request_certificate(DomainName="example.com", ValidationMethod="DNS")
+
+    assert virginia.delete().status == "DELETE_COMPLETE"
+
+    assert emulator.cname_records(zone) == {}
+
+
+def test_cleanup_when_the_provider_made_the_sharing_certificate_in_an_unlisted_region_keeps_it(
+    emulator: Emulator,
+    cfn: LocalCloudFormation,
+    hosted_zones: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 18: every region the provider's records name is searched, listed or not (before,
+    this record was deleted and the European certificate's renewal would have failed)."""
     monkeypatch.setenv("CLEANUP_CHECK_REGIONS", "us-east-1")
     zone = hosted_zones["example.com"]
     virginia, europe = cfn.stack("virginia"), cfn.stack("europe")
@@ -164,7 +185,7 @@ def test_cleanup_when_the_sharing_region_is_not_checked_deletes_the_record(
 
     assert virginia.delete().status == "DELETE_COMPLETE"
 
-    assert emulator.cname_records(zone) == {}
+    assert emulator.cname_records(zone) == _records("example.com")
 
 
 def test_cleanup_by_default_deletes_nothing(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dns_certificate.certificates import LOGICAL_ID_TAG, STACK_TAG
 from local.driver import LocalCloudFormation
 from local.emulator import Emulator, validation_record
 
@@ -142,13 +141,13 @@ def test_delete_waits_while_the_certificate_is_in_use(
     ResourceInUseException, as it does for a while after the listener is gone): the Delete
     waits and retries instead of failing the stack."""
     stack = cfn.stack("in-use")
-    owner = [
-        {"Key": STACK_TAG, "Value": stack.stack_id},
-        {"Key": LOGICAL_ID_TAG, "Value": "Certificate"},
-    ]
-    arn = emulator.acm().request_certificate(DomainName="example.com", Tags=owner)["CertificateArn"]
+    # Made by the provider (its records name it; a certificate merely tagged for the stack is
+    # never deleted: test_authority.py).
+    created = stack.create({"Certificate": _certificate("example.com")})
+    assert created.succeeded, created.step("Certificate").reason
+    arn = stack.physical_id("Certificate")
     emulator.rules.mark_in_use(arn, LOAD_BALANCER, refuse_deletes=1)
-    properties = stack.request_properties({"DomainName": "example.com"})
+    properties = stack.request_properties(_certificate("example.com"))
 
     deleted = cfn.send(
         "delete", "Delete", stack.stack_id, "Certificate", properties, physical_id=arn
