@@ -40,6 +40,20 @@ def test_check_regions_when_blank_falls_back_to_the_default(
     assert check_regions("eu-west-1", "eu-west-1") == ["eu-west-1", "us-east-1"]
 
 
+@pytest.mark.parametrize("configured", [None, "us-east-1"], ids=["unset", "set"])
+def test_check_regions_adds_every_region_the_providers_records_name_once_each(
+    monkeypatch: pytest.MonkeyPatch, configured: str | None
+) -> None:
+    if configured is None:
+        monkeypatch.delenv("CLEANUP_CHECK_REGIONS", raising=False)
+    else:
+        monkeypatch.setenv("CLEANUP_CHECK_REGIONS", configured)
+
+    regions = check_regions("us-east-1", "us-east-1", {"sa-east-1", "eu-west-1", "us-east-1"})
+
+    assert regions == ["us-east-1", "eu-west-1", "sa-east-1"]
+
+
 @pytest.mark.parametrize(
     ("name", "key"),
     [
