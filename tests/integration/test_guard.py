@@ -381,3 +381,21 @@ def test_update_in_place_that_moves_a_name_to_another_account_rewrites_the_zones
     _invoke(harness, acm_event(arn))
 
     assert cnames_in(DNS_ACCOUNT, zone) == dict([_record("shop.example.net")])
+
+
+def test_sweep_when_a_certificate_is_in_a_region_only_the_providers_records_name_repairs_it(
+    harness: Harness,
+) -> None:
+    """Issue 18 point 3: the sweep reads the provider's records, so it covers every region
+    they name (before, only the function's region and us-east-1 were listed)."""
+    other = "ap-southeast-2"
+    arn = harness.create({"DomainName": "www.example.com", "Region": other})
+    assert harness.certificates(other) == [arn]
+    _delete_record(harness.zones["example.com"], "www.example.com")
+    mark = harness.calls.mark()
+
+    _invoke(harness, scheduled_event(REGION))
+
+    name, value = _record("www.example.com")
+    assert harness.records(harness.zones["example.com"])[name].values == (value,)
+    assert {call.region for call in harness.calls.since(mark, "acm")} == {other}
