@@ -58,7 +58,7 @@ def stacks(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stacks]:
     answered = Stacks()
     session = boto3.Session(region_name=REGION)
     session.events.register("before-call.cloudformation.DescribeStackResource", answered)
-    monkeypatch.setattr(adopt_certificates.boto3, "Session", lambda: session)
+    monkeypatch.setattr("tools.adopt_certificates.boto3.Session", lambda: session)
     yield answered
 
 
