@@ -13,8 +13,11 @@ item back without a second read):
   retry of a hop that timed out finds its record expired (its in-progress expiry is the
   invocation's own end) and runs.
 
-Keys are digests of the stack, the logical id, the request id (and the hop): never the
-ResponseURL, which is a credential. Records outlive CloudFormation's one-hour limit and
+Keys are digests of the stack, the logical id, the request id, a digest of the ResponseURL (and
+the hop): never the URL itself, which is a credential. A delivery with another ResponseURL is
+another request here: an event that copies a live request's ids but not its URL, arriving
+first, gets its own records and cannot take the answer, or the hop, of CloudFormation's own
+delivery. Records outlive CloudFormation's one-hour limit and
 Lambda's six-hour event age (DynamoDB's TTL removes them a day later). If the table cannot be
 reached, the resource still answers — a second answer is better than none — and says so in
 the log.
@@ -22,6 +25,7 @@ the log.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Mapping
@@ -57,18 +61,32 @@ class RequestKey:
     stack_id: str
     logical_id: str
     request_id: str
+    #: sha256 of the ResponseURL (hex): the answer goes to that URL, so it is part of the
+    #: request's identity; the URL itself is a credential and is never stored.
+    url_digest: str = ""
 
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> RequestKey:
-        return cls(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+        url = event.get("ResponseURL")
+        return cls(
+            event["StackId"],
+            event["LogicalResourceId"],
+            event["RequestId"],
+            url_digest(url) if isinstance(url, str) else "",
+        )
 
     def data(self, **extra: Any) -> dict[str, Any]:
         return {
             "stack_id": self.stack_id,
             "logical_id": self.logical_id,
             "request_id": self.request_id,
+            "url": self.url_digest,
             **extra,
         }
+
+
+def url_digest(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RequestsStore(Protocol):

@@ -138,3 +138,25 @@ def test_every_call_when_the_table_is_missing_lets_the_invocation_carry_on(
     table.answer_sent(KEY)
     table.release_answer(KEY)
     table.end_hop(KEY, 0, completed=True)
+
+
+def test_claim_answer_when_another_response_url_claimed_first_is_another_request(
+    table: DynamoDBRequests,
+) -> None:
+    """Issue 18 point 6: the ResponseURL is part of the request (a forged delivery with the ids
+    of a live request but its own URL cannot take CloudFormation's answer, or its hop)."""
+    event = {
+        "StackId": KEY.stack_id,
+        "LogicalResourceId": KEY.logical_id,
+        "RequestId": KEY.request_id,
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/real?sig=1",
+    }
+    forged = RequestKey.of({**event, "ResponseURL": "https://attacker.example/r?sig=2"})
+    real = RequestKey.of(event)
+    assert table.claim_answer(forged, MINUTE_MS)
+    assert table.start_hop(forged, 0, MINUTE_MS)
+
+    assert not table.answered(real)
+    assert table.start_hop(real, 0, MINUTE_MS)
+    assert table.claim_answer(real, MINUTE_MS)
+    assert "attacker" not in real.url_digest and len(real.url_digest) == 64
