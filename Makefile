@@ -3,6 +3,7 @@
 #
 #   .venv      development/test tools (requirements-dev.txt)
 #   .sam-venv  AWS SAM CLI, kept apart because it pins its own boto3 and cfn-lint
+#   .checkov-venv  checkov (requirements-checkov.txt), kept apart because it pins an older boto3
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -13,6 +14,12 @@ SAM_VENV      := .sam-venv
 SAM_CLI_VERSION ?= 1.170.0
 SAM_STAMP     := $(SAM_VENV)/.aws-sam-cli-$(SAM_CLI_VERSION).stamp
 SAM           := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+CHECKOV_VENV  := .checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.requirements-checkov.stamp
+# --skip-download: no call to the vendor's platform (guidelines, severities); the checks ship
+# with the package.
+CHECKOV       := $(CHECKOV_VENV)/bin/checkov --framework cloudformation --compact --quiet \
+	--skip-download
 PIP_INSTALL   := -m pip install --disable-pip-version-check --quiet
 PYTEST_ARGS   ?=
 BENCH_ARGS    ?=
@@ -61,6 +68,16 @@ $(SAM_STAMP):
 	@rm -f $(SAM_VENV)/.aws-sam-cli-*.stamp
 	@touch $@
 
+# checkov pins boto3 exactly: its own virtualenv, re-made when requirements-checkov.txt changes.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -n "$(VENV_PYTHON)" || { echo "error: no python3.13 or python3 found" >&2; exit 1; }
+	@if [ ! -x "$(CHECKOV_VENV)/bin/python" ]; then \
+		echo "+ $(VENV_PYTHON) -m venv $(CHECKOV_VENV)"; \
+		"$(VENV_PYTHON)" -m venv "$(CHECKOV_VENV)"; \
+	fi
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.txt
+	@touch $@
+
 # --- checks -----------------------------------------------------------------------------------
 
 # Two workers (pytest-xdist): the machines have 2 cores, and most tests wait on sockets or
@@ -81,12 +98,21 @@ reliability: venv ## Reliability figures: bad inputs and faults (prints one tabl
 	$(VENV)/bin/python -m pytest tests/reliability -q $(PYTEST_ARGS)
 
 # Runs every linter even when an earlier one fails, then fails if any did.
-lint: venv ## ruff check, ruff format --check, mypy, cfn-lint
+# checkov scans what CloudFormation deploys: the plain translation of template.yaml (SAM copies
+# each function's Metadata, with its checkov skips, onto the AWS::Lambda::Function) and the
+# examples. Every skip names its check and says why it does not apply (README "Security").
+lint: venv $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, checkov (plain template, examples), IAM names
 	@rc=0; \
 	echo "+ ruff check ."; $(VENV)/bin/ruff check . || rc=1; \
 	echo "+ ruff format --check ."; $(VENV)/bin/ruff format --check . || rc=1; \
 	echo "+ mypy"; $(VENV)/bin/mypy || rc=1; \
 	echo "+ cfn-lint $(CFN_TEMPLATES)"; $(VENV)/bin/cfn-lint -- $(CFN_TEMPLATES) || rc=1; \
+	echo "+ plain template"; \
+		$(VENV)/bin/python -m tools.plain_template --output $(PLAIN_DIR)/template.json || rc=1; \
+	echo "+ checkov $(PLAIN_DIR)/template.json $(wildcard examples/*.yaml)"; \
+		$(CHECKOV) $(addprefix -f ,$(PLAIN_DIR)/template.json $(wildcard examples/*.yaml)) \
+		|| rc=1; \
+	echo "+ iam-check"; $(VENV)/bin/python -m tools.iam_check || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "lint: FAILED" >&2; fi; \
 	exit $$rc
 
@@ -139,5 +165,5 @@ clean: ## Remove build output and caches (keeps the virtualenvs)
 	find . -path ./$(VENV) -prune -o -path ./$(SAM_VENV) -prune -o \
 		\( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
 
-distclean: clean ## clean, and remove .venv and .sam-venv too
-	rm -rf $(VENV) $(SAM_VENV)
+distclean: clean ## clean, and remove .venv, .sam-venv and .checkov-venv too
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV)
