@@ -162,10 +162,11 @@ class Deleter:
     def _owned_for_delete(self, arn: str, state: Continuation) -> bool:
         """Delete only a certificate whose ownership tags name this stack's resource: a Delete
         naming any other ARN of the account (a mistake, or a crafted event) leaves it alone."""
-        service = self._ctx.runtime_certificates(region_of(arn))
         attempt = 0
         while True:
             try:
+                # Inside the try: a region botocore refuses (`us_east_1`, `a b`) is no owner.
+                service = self._ctx.runtime_certificates(region_of(arn))
                 found = service.tags_if_exists(arn)
                 if found is None:
                     logger.info("Certificate already gone", extra={"certificate_arn": arn})
