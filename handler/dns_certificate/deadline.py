@@ -9,13 +9,30 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NewType, Protocol
 
 #: Hand the wait to a new invocation when less than this is left of the current one.
 HANDOFF_MARGIN_SECONDS = 30.0
 #: Answer this long before CloudFormation would give up on the resource (capped at a quarter
 #: of a short ServiceTimeout so that a 60-second timeout still leaves time to work).
 ANSWER_MARGIN_SECONDS = 30.0
+
+
+#: A duration: seconds to spend, or seconds left. Never a point in time.
+Seconds = NewType("Seconds", float)
+#: A point in time on one clock (`Clock.now`'s epoch seconds, or `time.monotonic`'s). Two
+#: types, so that mypy refuses a moment where a budget is expected (a monotonic deadline read
+#: as seconds once gave a clean-up a budget of hours).
+Moment = NewType("Moment", float)
+
+
+def seconds_left(until: Moment, now: Moment) -> Seconds:
+    """The time from `now` to `until` (both on the same clock); never negative."""
+    return Seconds(max(0.0, until - now))
+
+
+def moment_after(now: Moment, seconds: Seconds) -> Moment:
+    return Moment(now + seconds)
 
 
 class Clock(Protocol):
@@ -45,9 +62,9 @@ def overall_deadline(started_at: float, service_timeout: int) -> float:
 class Budget:
     """What one invocation may still spend: the smaller of the deadline and its own time."""
 
-    deadline: float
-    now: float
-    remaining_in_invocation: float
+    deadline: Moment
+    now: Moment
+    remaining_in_invocation: Seconds
 
     @property
     def past_deadline(self) -> bool:
@@ -57,12 +74,13 @@ class Budget:
     def must_hand_off(self) -> bool:
         return self.remaining_in_invocation < HANDOFF_MARGIN_SECONDS
 
-    def sleep_for(self, wanted: float) -> float:
+    def sleep_for(self, wanted: float) -> Seconds:
         """Never sleep past the deadline or into the hand-off margin."""
         usable = min(
-            self.deadline - self.now, self.remaining_in_invocation - HANDOFF_MARGIN_SECONDS
+            seconds_left(self.deadline, self.now),
+            self.remaining_in_invocation - HANDOFF_MARGIN_SECONDS,
         )
-        return max(0.0, min(wanted, usable))
+        return Seconds(max(0.0, min(wanted, usable)))
 
 
 @dataclass(frozen=True)
