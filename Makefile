@@ -32,7 +32,7 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: help venv test test-serial bench reliability lint format demo build build-check validate \
+.PHONY: lock help venv test test-serial bench reliability lint format demo build build-check validate \
 	deploy plain-template plain-code clean distclean
 
 help: ## List the targets
@@ -123,17 +123,40 @@ format: venv ## Apply ruff's fixes and formatting
 demo: venv ## Run the local demo (local/demo.py) against mocked AWS
 	PYTHONPATH=handler:. $(VENV)/bin/python -m local.demo
 
+# --- runtime dependencies -------------------------------------------------------------------
+
+# handler/requirements.txt: requirements-runtime.in compiled with every dependency pinned and the
+# sha256 of each file PyPI serves for it (wheels and sdist), so that sam build's pip, which turns
+# on --require-hashes for a file whose lines carry hashes, installs nothing else. Every bundled
+# package is pure Python (py3-none-any): the same hashes serve arm64 and x86_64. PyPI only
+# (PIP_CONFIG_FILE=/dev/null): no local mirror or find-links may add a file of its own.
+lock: venv ## Recompile handler/requirements.txt (pins + hashes) from requirements-runtime.in
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \
+		$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url \
+		--output-file handler/requirements.txt requirements-runtime.in
+
 # --- SAM --------------------------------------------------------------------------------------
 
-# sam build without a container needs the runtime's interpreter (python3.13) on PATH.
-build: $(SAM_STAMP) ## sam build into .aws-sam/build (no container; needs python3.13)
+# sam build without a container needs the runtime's interpreter (python3.13) on PATH. Then the
+# SBOM: cyclonedx-py reads the distributions on the path of a python3.13 whose path is the built
+# function folder and the standard library only (-S: no site-packages), as Lambda's /var/task.
+SBOM := build/sbom.json
+
+build: $(SAM_STAMP) venv ## sam build into .aws-sam/build, and its CycloneDX SBOM build/sbom.json
 	@test -n "$(PY313)" || { echo "error: sam build needs python3.13 (the Lambda runtime)" >&2; exit 1; }
 	PATH="$(dir $(PY313)):$$PATH" $(SAM) build
+	@mkdir -p $(dir $(SBOM))
+	env -u PYTHONHOME PYTHONPATH="$(CURDIR)/.aws-sam/build/CertificateFunction" \
+		$(VENV)/bin/cyclonedx-py environment -S --pyproject pyproject.toml \
+		--output-reproducible --sv 1.6 --of JSON -o $(SBOM) "$(PY313)"
+	@echo "wrote $(SBOM)"
 
-# The built artifact is what we test (tools/check_build.py): no test/dev package in it, and the
-# built app.lambda_handler, run in a bare interpreter with only the build and boto3 on its path,
+# The built artifact is what we test (tools/check_build.py): no test/dev package in it, the
+# SBOM lists exactly its distributions under allowed licences (licences-allowed.txt),
+# handler/requirements.txt carries hashes, and the built app.lambda_handler, run in a bare interpreter with only the build and boto3 on its path,
 # answers a sample event from events/ as CloudFormation expects. Part of .ci/run.
-build-check: build venv ## sam build, then check and invoke the built handler in a bare python3.13
+build-check: build venv ## sam build, then check it against its SBOM and invoke it in a bare python3.13
 	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFunction
 	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFailureFunction \
 		--destination
