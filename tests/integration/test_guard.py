@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 import app
+from dns_certificate import metrics
 from dns_certificate.context import Runtime
 from dns_certificate.requests import DynamoDBRequests
 from dns_certificate.zonetag import ZONES_TAG
@@ -271,6 +272,82 @@ def test_guard_when_one_certificate_is_refused_goes_on_with_the_next(
     assert failure["certificate_arn"] == refused
     assert "AccessDeniedException" in failure["error"]
     assert repaired != refused
+
+
+def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+def test_guard_when_a_certificate_cannot_be_checked_counts_it_for_the_alarm(
+    harness: Harness, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25 point 6: a failed check was only logged; the RenewalGuardAlarm watches this."""
+    refused = harness.create({"DomainName": "www.example.com"})
+    harness.create({"DomainName": "api.example.org"})
+
+    def deny(params: dict[str, Any], **_: Any) -> Any:
+        if params.get("body") and refused.encode() in params["body"]:
+            return error_response("AccessDeniedException", "not allowed")
+        return None
+
+    acm = runtime.clients.acm(REGION)
+    acm.meta.events.register("before-call.acm.ListTagsForCertificate", deny)
+    capsys.readouterr()
+    try:
+        _invoke(harness, scheduled_event(REGION))
+    finally:
+        acm.meta.events.unregister("before-call.acm.ListTagsForCertificate", deny)
+
+    (line,) = _emf(capsys)
+    assert line["RequestType"] == "RenewalGuard"
+    assert line[metrics.GUARD_FAILED] == [1.0]
+    assert metrics.GUARD_CANNOT_REPAIR not in line
+
+
+def test_guard_when_it_cannot_reach_a_certificates_records_counts_it_for_the_alarm(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A certificate without its zones tag: the guard cannot repair it, every run (issue 25)."""
+    arn = harness.create({"DomainName": "www.example.com"})
+    harness.acm().remove_tags_from_certificate(
+        CertificateArn=arn, Tags=[{"Key": ZONES_TAG, "Value": harness.tags(arn)[ZONES_TAG]}]
+    )
+    capsys.readouterr()
+
+    _invoke(harness, acm_event(arn))
+
+    (line,) = _emf(capsys)
+    assert line["RequestType"] == "RenewalGuard"
+    assert line[metrics.GUARD_CANNOT_REPAIR] == [1.0]
+    assert metrics.GUARD_FAILED not in line
+
+
+def test_guard_when_records_are_the_users_to_keep_raises_no_alarm(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ManageDnsRecords "false" is a choice (a warning in the log), not a fault to page for."""
+    arn = harness.create({"DomainName": "www.example.com"})
+    harness.acm().add_tags_to_certificate(
+        CertificateArn=arn, Tags=[{"Key": ZONES_TAG, "Value": "=manual"}]
+    )
+    capsys.readouterr()
+
+    _invoke(harness, acm_event(arn))
+
+    for line in _emf(capsys):
+        assert metrics.GUARD_CANNOT_REPAIR not in line
+
+
+def test_guard_when_every_certificate_is_fine_records_no_failure(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.create({"DomainName": "www.example.com"})
+    capsys.readouterr()
+
+    _invoke(harness, scheduled_event(REGION))
+
+    for line in _emf(capsys):
+        assert metrics.GUARD_FAILED not in line and metrics.GUARD_CANNOT_REPAIR not in line
 
 
 @pytest.mark.parametrize(

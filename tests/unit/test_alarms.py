@@ -10,7 +10,7 @@ import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
-ALARMS = ("FailedRequestsAlarm", "FunctionErrorsAlarm")
+ALARMS = ("FailedRequestsAlarm", "FunctionErrorsAlarm", "RenewalGuardAlarm")
 
 
 def _template() -> Any:
@@ -79,3 +79,24 @@ def test_alarms_when_read_match_what_the_code_emits() -> None:
         assert metric["MetricName"] == metrics.FAILED
         names = {d["Name"] for d in metric["Dimensions"]}
         assert names == {metrics.PROVIDER_DIMENSION, metrics.REQUEST_TYPE_DIMENSION}
+
+
+def test_renewal_guard_alarm_when_read_watches_what_the_guard_counts() -> None:
+    """Issue 25 point 6: certificates the guard could not check or cannot reach (only logged
+    before) page like a FAILED answer: they are the silent expiries the guard exists for."""
+    from dns_certificate import metrics
+
+    alarm = _template()["Resources"]["RenewalGuardAlarm"]["Properties"]
+    watched = set()
+    for metric in _metric_stats(alarm):
+        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert metric["Namespace"] == metrics.DEFAULT_NAMESPACE
+        assert dimensions == {
+            metrics.PROVIDER_DIMENSION: {"Ref": "AWS::StackName"},
+            metrics.REQUEST_TYPE_DIMENSION: metrics.RENEWAL_GUARD,
+        }
+        watched.add(metric["MetricName"])
+    assert watched == {metrics.GUARD_FAILED, metrics.GUARD_CANNOT_REPAIR}
+    (expression,) = [q["Expression"] for q in alarm["Metrics"] if q["ReturnData"]]
+    ids = [q["Id"] for q in alarm["Metrics"] if "MetricStat" in q]
+    assert all(f"FILL({query_id}, 0)" in expression for query_id in ids)
