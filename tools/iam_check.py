@@ -173,7 +173,10 @@ def readme_statements(path: Path = README) -> list[Statement]:
     found: list[Statement] = []
     text = path.read_text(encoding="utf-8")
     for number, block in enumerate(re.findall(r"```json\n(.*?)```", text, re.DOTALL), 1):
-        document = json.loads(block)
+        try:
+            document = json.loads(block)
+        except ValueError as error:  # a user copies it: it must be JSON
+            raise SystemExit(f"iam-check: {path.name} json block {number}: {error}") from error
         if isinstance(document, dict) and "Statement" in document:
             found += statements(document, f"{path.name}:json block {number}")
     return found

@@ -170,3 +170,11 @@ def test_iam_check_when_a_template_has_an_unknown_action_exits_nonzero(
 
     assert iam_check.main([str(template), "--no-readme"]) == 1
     assert "route53:ChangeRecordSets is not an action AWS documents" in capsys.readouterr().err
+
+
+def test_iam_check_when_a_readme_policy_is_not_json_fails(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text('Copy this:\n\n```json\n{"Statement": [{"Effect": "Allow",}]}\n```\n')
+
+    with pytest.raises(SystemExit, match="json block 1"):
+        iam_check.readme_statements(readme)
