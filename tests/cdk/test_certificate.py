@@ -415,3 +415,30 @@ def test_certificate_region_when_the_token_is_no_arn_with_a_region_is_the_stacks
         stack, "Certificate", service_token=token, domain_name="example.com"
     )
     assert certificate.env.region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"validation_method": ValidationMethod.EMAIL},
+        {"certificate_authority": CA},
+    ],
+    ids=["email", "private"],
+)
+def test_validation_records_when_the_certificate_has_none_are_refused(
+    arguments: dict[str, Any],
+) -> None:
+    """EMAIL and private certificates have no DNS records: the function answers no such
+    attribute, and a GetAtt on it would fail the deploy."""
+    certificate = DnsValidatedCertificate(
+        cdk.Stack(env=ENV),
+        "Certificate",
+        service_token=SERVICE_TOKEN,
+        domain_name="example.com",
+        manage_dns_records=False,
+        **arguments,
+    )
+    with pytest.raises(ValueError, match="DNS-validated"):
+        _ = certificate.validation_records
+    with pytest.raises(ValueError, match="DNS-validated"):
+        certificate.validation_record(0)

@@ -239,6 +239,11 @@ class DnsValidatedCertificate(Resource):
                 "The validation records are attributes only with manage_dns_records=False; "
                 "otherwise the function writes them itself"
             )
+        if not self.checked.uses_dns_validation:
+            raise ValueError(
+                "Only a DNS-validated public certificate has validation records; an EMAIL or "
+                "private (certificate_authority) one has none"
+            )
 
 
 # ---- property values, as CloudFormation delivers them -----------------------------------------
