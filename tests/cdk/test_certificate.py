@@ -317,7 +317,7 @@ def test_deploy_time_values_when_constructed_are_left_to_the_function(
         "FromTokens",
         service_token=SERVICE_TOKEN,
         domain_name=name,
-        subject_alternative_names=[f"api.{zone.zone_name}"],
+        subject_alternative_names=[cdk.Fn.join(".", ["api", name]), "example.org"],
         hosted_zone=zone,
         route53_role=role,
         validation_options=[DomainValidationOption(domain_name=name, hosted_zone=zone)],
@@ -329,6 +329,24 @@ def test_deploy_time_values_when_constructed_are_left_to_the_function(
     assert resolved["HostedZoneId"] == {"Ref": logical_id(zone)}
     assert resolved["Route53RoleArn"] == {"Fn::GetAtt": [logical_id(role), "Arn"]}
     assert resolved["DomainName"] == {"Ref": "Name"}
+    assert resolved["SubjectAlternativeNames"][1] == "example.org"
+
+
+def test_names_when_a_whole_parameter_list_are_left_to_the_function(
+    deploy_time_values: cdk.Stack,
+) -> None:
+    stack = deploy_time_values
+    names = cdk.CfnParameter(stack, "Names", type="CommaDelimitedList").value_as_list
+    certificate = DnsValidatedCertificate(
+        stack,
+        "FromList",
+        service_token=SERVICE_TOKEN,
+        domain_name="example.com",
+        subject_alternative_names=names,
+        validation_options=[DomainValidationOption(domain_name="www.example.com")],
+    )
+    resolved = stack.resolve(certificate.resource_properties)
+    assert resolved["SubjectAlternativeNames"] == {"Ref": "Names"}
 
 
 def test_bad_known_value_when_others_are_tokens_still_fails_with_the_functions_reason(

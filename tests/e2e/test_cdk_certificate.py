@@ -29,7 +29,7 @@ from dns_certificate_cdk import (
 from local.answers import AnswerServer
 from local.demo import create_zones
 from local.driver import LocalCloudFormation, cfn_strings
-from local.emulator import Emulator, StrictSettings, validation_record
+from local.emulator import Emulator, StrictSettings, moto_is_patched, validation_record
 from tests.cdk.support import logical_id
 from tests.e2e.conftest import FUNCTION_TIMEOUT, ISSUE_DELAY, RECORDS_DELAY
 
@@ -42,6 +42,7 @@ def emulator_eu() -> Iterator[Emulator]:
     settings = StrictSettings(issue_delay=ISSUE_DELAY, records_delay=RECORDS_DELAY)
     with Emulator(region=STACK_REGION, settings=settings) as aws:
         yield aws
+    assert not moto_is_patched(), "the emulator left moto patched"
 
 
 @pytest.fixture
