@@ -34,6 +34,8 @@ CA = (
     "12345678-1234-1234-1234-123456789012"
 )
 
+pytestmark = pytest.mark.xdist_group("cdk-certificate")  # tests/support/xdist_groups.py
+
 
 def _every_public_property(stack: cdk.Stack) -> DnsValidatedCertificate:
     return DnsValidatedCertificate(

@@ -20,6 +20,8 @@ from aws_cdk import aws_route53 as route53
 from dns_certificate_cdk import DnsCertificateProvider, DnsValidatedCertificate
 from tests.cdk.support import logical_id
 
+pytestmark = pytest.mark.xdist_group("cdk-cloudfront")  # tests/support/xdist_groups.py
+
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
 

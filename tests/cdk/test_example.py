@@ -11,6 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+pytestmark = pytest.mark.xdist_group("cdk-example")  # tests/support/xdist_groups.py
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cdk" / "app.py"
 ZONE_LOOKUP = "hosted-zone:account=123456789012:domainName=example.com:region=ap-southeast-2"
 

@@ -21,6 +21,8 @@ import pytest
 from hatchling.builders.sdist import SdistBuilder
 from hatchling.builders.wheel import WheelBuilder
 
+pytestmark = pytest.mark.xdist_group("cdk-packaging")  # tests/support/xdist_groups.py
+
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_PACKAGE = ROOT / "handler" / "dns_certificate"
 RULES = "dns_certificate_cdk/_rules/"

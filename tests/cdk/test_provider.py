@@ -19,6 +19,8 @@ from dns_certificate_cdk import (
 )
 from tests.unit.test_release import project_version
 
+pytestmark = pytest.mark.xdist_group("cdk-provider")  # tests/support/xdist_groups.py
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
