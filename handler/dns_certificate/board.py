@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -207,12 +208,17 @@ class StatusBoard:
     def claim(self, now: float) -> bool:
         """Claim the next refresh; False when the board is fresh or another waiter has it (a
         claim newer than the last refresh, younger than `CLAIM_HOLD`). A board or claim dated
-        ahead of `now` by more than `AHEAD_TOLERANCE` counts as neither fresh nor held."""
+        ahead of `now` by more than `AHEAD_TOLERANCE` counts as neither fresh nor held.
+
+        The claim names its claimant (a nonce per claim): when the condition fails, the item
+        it failed on says whether the claim is ours after all (the write landed and its
+        response was lost; the client's retry met it), else another's."""
+        token = uuid.uuid4().hex
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key,
-                UpdateExpression="SET claimed_at = :now, expiration = :ttl",
+                UpdateExpression="SET claimed_at = :now, claimed_by = :me, expiration = :ttl",
                 ConditionExpression=(
                     "(attribute_not_exists(refreshed_at) OR NOT attribute_type(refreshed_at, :n) "
                     "OR refreshed_at < :stale OR refreshed_at > :ahead) AND "
@@ -223,15 +229,18 @@ class StatusBoard:
                 ExpressionAttributeValues={
                     ":n": {"S": "N"},
                     ":now": number_attribute(now),
+                    ":me": {"S": token},
                     ":ttl": number_attribute(int(now) + BOARD_TTL_SECONDS),
                     ":stale": number_attribute(now - REFRESH_AFTER),
                     ":abandoned": number_attribute(now - CLAIM_HOLD),
                     ":ahead": number_attribute(now + AHEAD_TOLERANCE),
                 },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                item: Any = error.response.get("Item") or {}
+                return bool(item.get("claimed_by", {}).get("S") == token)
             raise BoardUnavailable(describe_error(error)) from error
         except BotoCoreError as error:
             raise BoardUnavailable(describe_error(error)) from error

@@ -26,6 +26,7 @@ them in one queue, an issued certificate would wait seconds for its answer):
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -99,11 +100,16 @@ class DescribeGate:
         return max(now, taken)
 
     def _take_idle(self, now: float) -> bool:
+        """The slot `now` of an idle schedule. The write names its taker (a nonce): when the
+        condition fails, the item says whether the slot is ours after all (the write landed,
+        its response was lost and the client's retry met it) — else the caller would take
+        a second, later slot, wasting this one."""
+        token = uuid.uuid4().hex
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key,
-                UpdateExpression="SET next_at = :after, expiration = :ttl",
+                UpdateExpression="SET next_at = :after, taken_by = :me, expiration = :ttl",
                 ConditionExpression=(
                     "attribute_not_exists(next_at) OR NOT attribute_type(next_at, :number) "
                     "OR next_at <= :now OR next_at > :absurd"
@@ -114,11 +120,14 @@ class DescribeGate:
                     ":now": number_attribute(now, SLOT_DIGITS),
                     ":absurd": number_attribute(now + MAX_AHEAD, SLOT_DIGITS),
                     ":ttl": number_attribute(int(now) + GATE_TTL_SECONDS),
+                    ":me": {"S": token},
                 },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                item: Any = error.response.get("Item") or {}
+                return bool(item.get("taken_by", {}).get("S") == token)
             raise
         return True
 
