@@ -11,6 +11,15 @@ from cfnlint.decode import decode  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARMS = ("FailedRequestsAlarm", "FunctionErrorsAlarm", "RenewalGuardAlarm")
+#: The ARN when given, else the topic of that name in the alarm's own account and region
+#: (CloudWatch refuses an SNS action in another region: a StackSet passes a name).
+ALARM_ACTION = {
+    "Fn::If": [
+        "HasAlarmTopicArn",
+        {"Ref": "AlarmTopicArn"},
+        {"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${AlarmTopicName}"},
+    ]
+}
 
 
 def _template() -> Any:
@@ -23,9 +32,10 @@ def _metric_stats(alarm: dict[str, Any]) -> list[dict[str, Any]]:
     return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
 
 
-def test_alarm_topic_parameter_when_read_is_optional() -> None:
-    parameter = _template()["Parameters"]["AlarmTopicArn"]
-    assert parameter["Default"] == ""
+def test_alarm_topic_parameters_when_read_are_optional() -> None:
+    parameters = _template()["Parameters"]
+    assert parameters["AlarmTopicArn"]["Default"] == ""
+    assert parameters["AlarmTopicName"]["Default"] == ""
 
 
 @pytest.mark.parametrize("name", ALARMS)
@@ -35,9 +45,15 @@ def test_alarm_when_read_exists_only_with_a_topic_and_notifies_it(name: str) -> 
     assert alarm["Type"] == "AWS::CloudWatch::Alarm"
     assert alarm["Condition"] == "HasAlarmTopic"
     assert template["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Or": [
+            {"Condition": "HasAlarmTopicArn"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicName"}, ""]}]},
+        ]
+    }
+    assert template["Conditions"]["HasAlarmTopicArn"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
-    assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
+    assert alarm["Properties"]["AlarmActions"] == [ALARM_ACTION]
     assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
     returned = [query for query in alarm["Properties"]["Metrics"] if query["ReturnData"]]
     assert len(returned) == 1
