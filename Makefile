@@ -164,8 +164,13 @@ build-check: build venv ## sam build, then check it against its SBOM and invoke 
 validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" $(SAM) validate --lint
 
-deploy: build ## sam deploy --guided (needs AWS credentials)
-	$(SAM) deploy --guided
+# The stack's name is the install name contract (README "Deploy it once"): it exports
+# "<name>-ServiceToken" and the examples import "dns-certificate-ServiceToken". Given here, it is
+# the name `sam deploy --guided` offers (otherwise "sam-app"). STACK_NAME=... for another.
+STACK_NAME ?= dns-certificate
+
+deploy: build ## sam deploy --guided as stack STACK_NAME (default dns-certificate; needs AWS credentials)
+	$(SAM) deploy --guided --stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM
 
 # --- plain CloudFormation (service-managed StackSets refuse transforms) ----------------------
 

@@ -74,7 +74,7 @@ CODE_PARAMETERS: dict[str, dict[str, Any]] = {
     "CodeS3Key": {
         "Type": "String",
         "MinLength": 1,
-        "Description": "S3 key of the function code zip, e.g. dns-certificate/0.1.0/code.zip.",
+        "Description": "S3 key of the function code zip, e.g. dns-certificate/0.2.0/code.zip.",
     },
     "CodeS3BucketPerRegion": {
         "Type": "String",

@@ -107,9 +107,12 @@ def test_provider_outputs_and_parameters_when_read_exist_in_the_providers_templa
     assert named <= declared
 
 
-def test_default_application_when_read_is_the_nested_application_examples() -> None:
+def test_default_application_when_read_is_not_offered_by_the_nested_application_example() -> None:
+    """Issue 25: the example's placeholder deployed nowhere; it now asks for the published ARN.
+    DEFAULT_APPLICATION_ID is still this construct's placeholder (see the CDK README)."""
     example = _template(ROOT / "examples" / "nested-application.yaml")
-    assert example["Parameters"]["ProviderApplicationId"]["Default"] == DEFAULT_APPLICATION_ID
+    assert "Default" not in example["Parameters"]["ProviderApplicationId"]
+    assert DEFAULT_APPLICATION_ID.startswith("arn:aws:serverlessrepo:")
 
 
 def test_imported_provider_when_given_a_token_gives_it_back() -> None:

@@ -419,3 +419,23 @@ def test_stackset_when_check_regions_are_left_empty_passes_every_region_of_the_r
     assert passed["CleanupCheckRegions"] == "us-east-1,eu-west-1,ap-southeast-2"
     passed = _passed(example, stack_set, CleanupCheckRegions="eu-central-1")
     assert passed["CleanupCheckRegions"] == "eu-central-1"
+
+
+def test_install_name_when_deployed_with_make_is_the_one_the_examples_import() -> None:
+    """Issue 25 point 7: `sam deploy --guided` suggests "sam-app"; `make deploy` passes the
+    stack name whose export ("<name>-ServiceToken") the examples import by default."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (stack_name,) = re.findall(r"^STACK_NAME \?= (\S+)$", makefile, re.M)
+    assert re.search(r"deploy --guided --stack-name \$\(STACK_NAME\)", makefile)
+    for name in ("cloudfront-certificate.yaml", "cross-account-dns.yaml"):
+        example, matches = decode(str(ROOT / "examples" / name))
+        assert not matches, matches
+        assert example["Parameters"]["CertificateStackName"]["Default"] == stack_name
+    provider = _stack_set()[0]["Parameters"]["ProviderName"]["Default"]
+    assert provider != stack_name
+
+
+def test_nested_application_example_when_read_has_no_placeholder_application() -> None:
+    example, matches = decode(str(ROOT / "examples" / "nested-application.yaml"))
+    assert not matches, matches
+    assert "Default" not in example["Parameters"]["ProviderApplicationId"]
