@@ -18,9 +18,12 @@ import pytest
 import app
 from dns_certificate import metrics
 from dns_certificate.context import Runtime
+from dns_certificate.regions import global_certificate_region, partition_of
 from dns_certificate.requests import DynamoDBRequests
 from dns_certificate.zonetag import ZONES_TAG
+from local.context import LambdaContext
 from local.driver import acm_event, scheduled_event
+from local.emulator import create_requests_table
 from tests.integration.anywhere_support import (
     DNS_ACCOUNT,
     AccountClients,
@@ -34,6 +37,7 @@ from tests.integration.harness import (
     AcmFaults,
     CallLog,
     Harness,
+    InstrumentedClients,
     SelfInvokes,
     acm_like_record,
 )
@@ -450,3 +454,46 @@ def test_update_in_place_that_moves_a_name_to_another_account_rewrites_the_zones
     _invoke(harness, acm_event(arn))
 
     assert cnames_in(DNS_ACCOUNT, zone) == dict([_record("shop.example.net")])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18 replaces the sweep's listing (function region + listing.GLOBAL_REGION) with "
+    "the provider's records; this must then pass: remove the mark with listing.GLOBAL_REGION",
+)
+@pytest.mark.parametrize("region", ["us-gov-west-1", "cn-north-1"])
+def test_guard_sweep_when_the_function_runs_in_another_partition_stays_in_it(
+    aws: None,
+    calls: CallLog,
+    acm_faults: AcmFaults,
+    self_invokes: SelfInvokes,
+    fake_clock: FakeClock,
+    region: str,
+    log_output: Any,
+) -> None:
+    """Issue 25 point 5: every ACM call of a sweep in GovCloud or China goes to a region of
+    that partition (one in us-east-1 fails there: the sweep logged an error every day)."""
+    clients = InstrumentedClients(region, calls, acm_faults, fake_clock)
+    table = create_requests_table(boto3.client("dynamodb", region_name=region))
+    app.use_runtime(
+        Runtime(
+            clients=clients,
+            invoke_self=self_invokes,
+            clock=fake_clock,
+            requests=DynamoDBRequests(table, clients.dynamodb(), clock=fake_clock),
+        )
+    )
+    context = LambdaContext(
+        timeout_seconds=900.0,
+        function_arn=f"arn:{partition_of(region)}:lambda:{region}:123456789012:function:f",
+        clock=fake_clock.now,
+    )
+    try:
+        app.lambda_handler(scheduled_event(region), context)
+    finally:
+        app.use_runtime(None)
+
+    partition = {region, global_certificate_region(region)} - {None}
+    asked = {call.region for call in calls.calls if call.service == "acm"}
+    assert asked <= partition
+    assert not [line for line in _logs(log_output) if line.get("level") == "ERROR"]
