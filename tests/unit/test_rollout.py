@@ -296,6 +296,7 @@ def test_every_role_when_read_takes_the_path_and_the_boundary() -> None:
         ("dns-certificate/", False),
         ("/dns-certificate", False),
         ("/with space/", False),
+        ("//", False),
     ],
 )
 def test_role_path_parameter_when_checked_accepts_what_iam_accepts(path: str, valid: bool) -> None:
