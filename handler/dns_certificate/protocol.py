@@ -22,10 +22,13 @@ from typing import Any
 
 import crhelper
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from crhelper import CfnResource
 
 from .answer import AnswerNotDeliveredError, Sender, send_answer
-from .deadline import Seconds
+from .deadline import TIMER_ANSWER_BUDGET_SECONDS, TIMER_MARGIN_SECONDS, Seconds
+
+__all__ = ["TIMER_ANSWER_BUDGET_SECONDS", "TIMER_MARGIN_SECONDS", "CertificateResource"]
 from .errors import MAX_LONG_REASON_LENGTH, CertificateResourceError, shorten
 from .metrics import current as current_metrics
 from .requests import NoRequestsTable, RequestKey, RequestsStore
@@ -37,10 +40,6 @@ logger = Logger(child=True)
 CRHELPER_VERSION = "2.0.12"
 
 FAILED = "FAILED"
-#: The timer answers this long before Lambda ends the invocation: room for the claim in the
-#: requests table (at most ~4 s, see clients.TABLE_CLIENT_CONFIG) and a delivery attempt.
-TIMER_MARGIN_SECONDS = 10.0
-TIMER_ANSWER_BUDGET_SECONDS = 5.0
 #: What the timer's clean-up leaves of the invocation, so the join and return still fit.
 CLEANUP_RESERVE_SECONDS = 1.0
 
@@ -197,6 +196,15 @@ class CertificateResource(CfnResource):
                 "Request failed", extra={"reason": error.reason, "error": type(error).__name__}
             )
             self.Reason = error.reason
+            self.Status = FAILED
+        except (ConnectTimeoutError, ReadTimeoutError) as error:
+            # Every client gives up within deadline.CALL_WORST_SECONDS: a hung call ends here,
+            # answered by this invocation, before the timer would have to.
+            logger.exception("An AWS call did not return in time")
+            self.Reason = shorten(
+                f"An AWS call did not return in time ({type(error).__name__}: {error}); "
+                "usually transient: retry"
+            )
             self.Status = FAILED
         except Exception as error:  # every failure must still answer
             logger.exception("Unexpected error")
