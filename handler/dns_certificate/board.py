@@ -60,9 +60,10 @@ STALE_AFTER = 5.0
 #: or a clock far off): it would otherwise look fresh, and block refreshes, until that moment.
 AHEAD_TOLERANCE = 1.0
 #: How long a refresh may take at worst: two ListCertificates (more with pages) through the
-#: poller, each up to 20 s (one attempt: connect and read timeouts), and three table calls (the
-#: read, the claim, the write), each up to 10.5 s (three attempts of 2.5 s and two throttled
-#: backoffs: clients.TABLE_CLIENT_CONFIG). A waiter with less than this left before the
+#: poller and three table calls (the read, the claim, the write), each at most its client's
+#: `worst` (deadline.POLLER_TIMING, TABLE_TIMING; the bound was sized for slower clients and
+#: is kept as an upper bound, checked by tests/unit/test_gate.py). A waiter with less than this
+#: left before the
 #: hand-off margin only reads the board: a refresh begun then could outlast the invocation
 #: (no hand-off; the timer would answer FAILED).
 REFRESH_WORST_SECONDS = 72.0

@@ -58,10 +58,11 @@ LATE_BY = 0.15
 #: hands out the queued seconds twice: 360 certificates in the slower lane (a stack's worth
 #: requested together). A forged item within it delays each ask by that much, once.
 MAX_AHEAD = 120.0
-#: How long taking a slot may take at worst: two writes through the table's client
-#: (clients.TABLE_CLIENT_CONFIG: three attempts of up to 2.5 s, throttled backoffs of up to
-#: 1 s and 2 s between them: 10.5 s each). A caller with less than this left before the
-#: hand-off margin asks at once: the slot and the ask after it could outlast the invocation.
+#: How long taking a slot may take at worst: two writes through the table's client, each
+#: `deadline.TABLE_TIMING.worst` (3 s; the bound was sized for the earlier 10.5 s and is kept
+#: as an upper bound, checked by tests/unit/test_gate.py). A caller with less than this left
+#: before the hand-off margin asks at once: the slot and the ask after it could outlast the
+#: invocation.
 SLOT_WORST_SECONDS = 21.0
 #: A schedule that failed is left alone for this long (the certificate asks at once).
 BROKEN_FOR = 30.0
