@@ -63,9 +63,8 @@ AHEAD_TOLERANCE = 1.0
 #: poller and three table calls (the read, the claim, the write), each at most its client's
 #: `worst` (deadline.POLLER_TIMING, TABLE_TIMING; the bound was sized for slower clients and
 #: is kept as an upper bound, checked by tests/unit/test_gate.py). A waiter with less than this
-#: left before the
-#: hand-off margin only reads the board: a refresh begun then could outlast the invocation
-#: (no hand-off; the timer would answer FAILED).
+#: left before the hand-off margin only reads the board: a refresh begun then could outlast the
+#: invocation (no hand-off; the timer would answer FAILED).
 REFRESH_WORST_SECONDS = 72.0
 #: A claimed refresh that wrote nothing for this long may be claimed again (a refresh takes
 #: well under a second on AWS; seconds when ACM or the table are slow, and a second refresher
