@@ -3,6 +3,7 @@
 #
 #   .venv      development/test tools (requirements-dev.txt)
 #   .sam-venv  AWS SAM CLI, kept apart because it pins its own boto3 and cfn-lint
+#   .checkov-venv  checkov (requirements-checkov.txt), kept apart because it pins an older boto3
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -13,6 +14,12 @@ SAM_VENV      := .sam-venv
 SAM_CLI_VERSION ?= 1.170.0
 SAM_STAMP     := $(SAM_VENV)/.aws-sam-cli-$(SAM_CLI_VERSION).stamp
 SAM           := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+CHECKOV_VENV  := .checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.requirements-checkov.stamp
+# --skip-download: no call to the vendor's platform (guidelines, severities); the checks ship
+# with the package.
+CHECKOV       := $(CHECKOV_VENV)/bin/checkov --framework cloudformation --compact --quiet \
+	--skip-download
 PIP_INSTALL   := -m pip install --disable-pip-version-check --quiet
 PYTEST_ARGS   ?=
 BENCH_ARGS    ?=
@@ -25,7 +32,7 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: help venv test test-serial bench reliability lint format demo build build-check validate \
+.PHONY: lock help venv test test-serial bench reliability lint format demo build build-check validate \
 	deploy plain-template plain-code clean distclean
 
 help: ## List the targets
@@ -61,6 +68,16 @@ $(SAM_STAMP):
 	@rm -f $(SAM_VENV)/.aws-sam-cli-*.stamp
 	@touch $@
 
+# checkov pins boto3 exactly: its own virtualenv, re-made when requirements-checkov.txt changes.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -n "$(VENV_PYTHON)" || { echo "error: no python3.13 or python3 found" >&2; exit 1; }
+	@if [ ! -x "$(CHECKOV_VENV)/bin/python" ]; then \
+		echo "+ $(VENV_PYTHON) -m venv $(CHECKOV_VENV)"; \
+		"$(VENV_PYTHON)" -m venv "$(CHECKOV_VENV)"; \
+	fi
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.txt
+	@touch $@
+
 # --- checks -----------------------------------------------------------------------------------
 
 # Two workers (pytest-xdist): the machines have 2 cores, and most tests wait on sockets or
@@ -81,12 +98,21 @@ reliability: venv ## Reliability figures: bad inputs and faults (prints one tabl
 	$(VENV)/bin/python -m pytest tests/reliability -q $(PYTEST_ARGS)
 
 # Runs every linter even when an earlier one fails, then fails if any did.
-lint: venv ## ruff check, ruff format --check, mypy, cfn-lint
+# checkov scans what CloudFormation deploys: the plain translation of template.yaml (SAM copies
+# each function's Metadata, with its checkov skips, onto the AWS::Lambda::Function) and the
+# examples. Every skip names its check and says why it does not apply (README "Security").
+lint: venv $(CHECKOV_STAMP) ## ruff, mypy, cfn-lint, checkov (plain template, examples), IAM names
 	@rc=0; \
 	echo "+ ruff check ."; $(VENV)/bin/ruff check . || rc=1; \
 	echo "+ ruff format --check ."; $(VENV)/bin/ruff format --check . || rc=1; \
 	echo "+ mypy"; $(VENV)/bin/mypy || rc=1; \
 	echo "+ cfn-lint $(CFN_TEMPLATES)"; $(VENV)/bin/cfn-lint -- $(CFN_TEMPLATES) || rc=1; \
+	echo "+ plain template"; \
+		$(VENV)/bin/python -m tools.plain_template --output $(PLAIN_DIR)/template.json || rc=1; \
+	echo "+ checkov $(PLAIN_DIR)/template.json $(wildcard examples/*.yaml)"; \
+		$(CHECKOV) $(addprefix -f ,$(PLAIN_DIR)/template.json $(wildcard examples/*.yaml)) \
+		|| rc=1; \
+	echo "+ iam-check"; $(VENV)/bin/python -m tools.iam_check || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "lint: FAILED" >&2; fi; \
 	exit $$rc
 
@@ -97,17 +123,40 @@ format: venv ## Apply ruff's fixes and formatting
 demo: venv ## Run the local demo (local/demo.py) against mocked AWS
 	PYTHONPATH=handler:. $(VENV)/bin/python -m local.demo
 
+# --- runtime dependencies -------------------------------------------------------------------
+
+# handler/requirements.txt: requirements-runtime.in compiled with every dependency pinned and the
+# sha256 of each file PyPI serves for it (wheels and sdist), so that sam build's pip, which turns
+# on --require-hashes for a file whose lines carry hashes, installs nothing else. Every bundled
+# package is pure Python (py3-none-any): the same hashes serve arm64 and x86_64. PyPI only
+# (PIP_CONFIG_FILE=/dev/null): no local mirror or find-links may add a file of its own.
+lock: venv ## Recompile handler/requirements.txt (pins + hashes) from requirements-runtime.in
+	env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \
+		$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url \
+		--output-file handler/requirements.txt requirements-runtime.in
+
 # --- SAM --------------------------------------------------------------------------------------
 
-# sam build without a container needs the runtime's interpreter (python3.13) on PATH.
-build: $(SAM_STAMP) ## sam build into .aws-sam/build (no container; needs python3.13)
+# sam build without a container needs the runtime's interpreter (python3.13) on PATH. Then the
+# SBOM: cyclonedx-py reads the distributions on the path of a python3.13 whose path is the built
+# function folder and the standard library only (-S: no site-packages), as Lambda's /var/task.
+SBOM := build/sbom.json
+
+build: $(SAM_STAMP) venv ## sam build into .aws-sam/build, and its CycloneDX SBOM build/sbom.json
 	@test -n "$(PY313)" || { echo "error: sam build needs python3.13 (the Lambda runtime)" >&2; exit 1; }
 	PATH="$(dir $(PY313)):$$PATH" $(SAM) build
+	@mkdir -p $(dir $(SBOM))
+	env -u PYTHONHOME PYTHONPATH="$(CURDIR)/.aws-sam/build/CertificateFunction" \
+		$(VENV)/bin/cyclonedx-py environment -S --pyproject pyproject.toml \
+		--output-reproducible --sv 1.6 --of JSON -o $(SBOM) "$(PY313)"
+	@echo "wrote $(SBOM)"
 
-# The built artifact is what we test (tools/check_build.py): no test/dev package in it, and the
-# built app.lambda_handler, run in a bare interpreter with only the build and boto3 on its path,
+# The built artifact is what we test (tools/check_build.py): no test/dev package in it, the
+# SBOM lists exactly its distributions under allowed licences (licences-allowed.txt),
+# handler/requirements.txt carries hashes, and the built app.lambda_handler, run in a bare interpreter with only the build and boto3 on its path,
 # answers a sample event from events/ as CloudFormation expects. Part of .ci/run.
-build-check: build venv ## sam build, then check and invoke the built handler in a bare python3.13
+build-check: build venv ## sam build, then check it against its SBOM and invoke it in a bare python3.13
 	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFunction
 	$(VENV)/bin/python -m tools.check_build --build-dir .aws-sam/build/CertificateFailureFunction \
 		--destination
@@ -115,8 +164,13 @@ build-check: build venv ## sam build, then check and invoke the built handler in
 validate: $(SAM_STAMP) ## sam validate --lint (no credentials needed)
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" $(SAM) validate --lint
 
-deploy: build ## sam deploy --guided (needs AWS credentials)
-	$(SAM) deploy --guided
+# The stack's name is the install name contract (README "Deploy it once"): it exports
+# "<name>-ServiceToken" and the examples import "dns-certificate-ServiceToken". Given here, it is
+# the name `sam deploy --guided` offers (otherwise "sam-app"). STACK_NAME=... for another.
+STACK_NAME ?= dns-certificate
+
+deploy: build ## sam deploy --guided as stack STACK_NAME (default dns-certificate; needs AWS credentials)
+	$(SAM) deploy --guided --stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM
 
 # --- plain CloudFormation (service-managed StackSets refuse transforms) ----------------------
 
@@ -139,5 +193,5 @@ clean: ## Remove build output and caches (keeps the virtualenvs)
 	find . -path ./$(VENV) -prune -o -path ./$(SAM_VENV) -prune -o \
 		\( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
 
-distclean: clean ## clean, and remove .venv and .sam-venv too
-	rm -rf $(VENV) $(SAM_VENV)
+distclean: clean ## clean, and remove .venv, .sam-venv and .checkov-venv too
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV)

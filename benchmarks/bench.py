@@ -1,4 +1,5 @@
-"""`make bench`: every benchmark, one table, and `benchmarks/results.json`.
+"""`make bench`: every benchmark, one table, `benchmarks/results.json` and its picture
+`benchmarks/results.svg` (`benchmarks.plot`).
 
 What runs (nothing reaches AWS):
 
@@ -52,7 +53,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cold_start
+from benchmarks import cold_start, plot
 from benchmarks.throttling import (
     AWS_BURSTS,
     AWS_RATES,
@@ -169,6 +170,20 @@ class Observer:
                 start += 1
             best = max(best, end - start + 1)
         return best
+
+    def timeline(
+        self, start: float, windows: Sequence[tuple[float, float]]
+    ) -> dict[str, dict[str, list[float]]]:
+        """Every call within one of the (since, until) `windows`, per API: the moments (seconds
+        after `start`) of the answered ones and of the throttled ones. The windows leave out
+        the benchmark's own checks between and after them. results.svg plots them per second."""
+        by_api: dict[str, dict[str, list[float]]] = {}
+        with self._lock:
+            for at, api, throttled in sorted(self.calls):
+                if any(since <= at <= until for since, until in windows):
+                    moments = by_api.setdefault(api, {"answered": [], "throttled": []})
+                    moments["throttled" if throttled else "answered"].append(round(at - start, 3))
+        return dict(sorted(by_api.items()))
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float | int]:
@@ -392,6 +407,7 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
             ]
         )
         ended = time.monotonic()
+        create_started = started
         create = _phase(created, ended - started, aws, "create")
         aws.rules.throttle(None)
         describe_peak = observer.peak_rate("acm:DescribeCertificate", started, ended)
@@ -416,10 +432,19 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
         aws.rules.throttle(AWS_RATES, bursts=AWS_BURSTS)
         started = time.monotonic()
         deleted = _parallel([stack.delete for stack in stacks])
-        delete = _phase(deleted, time.monotonic() - started, aws, "delete")
+        delete_ended = time.monotonic()
+        delete = _phase(deleted, delete_ended - started, aws, "delete")
         aws.rules.throttle(None)
         delete_steps = [step for operation in deleted for step in operation.steps]
         left = aws.certificate_arns()
+        # Each call's moment during the creates and the deletes (not the checks between and
+        # after, which are the benchmark's): the calls-per-second panels of results.svg.
+        timeline = {
+            "delete_started": round(started - create_started, 3),
+            "calls": observer.timeline(
+                create_started, [(create_started, ended), (started, delete_ended)]
+            ),
+        }
     orphans = len(left) + sum(1 for problem in checks if "no resource holds" in problem)
     return {
         "certificates": count,
@@ -448,6 +473,7 @@ def many_certificates(count: int, per_stack: int, function_timeout: float) -> di
         "delete": asdict(delete)
         | {"total_calls": delete.total_calls, "total_throttled": delete.total_throttled},
         "problems": [*missing, *checks, *create.problems, *delete.problems],
+        "timeline": timeline,
     }
 
 
@@ -710,10 +736,14 @@ def report(results: dict[str, Any], path: Path) -> int:
         f"{results['memory_mb']} MB."
     )
     print_table(rows, header)
+    picture = plot.write(results, path.with_suffix(".svg"), LATENCY_MANY_MAX)
     for section in ("calls", "single", "many"):
         for problem in results[section]["problems"]:
             print(f"PROBLEM ({section}): {problem}")
-    print(f"\n{results['seconds']:.0f} s in all; results in {path}; logs in {LOG_FILE}")
+    print(
+        f"\n{results['seconds']:.0f} s in all; results in {path}, picture in {picture}; logs in "
+        f"{LOG_FILE}"
+    )
     if failed:
         print(f"\nmissed: {'; '.join(failed)}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -49,6 +50,9 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "dns-certifica
 
 #: How answers are delivered; tests replace it to run the real sender on a fake clock.
 SENDER: Sender = send_answer
+#: What the on-failure path keeps for answering (the sender's 30 s budget and the clean-up)
+#: after watching a hop's lease (template.yaml gives the failure function 60 s).
+DEAD_CHECK_RESERVE_SECONDS = 35.0
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
 
@@ -195,6 +199,7 @@ def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> No
         logger.info("This request was answered already; nothing to do")
         return
     hop = hop_of(event)
+    # Raises ClaimHeld (the invocation fails, Lambda retries) while another delivery runs it.
     if not requests.start_hop(key, hop, context.get_remaining_time_in_millis()):
         return
     completed = False
@@ -211,6 +216,12 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
     key = RequestKey.of(event)
     if runtime.requests.answered(key):
         logger.info("An invocation died after its request was answered; nothing to do")
+        return
+    remaining = context.get_remaining_time_in_millis() / 1000.0 - DEAD_CHECK_RESERVE_SECONDS
+    if runtime.requests.hop_alive(key, hop_of(event), remaining):
+        # A delivery that failed only because another held the hop (issue 19): that one
+        # completed or still runs, and answers (or fails into its own retries).
+        logger.info("The invocation's hop completed or still runs elsewhere; nothing to do")
         return
     logger.error("An invocation died before answering", extra={"condition": intake.condition})
     error = InvocationDiedError(
@@ -283,7 +294,11 @@ def _handle_invocation(event: Any, context: Any) -> None:
     if isinstance(intake, Refusal):
         logger.error("Refused an event that cannot be answered", extra={"why": intake.why})
         return
-    runtime = _current_runtime()
+    # Every claim this invocation writes names it (requests.py: our own claim is told apart
+    # from another delivery's).
+    base = _current_runtime()
+    invocation_id = str(getattr(context, "aws_request_id", "") or "local")
+    runtime = replace(base, requests=base.requests.for_invocation(invocation_id))
     if isinstance(intake, DeadInvocation):
         _handle_dead_invocation(runtime, intake, context)
     elif isinstance(intake, Malformed):

@@ -12,7 +12,8 @@ through the local CloudFormation (`local.driver`) against the real handler:
 for a certificate with an apex (example.com), a wildcard (*.example.com) and a name in a
 second zone (www.example.org). It prints what happens as it happens, checks every step the
 way someone looking at CloudFormation, ACM and Route 53 would, and exits non-zero if any
-check fails. The handler's own JSON logs go to a file (see --log-file).
+check fails. Every line the handler writes (its JSON logs and its EMF metric lines) goes to a
+file (see --log-file), unless --logs-to-stdout is given.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -60,6 +61,23 @@ STUCK_ZONE, STUCK_NAME = "example.net", "www.example.net"
 REGISTRAR_NS = ["ns1.registrar-dns.net.", "ns2.registrar-dns.net."]
 #: Short, so the deadline (and its diagnosis) comes within seconds.
 STUCK_SERVICE_TIMEOUT = "20"
+
+
+#: Every step of the demo, in the order it runs: the step numbers ([1/7] ...) come from here.
+STEPS = (
+    "create",
+    "update tags (in place)",
+    "update names (replacement)",
+    "delete",
+    "stuck validation",
+    "record clean-up",
+    "renewal guard",
+)
+
+
+def numbered(short: str, title: str) -> str:
+    """`title` under its number out of every step: `[3/7] title` for STEPS' third."""
+    return f"[{STEPS.index(short) + 1}/{len(STEPS)}] {title}"
 
 
 # ---- output -----------------------------------------------------------------------------------
@@ -261,7 +279,8 @@ def run_lifecycle(
     stack = cfn.stack("certificate-demo")
     report = LifecycleReport(steps=[], zones=zones, arns={})
 
-    def begin(title: str, short: str) -> StepReport:
+    def begin(short: str, title: str) -> StepReport:
+        title = numbered(short, title)
         if progress:
             progress.step(title)
         step = StepReport(title, short)
@@ -278,7 +297,7 @@ def run_lifecycle(
         return report
 
     # 1. create
-    step = begin(f"[1/4] Create: {APEX}, {WILDCARD}, {OTHER_ZONE} (tags team=platform)", "create")
+    step = begin("create", f"Create: {APEX}, {WILDCARD}, {OTHER_ZONE} (tags team=platform)")
     operation = stack.create({"Certificate": CREATE})
     if not _check_operation(step, operation, "CREATE_COMPLETE"):
         return stop(step)
@@ -292,8 +311,7 @@ def run_lifecycle(
 
     # 2. tag update, in place
     step = begin(
-        "[2/4] Update: tags team=web, env=demo (in place: same certificate)",
-        "update tags (in place)",
+        "update tags (in place)", "Update: tags team=web, env=demo (in place: same certificate)"
     )
     operation = stack.update({"Certificate": TAGS_UPDATE})
     if not _check_operation(step, operation, "UPDATE_COMPLETE"):
@@ -310,8 +328,7 @@ def run_lifecycle(
 
     # 3. replacement
     step = begin(
-        f"[3/4] Update: add {ADDED} (replacement: a new certificate)",
-        "update names (replacement)",
+        "update names (replacement)", f"Update: add {ADDED} (replacement: a new certificate)"
     )
     operation = stack.update({"Certificate": REPLACEMENT})
     if not _check_operation(step, operation, "UPDATE_COMPLETE"):
@@ -330,7 +347,7 @@ def run_lifecycle(
     verdicts(step)
 
     # 4. delete
-    step = begin("[4/4] Delete the stack", "delete")
+    step = begin("delete", "Delete the stack")
     operation = stack.delete()
     _check_operation(step, operation, "DELETE_COMPLETE")
     step.check(aws.describe(new_arn) is None, "certificate deleted")
@@ -357,15 +374,17 @@ def run_stuck_validation(
     zone_id = aws.create_zone(STUCK_ZONE)
     aws.rules.misdelegate(STUCK_ZONE)  # ACM never sees the record...
     dns_server.set(STUCK_ZONE, "NS", REGISTRAR_NS)  # ...because public DNS asks these
-    title = (
-        f"[5/7] Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
+    short = "stuck validation"
+    title = numbered(
+        short,
+        f"Stuck validation: {STUCK_NAME}, whose zone {STUCK_ZONE} ({zone_id}) the "
         f"registrar delegates to {', '.join(ns.rstrip('.') for ns in REGISTRAR_NS)} "
-        f"(ServiceTimeout {STUCK_SERVICE_TIMEOUT} s)"
+        f"(ServiceTimeout {STUCK_SERVICE_TIMEOUT} s)",
     )
     if progress:
         progress.step(title)
         progress.misdelegated = True
-    step = StepReport(title, "stuck validation")
+    step = StepReport(title, short)
     operation = cfn.stack("stuck-demo").create(
         {"Certificate": {"DomainName": STUCK_NAME, "ServiceTimeout": STUCK_SERVICE_TIMEOUT}}
     )
@@ -411,13 +430,15 @@ def run_cleanup(
     Deleting the first removes only what the second does not need; deleting the second removes
     the rest, and the zones are left as they were before either certificate."""
     say: Callable[[str], None] = progress.line if progress else (lambda text: None)
-    title = (
-        f"[6/7] Record clean-up: A = {APEX}, {WILDCARD}, {OTHER_ZONE} and B = {APEX}, {ADDED}, "
-        "both CleanupValidationRecords true; delete A, then B"
+    short = "record clean-up"
+    title = numbered(
+        short,
+        f"Record clean-up: A = {APEX}, {WILDCARD}, {OTHER_ZONE} and B = {APEX}, {ADDED}, "
+        "both CleanupValidationRecords true; delete A, then B",
     )
     if progress:
         progress.step(title)
-    step = StepReport(title, "record clean-up")
+    step = StepReport(title, short)
     com, org = zones["example.com"], zones["example.org"]
     for zone_id in (com, org):  # what the earlier steps left (records are kept by default)
         for name, value in aws.cname_records(zone_id).items():
@@ -459,13 +480,15 @@ def run_guard(
     """The renewal guard: a validation CNAME deleted by hand (ACM's renewal would fail months
     later) is back once ACM's `Renewal Action Required` event reaches the function."""
     say: Callable[[str], None] = progress.line if progress else (lambda text: None)
-    title = (
-        f"[7/7] Renewal guard: {APEX}, {OTHER_ZONE}; {OTHER_ZONE}'s CNAME deleted by hand, then "
-        "ACM's Renewal Action Required event"
+    short = "renewal guard"
+    title = numbered(
+        short,
+        f"Renewal guard: {APEX}, {OTHER_ZONE}; {OTHER_ZONE}'s CNAME deleted by hand, then "
+        "ACM's Renewal Action Required event",
     )
     if progress:
         progress.step(title)
-    step = StepReport(title, "renewal guard")
+    step = StepReport(title, short)
     stack = cfn.stack("guarded")
     created = stack.create(
         {"Certificate": {"DomainName": APEX, "SubjectAlternativeNames": [OTHER_ZONE]}}
@@ -511,14 +534,17 @@ def diagnoser_for(dns_server: DnsServer) -> Any:
 
 @contextmanager
 def handler_logs_to(path: Path | None) -> Iterator[None]:
-    """Send the handler's JSON logs (Powertools, crhelper) to `path` instead of stdout."""
+    """Send every line the handler writes to `path` instead of stdout: its JSON logs
+    (Powertools, crhelper) and its metrics (Powertools prints one EMF line per invocation to
+    `sys.stdout`, which is swapped for the file meanwhile: whoever must still reach the
+    terminal writes to a stream taken before, as `main` does)."""
     app = load_app()
     if path is None:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     targets = [logging.getLogger(app.logger.name), logging.getLogger("crhelper")]
-    with path.open("w", encoding="utf-8") as stream:
+    with path.open("w", encoding="utf-8") as stream, redirect_stdout(stream):
         saved: list[tuple[logging.StreamHandler[Any], Any]] = []
         for target in targets:
             for handler in target.handlers:
@@ -582,10 +608,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--log-file",
         type=Path,
         default=DEFAULT_LOG_FILE,
-        help=f"handler logs (default {DEFAULT_LOG_FILE})",
+        help=f"the handler's JSON logs and EMF metric lines (default {DEFAULT_LOG_FILE})",
     )
     parser.add_argument(
-        "--logs-to-stdout", action="store_true", help="print the handler's JSON logs too"
+        "--logs-to-stdout",
+        action="store_true",
+        help="print the handler's JSON logs and metric lines among the demo's own",
     )
     args = parser.parse_args(argv)
     out = sys.stdout
@@ -612,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=out,
     )
     if log_file is not None:
-        print(f"Handler logs (JSON): {log_file}", file=out)
+        print(f"Handler logs and metrics (JSON lines): {log_file}", file=out)
 
     with (
         handler_logs_to(log_file),

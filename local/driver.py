@@ -182,13 +182,18 @@ class Invocation:
 @dataclass(frozen=True)
 class Duplicate:
     """Deliver the events of `stack` of `request_type` (hop `hop` of their chain) twice:
-    `concurrent` at the same moment, else `delay` seconds after the first delivery ended."""
+    `concurrent` at the same moment, else `delay` seconds after the first delivery ended.
+
+    `forged`: the second delivery is a forgery that copies the event's ids but carries another
+    ResponseURL (the forger's own), and it comes *first*: CloudFormation's own delivery follows
+    `delay` seconds after the forged one ended (or at the same moment, `concurrent`)."""
 
     stack: str
     request_type: str
     hop: int = 0
     concurrent: bool = False
     delay: float = 0.1
+    forged: bool = False
 
 
 @dataclass(frozen=True)
@@ -431,6 +436,7 @@ class LocalCloudFormation:
         self._duplicates: list[Duplicate] = []
         self._timeouts: dict[str, float] = {}  # stack name -> function timeout
         self._urls: dict[str, str] = {}  # request id -> ResponseURL (never printed)
+        self._forged_urls: dict[str, str] = {}  # request id -> a forgery's ResponseURL
         #: Deliveries scheduled (retries, duplicates, destinations) but not started, by request.
         self._pending: dict[str, int] = {}
         self._saved_sender: Any = None
@@ -577,6 +583,24 @@ class LocalCloudFormation:
         assert self._pool is not None
         rule = self._duplicate_rule(event_text, request_id, hop) if attempt == 0 else None
         then: Callable[[], None] | None = None
+        if rule is not None and rule.forged:
+            self._emit("forged", request_id, hop=hop, concurrent=rule.concurrent)
+            assert self._answers is not None
+            forged = json.loads(event_text)
+            forged["ResponseURL"] = self._answers.new_url(f"forged.{request_id}")
+            with self._lock:
+                self._forged_urls[request_id] = forged["ResponseURL"]
+            first = partial(self._run, json.dumps(forged), request_id, hop, 0, duplicate=True)
+            real = partial(self._run, event_text, request_id, hop, attempt)
+            if rule.concurrent:
+                self._hold(request_id, +1)
+                self._pool.submit(partial(first, release=True))
+                self._pool.submit(real)
+            else:
+                self._pool.submit(
+                    partial(first, then=partial(self._later, request_id, rule.delay, real))
+                )
+            return
         if rule is not None:
             self._emit("duplicated", request_id, hop=hop, concurrent=rule.concurrent)
             second = partial(self._run, event_text, request_id, hop, 0, duplicate=True)
@@ -758,6 +782,11 @@ class LocalCloudFormation:
     def answers_received(self, request_id: str) -> list[Answer]:
         """Every answer the request's ResponseURL took, so far."""
         url = self._urls.get(request_id)
+        return self._answers.answers_for(url) if url and self._answers else []
+
+    def forged_answers(self, request_id: str) -> list[Answer]:
+        """Every answer a forged delivery's ResponseURL took (see `Duplicate.forged`)."""
+        url = self._forged_urls.get(request_id)
         return self._answers.answers_for(url) if url and self._answers else []
 
     def answer_attempts(self, request_id: str) -> list[Attempt]:

@@ -521,6 +521,16 @@ class StrictRules:
                 _Fault(api, "Hang", "", count, True, 200, scope=scope, hang=seconds)
             )
 
+    def table_fault(self, api: str, scope: str = "") -> _Fault | None:
+        """A hang injected for this DynamoDB call (`hang("dynamodb:PutItem", ...)`), counted;
+        the table's calls are not ACM's or Route 53's (`calls` leaves them out)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.hang > 0 and fault.applies(api, scope):
+                    fault.remaining -= 1
+                    return fault
+        return None
+
     def pending_faults(self, scope: str | None = None) -> int:
         """How many injected faults (of `scope`, exactly) have calls left to hit."""
         with self._lock:
@@ -1237,8 +1247,15 @@ def strict_moto(rules: StrictRules) -> Iterator[StrictRules]:
 
     def counted(original: Callable[[Any], Any]) -> Any:
         def counted_call_action(response: Any) -> Any:
+            api = f"dynamodb:{response._get_action()}"
             with rules._lock:
-                rules.table_calls[f"dynamodb:{response._get_action()}"] += 1
+                rules.table_calls[api] += 1
+            scope = str((response.headers or {}).get(SCOPE_HEADER) or "")
+            fault = rules.table_fault(api, scope)
+            if fault is not None:  # `hang("dynamodb:PutItem", ...)`: it lands, answered late
+                result = original(response)
+                rules.stopping.wait(fault.hang)
+                return result
             return original(response)
 
         return counted_call_action

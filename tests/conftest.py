@@ -152,7 +152,7 @@ def runtime(
         clients=clients,
         invoke_self=self_invokes,
         clock=fake_clock,
-        requests=DynamoDBRequests(requests_table, clients.dynamodb()),
+        requests=DynamoDBRequests(requests_table, clients.dynamodb(), clock=fake_clock),
     )
     app.use_runtime(runtime)
     yield runtime

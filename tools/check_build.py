@@ -12,6 +12,14 @@
    imports `app.lambda_handler` and invokes it with a sample event from `events/`. Its answer,
    sent to a local answer server, must be what CloudFormation would get.
 
+3. The software bill of materials `make build` wrote (`build/sbom.json`, CycloneDX, generated
+   by cyclonedx-py over the artifact's path) lists exactly the distributions the artifact holds,
+   at their versions, and every one's licence is on the allow-list (`licences-allowed.txt`). A
+   component with no licence, or one whose licence expression names anything not on the list,
+   fails.
+4. `handler/requirements.txt` pins every requirement with `==` and at least one hash (sam
+   build's pip then requires the hashes of everything it installs).
+
 The event (`events/create-bad-input.json`) is answered FAILED before any AWS call, so nothing
 here needs AWS: an endpoint that refuses connections makes any call fail at once. With
 `--destination` (the on-failure function) the event arrives as Lambda's on-failure destination
@@ -45,6 +53,8 @@ EVENT = ROOT / "events" / "create-bad-input.json"
 #: What the python3.13 Lambda runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 REQUIREMENTS = ROOT / "handler" / "requirements.txt"
+SBOM = ROOT / "build" / "sbom.json"
+LICENCES = ROOT / "licences-allowed.txt"
 #: Top-level names that must be in the artifact (the dependencies: see REQUIREMENTS).
 REQUIRED = ("app.py", "dns_certificate")
 #: The handler's own top-level names, besides those the dependencies' RECORDs list.
@@ -115,9 +125,84 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def locked_requirements(path: Path = REQUIREMENTS) -> dict[str, tuple[Requirement, list[str]]]:
+    """canonical name -> (requirement, its hashes) of a pip requirements file (continued lines
+    joined, `--hash=` options taken apart)."""
+    text = re.sub(r"\\\n", " ", path.read_text("utf-8"))
+    found = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        hashes = re.findall(r"--hash[= ]([a-z0-9]+:[0-9a-f]+)", line)
+        requirement = Requirement(re.sub(r"\s--hash[= ]\S+", "", f" {line}").strip())
+        found[canonical(requirement.name)] = (requirement, hashes)
+    return found
+
+
 def pinned_requirements(path: Path = REQUIREMENTS) -> list[Requirement]:
+    return [requirement for requirement, _ in locked_requirements(path).values()]
+
+
+def check_lock(path: Path = REQUIREMENTS) -> list[str]:
+    """Every requirement pinned (==) with at least one sha256 hash."""
+    problems = []
+    for name, (requirement, hashes) in locked_requirements(path).items():
+        if len(requirement.specifier) != 1 or next(iter(requirement.specifier)).operator != "==":
+            problems.append(f"{path.name}: {name} is not pinned with ==")
+        if not [h for h in hashes if h.startswith("sha256:")]:
+            problems.append(f"{path.name}: {name} has no sha256 hash (make lock)")
+    return problems
+
+
+def allowed_licences(path: Path = LICENCES) -> set[str]:
     lines = (line.split("#", 1)[0].strip() for line in path.read_text("utf-8").splitlines())
-    return [Requirement(line) for line in lines if line]
+    return {line for line in lines if line}
+
+
+def _licence_terms(entry: dict[str, Any]) -> list[str]:
+    """The licence ids or names one CycloneDX `licenses` entry names."""
+    if "expression" in entry:
+        words = re.split(r"[()\s]+", str(entry["expression"]))
+        return [w for w in words if w and w.upper() not in ("AND", "OR", "WITH")]
+    licence = entry.get("license", {})
+    return [str(licence.get("id") or licence.get("name") or "")]
+
+
+def check_sbom(build: Path, sbom: Path = SBOM, licences: Path = LICENCES) -> list[str]:
+    """Problems with the SBOM against the artifact: the same distributions and versions, each
+    under a licence on the allow-list."""
+    if not sbom.is_file():
+        return [f"no SBOM at {sbom} (make build writes it)"]
+    document = json.loads(sbom.read_text("utf-8"))
+    problems = []
+    if document.get("bomFormat") != "CycloneDX":
+        problems.append(f"{sbom.name} is not a CycloneDX document")
+    listed = {
+        canonical(str(c.get("name"))): c
+        for c in document.get("components", [])
+        if c.get("type") == "library"
+    }
+    bundled = {name: version for name, (version, _, _) in _distributions(build).items()}
+    for name in sorted(set(bundled) - set(listed)):
+        problems.append(f"the artifact holds {name} {bundled[name]}, which the SBOM does not list")
+    for name in sorted(set(listed) - set(bundled)):
+        problems.append(f"the SBOM lists {name}, which the artifact does not hold")
+    allowed = allowed_licences(licences)
+    for name in sorted(set(listed) & set(bundled)):
+        component = listed[name]
+        if str(component.get("version")) != bundled[name]:
+            problems.append(
+                f"the SBOM lists {name} {component.get('version')}, the artifact holds "
+                f"{bundled[name]}"
+            )
+        terms = [t for entry in component.get("licenses", []) for t in _licence_terms(entry)]
+        if not [t for t in terms if t]:
+            problems.append(f"{name}: the SBOM gives no licence")
+        for term in terms:
+            if term not in allowed:
+                problems.append(f"{name}: licence {term!r} is not on {licences.name}")
+    return problems
 
 
 def _distributions(build: Path) -> dict[str, tuple[str, list[str], set[str]]]:
@@ -331,6 +416,8 @@ def check_metrics(stdout: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD)
+    parser.add_argument("--sbom", type=Path, default=SBOM)
+    parser.add_argument("--licences", type=Path, default=LICENCES)
     parser.add_argument(
         "--destination",
         action="store_true",
@@ -342,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check-build: no build in {build} (run make build)", file=sys.stderr)
         return 1
     started = time.monotonic()
-    problems = check_contents(build)
+    problems = check_contents(build) + check_lock() + check_sbom(build, args.sbom, args.licences)
     event = json.loads(EVENT.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as scratch:
         sent = EVENT
@@ -362,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     shown = build.relative_to(ROOT) if build.is_relative_to(ROOT) else build
     print(
-        f"check-build: {shown} imports in a bare python3.13 path and answers "
+        f"check-build: {shown} matches the SBOM ({args.sbom.name}, licences allowed), "
+        f"imports in a bare python3.13 path and answers "
         f"{EVENT.name}{' (as its on-failure destination record)' if args.destination else ''} "
         f"as expected ({time.monotonic() - started:.1f} s)"
     )

@@ -14,11 +14,11 @@ What changes besides the translation:
   (the zip of `sam build`'s output, see `make plain-code`); with `CodeS3BucketPerRegion` "true"
   the bucket is `<CodeS3Bucket>-<region>` (Lambda reads code only from a bucket in its own
   region, so a rollout to several regions needs one bucket per region);
-* the parameter `ProviderName` (default `dns-certificate`) stands for the stack's name wherever
-  the template uses it (function and log group names, the IAM statements naming the functions,
-  the `<name>-ServiceToken` export, the metrics' Provider dimension). A StackSet's stack
-  instances are named `StackSet-<set name>-<uuid>`: as a prefix that would make function names
-  longer than Lambda's 64 characters, and the export's name unknowable for other stacks;
+* the parameter `ProviderName` (default `dns-certificate`), optional in template.yaml (where
+  it names the functions only), is required here and also stands for the stack's name wherever
+  the template uses it (the `<name>-ServiceToken` export, the metrics' Provider dimension,
+  descriptions). A StackSet's stack instances are named `StackSet-<set name>-<uuid>`: the
+  export's name would be unknowable for other stacks;
 * the Serverless Application Repository metadata is dropped (it names local files and is read
   only by `sam publish`).
 """
@@ -55,7 +55,9 @@ NAME_PARAMETERS: dict[str, dict[str, Any]] = {
         "Description": (
             "Name of this provider in the account and region, in place of the stack's name: "
             "functions '<name>-certificate' and '<name>-certificate-failed', the export "
-            "'<name>-ServiceToken', the metrics' Provider dimension."
+            "'<name>-ServiceToken' that other stacks import, the metrics' Provider dimension. "
+            "Choose one no stack of the accounts uses (a pilot stack 'dns-certificate' exports "
+            "'dns-certificate-ServiceToken')."
         ),
     },
 }
@@ -72,7 +74,7 @@ CODE_PARAMETERS: dict[str, dict[str, Any]] = {
     "CodeS3Key": {
         "Type": "String",
         "MinLength": 1,
-        "Description": "S3 key of the function code zip, e.g. dns-certificate/0.1.0/code.zip.",
+        "Description": "S3 key of the function code zip, e.g. dns-certificate/0.2.0/code.zip.",
     },
     "CodeS3BucketPerRegion": {
         "Type": "String",
@@ -145,10 +147,12 @@ def prepare(sam: dict[str, Any]) -> dict[str, Any]:
                 "Parameters": [*NAME_PARAMETERS, *CODE_PARAMETERS],
             },
         )
+    # template.yaml's own ProviderName is optional; here it is required (NAME_PARAMETERS wins).
     template["Parameters"] = {
         **NAME_PARAMETERS,
         **CODE_PARAMETERS,
         **template.get("Parameters", {}),
+        **NAME_PARAMETERS,
     }
     template.setdefault("Conditions", {})[PER_REGION_CONDITION] = {
         "Fn::Equals": [{"Ref": "CodeS3BucketPerRegion"}, "true"]

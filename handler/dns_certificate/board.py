@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -59,11 +60,11 @@ STALE_AFTER = 5.0
 #: or a clock far off): it would otherwise look fresh, and block refreshes, until that moment.
 AHEAD_TOLERANCE = 1.0
 #: How long a refresh may take at worst: two ListCertificates (more with pages) through the
-#: poller, each up to 20 s (one attempt: connect and read timeouts), and three table calls (the
-#: read, the claim, the write), each up to 10.5 s (three attempts of 2.5 s and two throttled
-#: backoffs: clients.TABLE_CLIENT_CONFIG). A waiter with less than this left before the
-#: hand-off margin only reads the board: a refresh begun then could outlast the invocation
-#: (no hand-off; the timer would answer FAILED).
+#: poller and three table calls (the read, the claim, the write), each at most its client's
+#: `worst` (deadline.POLLER_TIMING, TABLE_TIMING; the bound was sized for slower clients and
+#: is kept as an upper bound, checked by tests/unit/test_gate.py). A waiter with less than this
+#: left before the hand-off margin only reads the board: a refresh begun then could outlast the
+#: invocation (no hand-off; the timer would answer FAILED).
 REFRESH_WORST_SECONDS = 72.0
 #: A claimed refresh that wrote nothing for this long may be claimed again (a refresh takes
 #: well under a second on AWS; seconds when ACM or the table are slow, and a second refresher
@@ -207,12 +208,17 @@ class StatusBoard:
     def claim(self, now: float) -> bool:
         """Claim the next refresh; False when the board is fresh or another waiter has it (a
         claim newer than the last refresh, younger than `CLAIM_HOLD`). A board or claim dated
-        ahead of `now` by more than `AHEAD_TOLERANCE` counts as neither fresh nor held."""
+        ahead of `now` by more than `AHEAD_TOLERANCE` counts as neither fresh nor held.
+
+        The claim names its claimant (a nonce per claim): when the condition fails, the item
+        it failed on says whether the claim is ours after all (the write landed and its
+        response was lost; the client's retry met it), else another's."""
+        token = uuid.uuid4().hex
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key,
-                UpdateExpression="SET claimed_at = :now, expiration = :ttl",
+                UpdateExpression="SET claimed_at = :now, claimed_by = :me, expiration = :ttl",
                 ConditionExpression=(
                     "(attribute_not_exists(refreshed_at) OR NOT attribute_type(refreshed_at, :n) "
                     "OR refreshed_at < :stale OR refreshed_at > :ahead) AND "
@@ -223,15 +229,18 @@ class StatusBoard:
                 ExpressionAttributeValues={
                     ":n": {"S": "N"},
                     ":now": number_attribute(now),
+                    ":me": {"S": token},
                     ":ttl": number_attribute(int(now) + BOARD_TTL_SECONDS),
                     ":stale": number_attribute(now - REFRESH_AFTER),
                     ":abandoned": number_attribute(now - CLAIM_HOLD),
                     ":ahead": number_attribute(now + AHEAD_TOLERANCE),
                 },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                item: Any = error.response.get("Item") or {}
+                return bool(item.get("claimed_by", {}).get("S") == token)
             raise BoardUnavailable(describe_error(error)) from error
         except BotoCoreError as error:
             raise BoardUnavailable(describe_error(error)) from error

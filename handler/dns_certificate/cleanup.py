@@ -22,11 +22,12 @@ from botocore.exceptions import ClientError
 from .certificates import CertificateService, region_of
 from .clients import describe_error, error_code, error_message
 from .errors import InvalidPropertyError
-from .listing import GLOBAL_REGION, list_all_certificates
+from .listing import list_all_certificates
 from .names import base_name, normalize_name
 from .planning import ValidationRecord, group_records_by_zone
 from .properties import CertificateProperties, parse_properties
 from .records import ValidationRecords, Zone, holds_exactly
+from .regions import global_certificate_region
 
 logger = Logger(child=True)
 
@@ -44,14 +45,16 @@ def check_regions(
     certificate_region: str, function_region: str, recorded: Iterable[str] = ()
 ) -> list[str]:
     """Where a certificate sharing a record may be: the certificate's own region, then each
-    region of CLEANUP_CHECK_REGIONS (default: the function's region and us-east-1), then every
-    region where the provider's records name a live certificate (so the default is safe for
-    every certificate this provider made, wherever it is, without listing regions by hand)."""
+    region of CLEANUP_CHECK_REGIONS (default: the function's region and its partition's
+    CloudFront certificate region, `regions.global_certificate_region`: us-east-1 in `aws`),
+    then every region where the provider's records name a live certificate (so the default is
+    safe for every certificate this provider made, wherever it is, without listing regions by
+    hand)."""
     configured = os.environ.get(CHECK_REGIONS_VARIABLE)
     listed = (
         [region.strip() for region in configured.split(",")]
         if configured and configured.strip()
-        else [function_region, GLOBAL_REGION]
+        else [function_region, global_certificate_region(function_region) or ""]
     )
     regions: list[str] = []
     for region in (certificate_region, *listed, *sorted(recorded)):

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .deadline import CLIENT_TIMING, POLLER_TIMING, TABLE_TIMING, CallTiming
 from .errors import DnsChangeError
 from .validation_options import Route53Access
 
@@ -23,36 +24,32 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_route53 import Route53Client
 
-#: Few attempts on purpose: standard mode backs off up to 20 s between them, and a call must
-#: not outlast the margin the function keeps to hand off or answer. Throttling that outlasts
-#: these retries is retried by the lifecycle, which can wait across invocations.
-CLIENT_CONFIG = Config(
-    connect_timeout=5,
-    read_timeout=15,
-    retries={"mode": "standard", "max_attempts": 4},
-    user_agent_extra="dns-certificate",
-)
+
+def config_of(timing: CallTiming) -> Config:
+    """A client's Config from its timing (deadline.py): the one source of both numbers."""
+    return Config(
+        connect_timeout=timing.connect,
+        read_timeout=timing.read,
+        # total_max_attempts: botocore reads "max_attempts" as retries, so 1 there is 2 calls.
+        retries={"mode": "standard", "total_max_attempts": timing.attempts},
+        user_agent_extra="dns-certificate",
+    )
+
+
+#: Few attempts on purpose: a call must end between the hand-off margin and the timer
+#: (deadline.CALL_WORST_SECONDS). Throttling that outlasts these retries is retried by the
+#: lifecycle, which can wait across invocations.
+CLIENT_CONFIG = config_of(CLIENT_TIMING)
 
 #: The client the waits poll ACM with (DescribeCertificate, ListCertificateDomainValidations):
 #: one attempt, no retry. A poll is repeated anyway, and the wait between polls adapts to
 #: throttling (pacing.py): botocore's own retries would hide every throttle from it, block the
-#: invocation up to 20 s each, and multiply the calls that the account's quota is short of.
-POLLER_CONFIG = Config(
-    connect_timeout=5,
-    read_timeout=15,
-    # total_max_attempts: botocore reads "max_attempts" as retries, so 1 there would be 2 calls.
-    retries={"mode": "standard", "total_max_attempts": 1},
-    user_agent_extra="dns-certificate",
-)
+#: invocation for seconds each, and multiply the calls that the account's quota is short of.
+POLLER_CONFIG = config_of(POLLER_TIMING)
 
 #: The requests table is consulted on every invocation and right before the answer: a table
-#: that does not respond must not eat the time the answer needs.
-TABLE_CLIENT_CONFIG = Config(
-    connect_timeout=1,
-    read_timeout=1.5,
-    retries={"mode": "standard", "max_attempts": 2},
-    user_agent_extra="dns-certificate",
-)
+#: that does not respond must not eat the time the answer needs (the timer's claim included).
+TABLE_CLIENT_CONFIG = config_of(TABLE_TIMING)
 
 THROTTLING_CODES = frozenset(
     {

@@ -24,7 +24,7 @@ from .continuation import (
     SelfInvoke,
     load_state,
 )
-from .deadline import Clock, overall_deadline
+from .deadline import Clock, Seconds, overall_deadline
 from .diagnoser import Diagnoser
 from .errors import CertificateResourceError, ContinuationError, InvalidPropertyError
 from .planning import idempotency_token, identity_fingerprint
@@ -53,7 +53,9 @@ class Responder(Protocol):
 
     def set_data(self, data: Mapping[str, str]) -> None: ...
 
-    def set_timeout_cleanup(self, cleanup: Callable[[float], None] | None) -> None: ...
+    def set_timeout_cleanup(self, cleanup: Callable[[Seconds], None] | None) -> None: ...
+
+    def commit(self, physical_id: str, data: Mapping[str, str]) -> bool: ...
 
     @property
     def answered(self) -> bool: ...
@@ -215,9 +217,9 @@ class RequestContext:
             logger.warning(f"Not {step}: this request was already answered")
             raise HandedOff()
 
-    def discard_budget(self) -> float:
+    def discard_budget(self) -> Seconds:
         """Time a clean-up may take before the answer: never into the timer's margin."""
-        return max(0.0, min(60.0, self.remaining_seconds() - 10.0))
+        return Seconds(max(0.0, min(60.0, self.remaining_seconds() - 10.0)))
 
     def hand_off(self, state: Continuation) -> NoReturn:
         # After the timer's FAILED answer a next invocation would answer a second time.

@@ -9,13 +9,74 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NewType, Protocol
 
+# ---- the time budget of one invocation, end to end (README: "The time budget") ------------
 #: Hand the wait to a new invocation when less than this is left of the current one.
 HANDOFF_MARGIN_SECONDS = 30.0
+#: The timer answers FAILED this long before Lambda ends the invocation: room for its claim in
+#: the requests table (`TABLE_TIMING`), one delivery (`TIMER_ANSWER_BUDGET_SECONDS`) and the
+#: clean-up after it.
+TIMER_MARGIN_SECONDS = 10.0
+#: What the timer's answer may take to deliver (the sender's attempts may overrun it by 1 s).
+TIMER_ANSWER_BUDGET_SECONDS = 4.0
+#: The longest one AWS call may take, every attempt and backoff included: a call begun just
+#: before the hand-off margin returns before the timer fires, so the timer only ever answers
+#: for a call that hung past what its client allows (a bug), never for a slow one.
+CALL_WORST_SECONDS = HANDOFF_MARGIN_SECONDS - TIMER_MARGIN_SECONDS
+#: botocore's standard retry mode: the delay before retry i (0-based) is at most
+#: min(2**i, 20) s for throttling, plus up to 5 s more when AWS sends x-amz-retry-after.
+_BOTOCORE_MAX_BACKOFF = 20.0
+_BOTOCORE_RETRY_AFTER_EXTRA = 5.0
 #: Answer this long before CloudFormation would give up on the resource (capped at a quarter
 #: of a short ServiceTimeout so that a 60-second timeout still leaves time to work).
 ANSWER_MARGIN_SECONDS = 30.0
+
+
+#: A duration: seconds to spend, or seconds left. Never a point in time.
+Seconds = NewType("Seconds", float)
+#: A point in time on one clock (`Clock.now`'s epoch seconds, or `time.monotonic`'s). Two
+#: types, so that mypy refuses a moment where a budget is expected (a monotonic deadline read
+#: as seconds once gave a clean-up a budget of hours).
+Moment = NewType("Moment", float)
+
+
+def seconds_left(until: Moment, now: Moment) -> Seconds:
+    """The time from `now` to `until` (both on the same clock); never negative."""
+    return Seconds(max(0.0, until - now))
+
+
+def moment_after(now: Moment, seconds: Seconds) -> Moment:
+    return Moment(now + seconds)
+
+
+@dataclass(frozen=True)
+class CallTiming:
+    """How long one client's call may take: its botocore Config is made from these
+    (clients.py), and `worst` is what every attempt timing out, with the longest backoffs
+    between them, adds up to."""
+
+    connect: float
+    read: float
+    #: Every attempt, the first included (botocore's `total_max_attempts`).
+    attempts: int
+
+    @property
+    def worst(self) -> Seconds:
+        backoffs = sum(
+            min(2.0**retry, _BOTOCORE_MAX_BACKOFF) + _BOTOCORE_RETRY_AFTER_EXTRA
+            for retry in range(self.attempts - 1)
+        )
+        return Seconds(self.attempts * (self.connect + self.read) + backoffs)
+
+
+#: ACM, Route 53, STS, Lambda, CloudFormation: two attempts, so throttling is retried once
+#: inside the call; throttling beyond that is waited out by the lifecycle across invocations.
+CLIENT_TIMING = CallTiming(connect=2.0, read=5.0, attempts=2)
+#: DescribeCertificate while waiting: one attempt (pacing.py adapts the interval instead).
+POLLER_TIMING = CallTiming(connect=2.0, read=5.0, attempts=1)
+#: The requests table: one attempt, so that the timer's claim of the answer fits its margin.
+TABLE_TIMING = CallTiming(connect=1.0, read=2.0, attempts=1)
 
 
 class Clock(Protocol):
@@ -45,9 +106,9 @@ def overall_deadline(started_at: float, service_timeout: int) -> float:
 class Budget:
     """What one invocation may still spend: the smaller of the deadline and its own time."""
 
-    deadline: float
-    now: float
-    remaining_in_invocation: float
+    deadline: Moment
+    now: Moment
+    remaining_in_invocation: Seconds
 
     @property
     def past_deadline(self) -> bool:
@@ -57,12 +118,13 @@ class Budget:
     def must_hand_off(self) -> bool:
         return self.remaining_in_invocation < HANDOFF_MARGIN_SECONDS
 
-    def sleep_for(self, wanted: float) -> float:
+    def sleep_for(self, wanted: float) -> Seconds:
         """Never sleep past the deadline or into the hand-off margin."""
         usable = min(
-            self.deadline - self.now, self.remaining_in_invocation - HANDOFF_MARGIN_SECONDS
+            seconds_left(self.deadline, self.now),
+            self.remaining_in_invocation - HANDOFF_MARGIN_SECONDS,
         )
-        return max(0.0, min(wanted, usable))
+        return Seconds(max(0.0, min(wanted, usable)))
 
 
 @dataclass(frozen=True)

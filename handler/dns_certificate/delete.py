@@ -13,7 +13,7 @@ from .cleanup import RecordCleanup, plan_cleanup
 from .clients import is_throttling
 from .context import RequestContext, request_token, token_of_placeholder
 from .continuation import Continuation
-from .deadline import IN_USE_BACKOFF, THROTTLED_BACKOFF
+from .deadline import IN_USE_BACKOFF, THROTTLED_BACKOFF, Moment, Seconds, moment_after
 from .errors import InvalidPropertyError, quote_list
 from .listing import find_requested
 from .metrics import current as current_metrics
@@ -52,7 +52,7 @@ class Deleter:
         return physical_id
 
     def discard_requested(
-        self, properties: CertificateProperties, arn: str | None, budget: float
+        self, properties: CertificateProperties, arn: str | None, budget: Seconds
     ) -> None:
         """Delete the certificate this request made and CloudFormation will never name (a failed
         replacement's, a dead Create's), found by its request's tag when its ARN never arrived.
@@ -83,14 +83,14 @@ class Deleter:
             if self._recorded_or_intended(arn, token)
         ]
 
-    def discard(self, service: CertificateService, arn: str, budget: float) -> None:
+    def discard(self, service: CertificateService, arn: str, budget: Seconds) -> None:
         """Delete a certificate this request made, retrying throttling within `budget` seconds.
         Never raises; logs when it gives up (the certificate is then left behind).
 
         Only a certificate whose tags carry this request's token is deleted: the ARN may come
         from a continuation, and a crafted one must not steer the delete at another resource's.
         """
-        give_up_at = self._ctx.clock.now() + budget
+        give_up_at = moment_after(Moment(self._ctx.clock.now()), budget)
         attempt = 0
         while True:
             try:

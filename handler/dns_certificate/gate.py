@@ -26,6 +26,7 @@ them in one queue, an issued certificate would wait seconds for its answer):
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +58,11 @@ LATE_BY = 0.15
 #: hands out the queued seconds twice: 360 certificates in the slower lane (a stack's worth
 #: requested together). A forged item within it delays each ask by that much, once.
 MAX_AHEAD = 120.0
-#: How long taking a slot may take at worst: two writes through the table's client
-#: (clients.TABLE_CLIENT_CONFIG: three attempts of up to 2.5 s, throttled backoffs of up to
-#: 1 s and 2 s between them: 10.5 s each). A caller with less than this left before the
-#: hand-off margin asks at once: the slot and the ask after it could outlast the invocation.
+#: How long taking a slot may take at worst: two writes through the table's client, each
+#: `deadline.TABLE_TIMING.worst` (3 s; the bound was sized for the earlier 10.5 s and is kept
+#: as an upper bound, checked by tests/unit/test_gate.py). A caller with less than this left
+#: before the hand-off margin asks at once: the slot and the ask after it could outlast the
+#: invocation.
 SLOT_WORST_SECONDS = 21.0
 #: A schedule that failed is left alone for this long (the certificate asks at once).
 BROKEN_FOR = 30.0
@@ -99,11 +101,16 @@ class DescribeGate:
         return max(now, taken)
 
     def _take_idle(self, now: float) -> bool:
+        """The slot `now` of an idle schedule. The write names its taker (a nonce): when the
+        condition fails, the item says whether the slot is ours after all (the write landed,
+        its response was lost and the client's retry met it) — else the caller would take
+        a second, later slot, wasting this one."""
+        token = uuid.uuid4().hex
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key,
-                UpdateExpression="SET next_at = :after, expiration = :ttl",
+                UpdateExpression="SET next_at = :after, taken_by = :me, expiration = :ttl",
                 ConditionExpression=(
                     "attribute_not_exists(next_at) OR NOT attribute_type(next_at, :number) "
                     "OR next_at <= :now OR next_at > :absurd"
@@ -114,11 +121,14 @@ class DescribeGate:
                     ":now": number_attribute(now, SLOT_DIGITS),
                     ":absurd": number_attribute(now + MAX_AHEAD, SLOT_DIGITS),
                     ":ttl": number_attribute(int(now) + GATE_TTL_SECONDS),
+                    ":me": {"S": token},
                 },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                item: Any = error.response.get("Item") or {}
+                return bool(item.get("taken_by", {}).get("S") == token)
             raise
         return True
 

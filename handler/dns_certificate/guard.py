@@ -88,6 +88,9 @@ class GuardReport:
     repaired: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cannot_repair: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: Of `cannot_repair`, those whose records the user keeps (ManageDnsRecords "false"):
+    #: a choice, logged as a warning, not counted for the alarm.
+    user_managed: list[str] = field(default_factory=list)
 
     @property
     def records_repaired(self) -> int:
@@ -255,6 +258,8 @@ class RenewalGuard:
     ) -> None:
         if arn not in report.cannot_repair:
             report.cannot_repair.append(arn)
+        if reason == MANUAL and arn not in report.user_managed:
+            report.user_managed.append(arn)
         # ManageDnsRecords "false" is the user's choice, not a fault: a warning, not an error.
         log = logger.warning if reason == MANUAL else logger.error
         log(
@@ -292,7 +297,11 @@ class RenewalGuard:
 
     @staticmethod
     def _finish(report: GuardReport, run: str) -> None:
-        current_metrics().records_repaired(report.records_repaired)
+        metrics = current_metrics()
+        metrics.records_repaired(report.records_repaired)
+        # What the RenewalGuardAlarm watches: a silent expiry in the making.
+        metrics.guard_failed(len(report.failed))
+        metrics.guard_cannot_repair(len(set(report.cannot_repair) - set(report.user_managed)))
         logger.info(
             "Renewal guard done",
             extra={

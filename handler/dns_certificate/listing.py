@@ -14,10 +14,6 @@ from .certificates import REQUEST_TAG, CertificateService, owned_by
 from .names import normalize_name
 from .properties import KEY_ALGORITHMS, ROOT_HIERARCHY_TYPES
 
-#: CloudFront's certificates live there: the renewal guard's sweep and the clean-up's search
-#: for certificates sharing a record look there too.
-GLOBAL_REGION = "us-east-1"
-
 
 def list_all_certificates(
     service: CertificateService, statuses: Sequence[str] = ()

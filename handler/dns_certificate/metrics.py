@@ -13,7 +13,13 @@ name, from METRICS_PROVIDER) and `RequestType`. What is recorded:
   waited out);
 * `RecordsDeleted` (Count): validation records a Delete's clean-up removed;
 * `RecordsRepaired` (Count): validation records the renewal guard put back (RequestType
-  `RenewalGuard`).
+  `RenewalGuard`);
+* `RenewalGuardFailed` (Count): certificates whose records the renewal guard could not check
+  this run (throttled past its patience, access denied, an error);
+* `RenewalGuardCannotRepair` (Count): certificates whose records the guard can never repair as
+  things stand (no zones recorded, a role with an external id, a zone gone...): left alone,
+  they expire silently. `ManageDnsRecords` "false" is the user's choice and is not counted.
+  The template's `RenewalGuardAlarm` watches both.
 
 Values are kept here and handed to Powertools only at the flush: counts as one sum, other values
 at most `MAX_VALUES` each. Powertools publishes by itself when a metric reaches 100 values, and
@@ -55,6 +61,8 @@ SECONDS_TO_ISSUED = "SecondsToIssued"
 THROTTLED_CALLS = "ThrottledCalls"
 RECORDS_DELETED = "RecordsDeleted"
 RECORDS_REPAIRED = "RecordsRepaired"
+GUARD_FAILED = "RenewalGuardFailed"
+GUARD_CANNOT_REPAIR = "RenewalGuardCannotRepair"
 #: The RequestType dimension of the renewal guard's invocations (no CloudFormation request).
 RENEWAL_GUARD = "RenewalGuard"
 
@@ -115,6 +123,16 @@ class InvocationMetrics:
         """Validation records the renewal guard put back (none: nothing recorded)."""
         if count:
             self._add(RECORDS_REPAIRED, MetricUnit.Count, count)
+
+    def guard_failed(self, certificates: int) -> None:
+        """Certificates the renewal guard could not check this run (none: nothing recorded)."""
+        if certificates:
+            self._add(GUARD_FAILED, MetricUnit.Count, certificates)
+
+    def guard_cannot_repair(self, certificates: int) -> None:
+        """Certificates whose records the renewal guard cannot reach (none: nothing recorded)."""
+        if certificates:
+            self._add(GUARD_CANNOT_REPAIR, MetricUnit.Count, certificates)
 
     def flush(self) -> None:
         """Print the EMF line (once; nothing when nothing was recorded). Never raises."""

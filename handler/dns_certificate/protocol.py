@@ -16,16 +16,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import crhelper
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from crhelper import CfnResource
 
 from .answer import AnswerNotDeliveredError, Sender, send_answer
+from .deadline import TIMER_ANSWER_BUDGET_SECONDS, TIMER_MARGIN_SECONDS, Seconds
+
+__all__ = ["TIMER_ANSWER_BUDGET_SECONDS", "TIMER_MARGIN_SECONDS", "CertificateResource"]
 from .errors import MAX_LONG_REASON_LENGTH, CertificateResourceError, shorten
 from .metrics import current as current_metrics
 from .requests import NoRequestsTable, RequestKey, RequestsStore
@@ -37,15 +40,11 @@ logger = Logger(child=True)
 CRHELPER_VERSION = "2.0.12"
 
 FAILED = "FAILED"
-#: The timer answers this long before Lambda ends the invocation: room for the claim in the
-#: requests table (at most ~4 s, see clients.TABLE_CLIENT_CONFIG) and a delivery attempt.
-TIMER_MARGIN_SECONDS = 10.0
-TIMER_ANSWER_BUDGET_SECONDS = 5.0
 #: What the timer's clean-up leaves of the invocation, so the join and return still fit.
 CLEANUP_RESERVE_SECONDS = 1.0
 
-#: A clean-up run by the timer after its answer; it gets the monotonic time it must end by.
-TimeoutCleanup = Callable[[float], None]
+#: A clean-up run by the timer after its answer; it gets the seconds it may take.
+TimeoutCleanup = Callable[[Seconds], None]
 
 
 @contextmanager
@@ -127,6 +126,8 @@ class CertificateResource(CfnResource):
         self._answered = False
         self._handed_off = False
         self._timeout_cleanup: TimeoutCleanup | None = None
+        #: The step came to its answer (`commit`): a timer firing now sends that answer.
+        self._committed = False
         self._key: RequestKey | None = None
         #: Every attempt to deliver the answer failed: the invocation must fail, so that
         #: Lambda retries it (the claim was released for that retry).
@@ -144,6 +145,23 @@ class CertificateResource(CfnResource):
 
     def set_timeout_cleanup(self, cleanup: TimeoutCleanup | None) -> None:
         self._timeout_cleanup = cleanup
+
+    def commit(self, physical_id: str, data: Mapping[str, str]) -> bool:
+        """The step is done: answer `physical_id` and `data`. False when this invocation's
+        timer answered first (its FAILED named the id set before, and its clean-up runs): the
+        caller must then undo what that answer does not name.
+
+        Atomic with the timer's answer, so no window is left between the two: a timer firing
+        after the commit sends this same answer and runs no clean-up.
+        """
+        with self._answer_lock:
+            if self._answered:
+                return False
+            self.PhysicalResourceId = physical_id
+            self.Data = dict(data)
+            self._timeout_cleanup = None
+            self._committed = True
+            return True
 
     @property
     def answered(self) -> bool:
@@ -179,6 +197,15 @@ class CertificateResource(CfnResource):
             )
             self.Reason = error.reason
             self.Status = FAILED
+        except (ConnectTimeoutError, ReadTimeoutError) as error:
+            # Every client gives up within deadline.CALL_WORST_SECONDS: a hung call ends here,
+            # answered by this invocation, before the timer would have to.
+            logger.exception("An AWS call did not return in time")
+            self.Reason = shorten(
+                f"An AWS call did not return in time ({type(error).__name__}: {error}); "
+                "usually transient: retry"
+            )
+            self.Status = FAILED
         except Exception as error:  # every failure must still answer
             logger.exception("Unexpected error")
             self.Reason = shorten(f"Unexpected {type(error).__name__}: {error}")
@@ -206,28 +233,40 @@ class CertificateResource(CfnResource):
         self._timer.start()
 
     def _timeout(self) -> None:
-        """Answer FAILED first (CloudFormation must hear), then clean up within what is left."""
-        logger.error("The invocation is about to time out; answering FAILED")
-        physical_id = self.PhysicalResourceId or self._event.get("PhysicalResourceId")
-        if not physical_id:
-            physical_id = self.generate_physical_id(self._event)
-        self.PhysicalResourceId = physical_id
-        self._send(
-            FAILED,
-            "The function ran out of time before the step finished (an AWS call did not return); "
-            "see the function's logs",
-            budget=TIMER_ANSWER_BUDGET_SECONDS,
-        )
+        """Answer FAILED first (CloudFormation must hear), then clean up within what is left.
+
+        A step that committed its answer (`commit`) gets that answer sent instead. Whether it
+        did, and the claim of the answer, are decided under one lock with `commit`."""
+        with self._answer_lock:
+            first = not self._answered
+            self._answered = True
+            committed = self._committed
+            cleanup, self._timeout_cleanup = self._timeout_cleanup, None
+            if not committed:
+                physical_id = self.PhysicalResourceId or self._event.get("PhysicalResourceId")
+                self.PhysicalResourceId = physical_id or self.generate_physical_id(self._event)
+        if not first:
+            logger.warning("The invocation is about to time out; its answer is on its way")
+        elif committed:
+            logger.warning("The invocation is about to time out; sending the step's answer")
+            self._deliver(budget=TIMER_ANSWER_BUDGET_SECONDS)
+        else:
+            logger.error("The invocation is about to time out; answering FAILED")
+            self._deliver(
+                FAILED,
+                "The function ran out of time before the step finished (an AWS call did not "
+                "return); see the function's logs",
+                budget=TIMER_ANSWER_BUDGET_SECONDS,
+            )
         # The call the main thread waits for may never return: Lambda then ends the invocation
         # and the flush in lambda_handler's `finally` never runs. Flush here, once; whatever the
         # main thread records later is dropped (the request is answered).
         self._metrics.flush()
-        cleanup, self._timeout_cleanup = self._timeout_cleanup, None
         if cleanup is None:
             return
-        ends_at = time.monotonic() + max(0.0, self.remaining_seconds() - CLEANUP_RESERVE_SECONDS)
+        budget = Seconds(max(0.0, self.remaining_seconds() - CLEANUP_RESERVE_SECONDS))
         try:
-            cleanup(ends_at)
+            cleanup(budget)
         except Exception:
             logger.exception("Clean-up after the timeout answer failed")
 
@@ -256,6 +295,10 @@ class CertificateResource(CfnResource):
                 logger.warning("A second answer for this request was suppressed")
                 return
             self._answered = True
+        self._deliver(status, reason, budget)
+
+    def _deliver(self, status: str | None = None, reason: str = "", budget: float = 30.0) -> None:
+        """Claim the answer in the requests table, then send it (once `_answered` is taken)."""
         key = self._key
         if key is not None and not self._requests.claim_answer(
             key, self._context.get_remaining_time_in_millis()

@@ -1,43 +1,62 @@
 """The requests table: which CloudFormation requests are answered, which invocations run.
 
-Lambda retries a timed-out invocation and may deliver any event more than once, also at the
-same time. Two records per request make that harmless, both kept by Powertools idempotency's
-DynamoDB persistence layer (one conditional write claims a key; the loser gets the winner's
-item back without a second read):
+Lambda retries a failed or timed-out invocation (after about 1 and 2 more minutes) and may
+deliver any event more than once, also at the same time. Two kinds of claim per request make
+that harmless:
 
-* the **answer** record, claimed right before the answer is sent: a second claimant sends
+* the **answer** claim, taken right before the answer is sent: a second claimant sends
   nothing, and every invocation looks it up first, so a request that was answered changes
   nothing any more;
-* one **hop** record per invocation of the chain (the original event is hop 0, each
-  continuation the next): a duplicate of a hop that is running or done does nothing, while a
-  retry of a hop that timed out finds its record expired (its in-progress expiry is the
-  invocation's own end) and runs.
+* one **hop** claim per invocation of the chain (the original event is hop 0, each
+  continuation the next): a duplicate of a hop that completed (answered or handed off) does
+  nothing.
 
-Keys are digests of the stack, the logical id, the request id (and the hop): never the
-ResponseURL, which is a credential. Records outlive CloudFormation's one-hour limit and
-Lambda's six-hour event age (DynamoDB's TTL removes them a day later). If the table cannot be
-reached, the resource still answers — a second answer is better than none — and says so in
-the log.
+A claim knows its owner (the invocation's request id and a nonce made for this invocation:
+`for_invocation`) and holds a **lease**, a moment after which its owner counts as dead. A
+conditional write that fails is resolved by reading the item it failed on (DynamoDB hands it
+back with the failure): our own claim (a write that landed, whose response was lost and
+whose retry met it) → carry on; completed → nothing to do; another owner's live lease → step
+aside; a lease that passed → take over. Nothing is concluded without that evidence.
+
+* A hop's lease is `LEASE_SECONDS` (never past its invocation's end), renewed every
+  `RENEW_EVERY` by a thread of the invocation while it runs: a hop that dies without its
+  `finally` (out of memory, the sandbox killed) leaves a lease that passes before Lambda's
+  retry comes, which takes over. A delivery that finds another's live lease *fails* (raises
+  `ClaimHeld`): Lambda retries it later, and a record of it reaching the on-failure destination
+  answers FAILED only once the hop's lease is seen not renewed (`hop_alive`).
+* The answer's lease covers its delivery (`ANSWER_LEASE_SECONDS`, the sender's budget and
+  more): a claimant that died while sending leaves a claim a retry may take; a second answer
+  is better than none, and CloudFormation keeps the first.
+
+Keys are digests of the stack, the logical id, the request id, a digest of the ResponseURL (and
+the hop): never the URL itself, which is a credential. A delivery with another ResponseURL is
+another request here: an event that copies a live request's ids but not its URL, arriving
+first, gets its own records and cannot take the answer, or the hop, of CloudFormation's own
+delivery. Records outlive CloudFormation's one-hour limit and Lambda's six-hour event age
+(DynamoDB's TTL removes them a day later). If the table cannot be reached, the resource still
+answers — a second answer is better than none — and says so in the log.
+
+The conditional writes are this module's own rather than Powertools idempotency's
+(`DynamoDBPersistenceLayer`, used before): its in-progress record stores no owner, its
+"already exists" error cannot tell our own landed write from another invocation's, and it has
+no lease to renew.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
-import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import (
-    STATUS_CONSTANTS,
-    DataRecord,
-)
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .clients import describe_error, error_code, number_attribute
+from .deadline import Clock, SystemClock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,6 +67,28 @@ logger = Logger(child=True)
 RECORD_SECONDS = 24 * 3600
 ANSWER_PREFIX = "answer"
 HOP_PREFIX = "hop"
+#: A running hop's lease: shorter than Lambda's first retry delay (about a minute), so that a
+#: hop that died without releasing its claim has lost it when the retry comes.
+LEASE_SECONDS = 40.0
+#: How often a running hop renews its lease (several renewals fit in one lease: a slow or
+#: throttled table call does not let it lapse).
+RENEW_EVERY = 10.0
+#: How often the on-failure path re-reads a live hop claim to see whether it is renewed.
+WATCH_EVERY = 2.0
+#: An answer claim's lease: the sender's budget (30 s, answer.py) and the table calls around it.
+ANSWER_LEASE_SECONDS = 45.0
+#: A claim written again when the item it failed on was gone, or its lease passed, by the
+#: time it was read (another claimant released it meanwhile).
+CLAIM_ATTEMPTS = 3
+CLAIMED, DONE = "claimed", "done"
+
+Outcome = Literal["won", "done", "held"]
+
+
+class ClaimHeld(Exception):  # noqa: N818 - an outcome: fail so that Lambda retries
+    """Another delivery holds a live claim on this hop. The invocation fails, so that Lambda
+    retries it: the retry runs if the holder died meanwhile, does nothing if it completed,
+    and the on-failure destination's record answers FAILED only for a holder seen dead."""
 
 
 @dataclass(frozen=True)
@@ -57,22 +98,40 @@ class RequestKey:
     stack_id: str
     logical_id: str
     request_id: str
+    #: sha256 of the ResponseURL (hex): the answer goes to that URL, so it is part of the
+    #: request's identity; the URL itself is a credential and is never stored.
+    url_digest: str = ""
 
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> RequestKey:
-        return cls(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+        url = event.get("ResponseURL")
+        return cls(
+            event["StackId"],
+            event["LogicalResourceId"],
+            event["RequestId"],
+            url_digest(url) if isinstance(url, str) else "",
+        )
 
     def data(self, **extra: Any) -> dict[str, Any]:
         return {
             "stack_id": self.stack_id,
             "logical_id": self.logical_id,
             "request_id": self.request_id,
+            "url": self.url_digest,
             **extra,
         }
 
 
+def url_digest(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class RequestsStore(Protocol):
-    """What the protocol layer asks of the table."""
+    """What the protocol layer and the entry point ask of the table."""
+
+    def for_invocation(self, invocation_id: str) -> RequestsStore:
+        """The store as one invocation's: every claim it writes names that invocation."""
+        ...
 
     def answered(self, key: RequestKey) -> bool:
         """True when an invocation claimed (and sent, or is sending) this request's answer."""
@@ -89,16 +148,25 @@ class RequestsStore(Protocol):
         ...
 
     def start_hop(self, key: RequestKey, hop: int, remaining_ms: int) -> bool:
-        """False when another delivery of this hop is running or has run."""
+        """True: run the hop (its lease is renewed until `end_hop`). False: another delivery
+        of it completed (nothing to do). Raises `ClaimHeld` when another delivery holds it."""
         ...
 
     def end_hop(self, key: RequestKey, hop: int, *, completed: bool) -> None:
         """`completed`: the hop answered or handed off; otherwise a retry may run it again."""
         ...
 
+    def hop_alive(self, key: RequestKey, hop: int, remaining_seconds: float) -> bool:
+        """Whether the hop completed or another delivery of it still runs (its lease renewed,
+        watched for up to one lease): the on-failure destination answers only when not."""
+        ...
+
 
 class NoRequestsTable:
     """No REQUESTS_TABLE configured: every invocation acts alone (the pre-table behaviour)."""
+
+    def for_invocation(self, invocation_id: str) -> NoRequestsTable:
+        return self
 
     def answered(self, key: RequestKey) -> bool:
         return False
@@ -118,109 +186,332 @@ class NoRequestsTable:
     def end_hop(self, key: RequestKey, hop: int, *, completed: bool) -> None:
         return None
 
+    def hop_alive(self, key: RequestKey, hop: int, remaining_seconds: float) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim item as read."""
+
+    state: str
+    owner: str
+    lease_until: float
+    expires_at: float
+
+    def live(self, now: float) -> bool:
+        return self.state == CLAIMED and self.lease_until >= now and self.expires_at >= now
+
+
+def _claim_of(item: Mapping[str, Any] | None) -> Claim | None:
+    """The item as a claim; None when there is none (or it is not one of ours: claimed over)."""
+    if not item:
+        return None
+    try:
+        return Claim(
+            state=str(item["state"]["S"]),
+            owner=str(item["owner"]["S"]),
+            lease_until=float(item.get("lease_until", {"N": "0"})["N"]),
+            expires_at=float(item.get("expiration", {"N": "0"})["N"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
 
 class DynamoDBRequests:
-    """The requests table (partition key `id`), through Powertools' persistence layer."""
+    """The requests table (partition key `id`, TTL attribute `expiration`)."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        clock: Clock | None = None,
+        owner: str | None = None,
+    ) -> None:
         self.table_name = table_name
         self._client = client
-        # A persistence layer keeps per-call state (its key prefix); the local driver runs
-        # several invocations in threads of one process, so each thread gets its own pair.
-        self._layers = threading.local()
+        #: Wall-clock time (leases are compared across invocations and machines).
+        self._clock: Clock = clock or SystemClock()
+        #: Who this store's claims name; each invocation gets its own (`for_invocation`).
+        self.owner = owner or uuid.uuid4().hex
+        self._leases: dict[str, _Lease] = {}
+        self._leases_lock = threading.Lock()
+
+    def for_invocation(self, invocation_id: str) -> DynamoDBRequests:
+        """A nonce as well as Lambda's request id: a retry, and possibly a duplicate delivery,
+        carry the same request id, and must not take a claim for their own."""
+        owner = f"{invocation_id[:64]}/{uuid.uuid4().hex[:12]}"
+        return DynamoDBRequests(self.table_name, self._client, clock=self._clock, owner=owner)
 
     # ---- the answer ---------------------------------------------------------------------
 
     def answered(self, key: RequestKey) -> bool:
         try:
-            record = self._layer(ANSWER_PREFIX).get_record(key.data())
-        except IdempotencyItemNotFoundError:
-            return False
-        except Exception as error:
+            claim = _claim_of(self._read(_item_id(ANSWER_PREFIX, key)))
+        except Exception as error:  # never keep an invocation from answering
             self._unreachable("looking up the answer", error)
             return False
-        if record is None or record.is_expired:
+        if claim is None or claim.expires_at < self._clock.now():
             return False
-        return not _claim_abandoned(record)
+        # Claimed by a live sender, by this invocation, or sent. A claim whose lease passed:
+        # its claimant died while sending, the answer may never have left; a retry may send.
+        return claim.state == DONE or claim.owner == self.owner or claim.live(self._clock.now())
 
     def claim_answer(self, key: RequestKey, remaining_ms: int) -> bool:
+        lease = min(ANSWER_LEASE_SECONDS, max(0.0, remaining_ms / 1000.0))
         try:
-            self._layer(ANSWER_PREFIX).save_inprogress(key.data(), max(0, remaining_ms))
-        except IdempotencyItemAlreadyExistsError:
-            logger.warning("Not answering: another invocation has answered this request")
-            return False
-        except Exception as error:
+            outcome, _ = self._claim(_item_id(ANSWER_PREFIX, key), lease)
+        except Exception as error:  # never keep an invocation from answering
             self._unreachable("claiming the answer", error)
-        return True
+            return True
+        if outcome == "won":
+            return True
+        logger.warning(
+            "Not answering: another invocation has answered this request"
+            if outcome == "done"
+            else "Not answering: another invocation is sending this request's answer"
+        )
+        return False
 
     def answer_sent(self, key: RequestKey) -> None:
         try:
-            self._layer(ANSWER_PREFIX).save_success(key.data(), {"answered": True})
+            self._finish(_item_id(ANSWER_PREFIX, key))
         except Exception as error:
             self._unreachable("recording the answer", error)
 
     def release_answer(self, key: RequestKey) -> None:
         try:
-            self._layer(ANSWER_PREFIX).delete_record(key.data(), RuntimeError("not delivered"))
+            self._release(_item_id(ANSWER_PREFIX, key))
         except Exception as error:
             self._unreachable("releasing the answer", error)
 
     # ---- hops ---------------------------------------------------------------------------
 
     def start_hop(self, key: RequestKey, hop: int, remaining_ms: int) -> bool:
+        item_id = _item_id(HOP_PREFIX, key, hop)
+        ends_at = self._clock.now() + max(0.0, remaining_ms / 1000.0)
         try:
-            self._layer(HOP_PREFIX).save_inprogress(key.data(hop=hop), max(0, remaining_ms))
-        except IdempotencyItemAlreadyExistsError:
-            logger.warning(
-                "Not running: another delivery of this invocation is running or has run",
+            outcome, claim = self._claim(item_id, min(LEASE_SECONDS, ends_at - self._clock.now()))
+        except Exception as error:
+            self._unreachable("claiming the invocation", error)
+            return True
+        if outcome == "done":
+            logger.info(
+                "Not running: another delivery of this invocation has completed it",
                 extra={"hop": hop},
             )
             return False
-        except Exception as error:
-            self._unreachable("claiming the invocation", error)
+        if outcome == "held":
+            lease_left = claim.lease_until - self._clock.now() if claim else 0.0
+            logger.warning(
+                "Not running: another delivery of this invocation is running (its lease is "
+                "live); failing so that Lambda retries",
+                extra={"hop": hop, "lease_seconds_left": round(lease_left, 1)},
+            )
+            raise ClaimHeld(
+                f"Another delivery of this invocation (hop {hop}) holds a live claim for "
+                f"{lease_left:.0f} s more; Lambda retries this one"
+            )
+        lease = _Lease(self, item_id, ends_at, hop)
+        with self._leases_lock:
+            previous = self._leases.pop(item_id, None)
+            self._leases[item_id] = lease
+        if previous is not None:
+            previous.stop()
+        lease.start()
         return True
 
     def end_hop(self, key: RequestKey, hop: int, *, completed: bool) -> None:
-        layer = self._layer(HOP_PREFIX)
+        item_id = _item_id(HOP_PREFIX, key, hop)
+        with self._leases_lock:
+            lease = self._leases.pop(item_id, None)
+        if lease is not None:
+            lease.stop()
         try:
             if completed:
-                layer.save_success(key.data(hop=hop), {"completed": True})
+                self._finish(item_id)
             else:
-                layer.delete_record(key.data(hop=hop), RuntimeError("hop did not complete"))
+                self._release(item_id)
         except Exception as error:
             self._unreachable("recording the invocation's end", error)
 
-    # ---- helpers ------------------------------------------------------------------------
+    def hop_alive(self, key: RequestKey, hop: int, remaining_seconds: float) -> bool:
+        """Watched for two renewal periods at most (and `remaining_seconds`): a live lease
+        renewed meanwhile, or the hop completed → alive; gone, passed or never renewed → dead."""
+        item_id = _item_id(HOP_PREFIX, key, hop)
+        try:
+            claim = _claim_of(self._read(item_id))
+            if claim is None or claim.state == DONE or not claim.live(self._clock.now()):
+                return claim is not None and claim.state == DONE
+            seen = claim.lease_until
+            watch_until = self._clock.now() + min(remaining_seconds, 2 * RENEW_EVERY + WATCH_EVERY)
+            while True:
+                wait = min(WATCH_EVERY, watch_until - self._clock.now())
+                if wait <= 0:
+                    return False  # not renewed when it should have been: its holder died
+                self._clock.sleep(wait)
+                claim = _claim_of(self._read(item_id))
+                if claim is None:
+                    return False
+                if claim.state == DONE or claim.lease_until > seen:
+                    return True
+                if not claim.live(self._clock.now()):
+                    return False
+        except Exception as error:
+            self._unreachable("looking up the invocation", error)
+            return False
 
-    def _layer(self, prefix: str) -> DynamoDBPersistenceLayer:
-        layers: dict[str, DynamoDBPersistenceLayer] | None = getattr(
-            self._layers, "by_prefix", None
-        )
-        if layers is None:
-            layers = self._layers.by_prefix = {}
-        if prefix not in layers:
-            layer = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=self._client)
-            layer.configure(
-                IdempotencyConfig(expires_after_seconds=RECORD_SECONDS), key_prefix=prefix
+    # ---- claims -------------------------------------------------------------------------
+
+    def _claim(self, item_id: str, lease_seconds: float) -> tuple[Outcome, Claim | None]:
+        """Claim `item_id` for `lease_seconds`: "won" (also when the item is our own claim: a
+        write that landed but whose response was lost), "done" (completed by anyone), or
+        "held" (another owner's live lease), as the item the condition failed on says."""
+        claim: Claim | None = None
+        for _ in range(CLAIM_ATTEMPTS):
+            now = self._clock.now()
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        "id": {"S": item_id},
+                        "state": {"S": CLAIMED},
+                        "owner": {"S": self.owner},
+                        "lease_until": number_attribute(now + max(0.0, lease_seconds)),
+                        "expiration": number_attribute(int(now) + RECORD_SECONDS),
+                    },
+                    ConditionExpression=(
+                        "attribute_not_exists(id) OR expiration < :now "
+                        "OR (#state = :claimed AND lease_until < :now)"
+                    ),
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues={
+                        ":now": number_attribute(now),
+                        ":claimed": {"S": CLAIMED},
+                    },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return "won", None
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                item: Any = error.response.get("Item")
+                claim = _claim_of(item if item else self._read(item_id))
+            if claim is None:
+                continue  # released since
+            if claim.owner == self.owner:
+                return ("done" if claim.state == DONE else "won"), claim
+            if claim.state == DONE:
+                return "done", claim
+            if claim.live(self._clock.now()):
+                return "held", claim
+        return "held", claim
+
+    def renew(self, item_id: str, lease_until: float) -> bool:
+        """Extend this invocation's claim; False when it is no longer ours (or completed)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"id": {"S": item_id}},
+                UpdateExpression="SET lease_until = :until",
+                ConditionExpression="#owner = :me AND #state = :claimed",
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={
+                    ":until": number_attribute(lease_until),
+                    ":me": {"S": self.owner},
+                    ":claimed": {"S": CLAIMED},
+                },
             )
-            layers[prefix] = layer
-        return layers[prefix]
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _finish(self, item_id: str) -> None:
+        now = self._clock.now()
+        self._client.update_item(
+            TableName=self.table_name,
+            Key={"id": {"S": item_id}},
+            UpdateExpression="SET #state = :done, #owner = :me, expiration = :ttl",
+            ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+            ExpressionAttributeValues={
+                ":done": {"S": DONE},
+                ":me": {"S": self.owner},
+                ":ttl": number_attribute(int(now) + RECORD_SECONDS),
+            },
+        )
+
+    def _release(self, item_id: str) -> None:
+        """Delete our claim (not another's that took over, nor a completed one)."""
+        try:
+            self._client.delete_item(
+                TableName=self.table_name,
+                Key={"id": {"S": item_id}},
+                ConditionExpression="#owner = :me AND #state = :claimed",
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={":me": {"S": self.owner}, ":claimed": {"S": CLAIMED}},
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def _read(self, item_id: str) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self.table_name, Key={"id": {"S": item_id}}, ConsistentRead=True
+        ).get("Item")
+        return dict(item) if item else None
 
     def _unreachable(self, what: str, error: Exception) -> None:
         logger.error(
             "The requests table could not be used; carrying on without it (a duplicate "
             "delivery may answer twice)",
-            extra={"step": what, "error": f"{type(error).__name__}: {error}"[:300]},
+            extra={"step": what, "error": describe_error(error)},
         )
 
 
-def _claim_abandoned(record: DataRecord) -> bool:
-    """A claim still in progress after its invocation's end: the claimant died while sending
-    (Lambda stopped it), so the answer may never have left. A retry may claim and send it: a
-    second answer is better than none, and CloudFormation keeps the first."""
-    expiry_ms = record.in_progress_expiry_timestamp
-    return (
-        record.status == STATUS_CONSTANTS["INPROGRESS"]
-        and expiry_ms is not None
-        and expiry_ms < time.time() * 1000
-    )
+class _Lease(threading.Thread):
+    """Renews a running hop's lease every `RENEW_EVERY`, never past its invocation's end (in
+    a sandbox Lambda froze or killed, this thread stops with it, and the lease passes)."""
+
+    def __init__(self, store: DynamoDBRequests, item_id: str, ends_at: float, hop: int) -> None:
+        super().__init__(name=f"lease-{hop}", daemon=True)
+        self._store = store
+        self._item_id = item_id
+        self._ends_at = ends_at
+        self._hop = hop
+        self._stopped = threading.Event()
+        self._keys = logger.thread_safe_get_current_keys()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and self is not threading.current_thread():
+            self.join(2.0)
+
+    def run(self) -> None:
+        logger.thread_safe_append_keys(**self._keys)
+        clock = self._store._clock
+        while not self._stopped.wait(RENEW_EVERY):
+            until = min(clock.now() + LEASE_SECONDS, self._ends_at)
+            if until <= clock.now():
+                return  # the invocation's end: Lambda stops it now
+            try:
+                if not self._store.renew(self._item_id, until) and not self._stopped.is_set():
+                    logger.error(
+                        "This invocation's claim was taken over (its lease had passed)",
+                        extra={"hop": self._hop},
+                    )
+                    return
+            except (ClientError, BotoCoreError) as error:
+                logger.warning(
+                    "Could not renew this invocation's lease; trying again",
+                    extra={"hop": self._hop, "error": describe_error(error)},
+                )
+
+
+def _item_id(prefix: str, key: RequestKey, hop: int | None = None) -> str:
+    """`<prefix>#<sha256 of the key's fields>`: no id or URL in clear."""
+    data = key.data() if hop is None else key.data(hop=hop)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return f"{prefix}#{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()}"

@@ -23,6 +23,7 @@ from .context import UNDECIDED, RequestContext
 from .continuation import Continuation
 from .converge import Converger
 from .create import Creator
+from .deadline import Seconds
 from .delete import Deleter
 from .errors import ContinuationError, InvalidPropertyError
 from .planning import decide_update, identity_fingerprint, tag_changes
@@ -149,7 +150,7 @@ class Updater:
         arn = self._ctx.arn_of(state)
         old_physical_id = self._ctx.request.physical_id or arn
 
-        def discard(budget: float) -> None:
+        def discard(budget: Seconds) -> None:
             self._deleter.discard_requested(properties, arn, budget)
 
         self._ctx.responder.set_physical_id(old_physical_id)
@@ -163,12 +164,14 @@ class Updater:
         except Exception:
             discard(self._ctx.discard_budget())
             raise
-        self._ctx.responder.set_timeout_cleanup(None)
-        if self._ctx.responder.answered:  # issued, but too late: CloudFormation was told FAILED
+        # Issued, but too late: CloudFormation was told FAILED (by another invocation, or by
+        # this one's timer, whose clean-up stays armed until the commit). The table read may
+        # take seconds: a timer firing meanwhile makes the commit fail, and the new
+        # certificate is discarded either way.
+        data = {"Arn": arn, "DomainName": properties.domain_name}
+        if self._ctx.responder.answered or not self._ctx.responder.commit(arn, data):
             discard(self._ctx.discard_budget())
             return old_physical_id
-        self._ctx.responder.set_physical_id(arn)
-        self._ctx.responder.set_data({"Arn": arn, "DomainName": properties.domain_name})
         return arn
 
     def _certificate_to_keep(self, properties: CertificateProperties) -> _Current | None:

@@ -24,7 +24,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .clients import error_code, is_throttling, is_transient
 from .continuation import Continuation
-from .deadline import THROTTLED_BACKOFF, Backoff, Budget, Clock
+from .deadline import THROTTLED_BACKOFF, Backoff, Budget, Clock, Moment, Seconds
 from .errors import CertificateInUseError, DeadlineExceededError
 from .metrics import current as current_metrics
 from .pacing import SUCCEEDED, THROTTLED
@@ -52,7 +52,9 @@ class Waiter:
     hand_off: Callable[[Continuation], NoReturn]
 
     def budget(self, state: Continuation) -> Budget:
-        return Budget(state.deadline, self.clock.now(), self.remaining_seconds())
+        return Budget(
+            Moment(state.deadline), Moment(self.clock.now()), Seconds(self.remaining_seconds())
+        )
 
     def wait(
         self,

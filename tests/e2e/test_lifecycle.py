@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,24 @@ import pytest
 from local import demo
 from local.driver import LocalCloudFormation
 from local.emulator import Emulator, validation_record
+
+
+def json_lines(text: str) -> list[str]:
+    """Lines of `text` that are JSON objects or arrays, or carry one (a log or metric line)."""
+    found = []
+    for line in text.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict | list) or '{"' in line:
+            found.append(line)
+    return found
+
+
+def test_json_lines_finds_log_and_metric_lines() -> None:
+    text = '[1/7] Create\n  0.1s  answered SUCCESS\n{"_aws": {"Timestamp": 1}}\nx {"level": "INFO"}'
+    assert json_lines(text) == ['{"_aws": {"Timestamp": 1}}', 'x {"level": "INFO"}']
 
 
 def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -31,6 +51,9 @@ def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_
     out = capsys.readouterr().out
     assert code == 0, out
     assert "All 7 steps passed" in out
+    # Every step numbered out of all of them, in order, once each.
+    numbers = re.findall(r"^\[(\d+)/(\d+)\] ", out, re.MULTILINE)
+    assert numbers == [(str(i), str(len(demo.STEPS))) for i in range(1, 8)]
     # The stuck validation: the misdelegated zone is named in the FAILED reason.
     assert "[5/7] Stuck validation: www.example.net" in out
     # The clean-up: the shared record stays for the second certificate, then goes.
@@ -53,7 +76,8 @@ def test_demo_command_passes_every_step(capsys: pytest.CaptureFixture[str], tmp_
     assert "X-Amz-Signature" not in out and "/responses/" not in out
     logs = log_file.read_text()
     assert '"Certificate issued"' in logs  # the handler's JSON logs went to the file...
-    assert '"level"' not in out  # ...and not to the demo's output
+    assert '"_aws"' in logs  # so did its EMF metric lines (Powertools prints them)...
+    assert json_lines(out) == []  # ...and no line of either reached the demo's output
     assert "X-Amz-Signature" not in logs
 
 

@@ -272,3 +272,31 @@ def test_a_board_with_times_that_are_not_numbers_is_refreshed_over(
 
     assert acm.lists == 1
     assert snapshot is not None and snapshot.usable(clock.now()) and snapshot.lists(A)
+
+
+class LateFirstResponse:
+    """A table client whose UpdateItem lands but answers too late: the client sends it again
+    (botocore's retry after a read timeout), and that second write's answer is what it sees."""
+
+    def __init__(self, client: object) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def update_item(self, **kwargs: object) -> object:
+        self._client.update_item(**kwargs)  # type: ignore[attr-defined]
+        return self._client.update_item(**kwargs)  # type: ignore[attr-defined]
+
+
+def test_a_claim_whose_write_landed_unseen_is_ours(
+    requests_table: str, dynamodb: object, clock: FakeClock
+) -> None:
+    """Issue 24: the retry meets our own claim: ours (not another waiter's to wait for)."""
+    acm = FakeAcm(clock, {A: START + 100})
+    late = board(requests_table, LateFirstResponse(dynamodb), acm)
+    other = board(requests_table, dynamodb, acm)
+
+    assert late.claim(clock.now())
+    clock.advance(0.1)
+    assert not other.claim(clock.now())  # held: by the first, whose claim it is

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.integration.harness import OTHER_REGION, Harness
+import pytest
+from botocore.exceptions import InvalidRegionError
+from botocore.utils import validate_region_name
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.harness import OTHER_REGION, Harness, load_event
 
 LOAD_BALANCER = (
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188"
@@ -146,3 +152,66 @@ def test_delete_when_in_use_past_the_deadline_fails_naming_the_users(harness: Ha
     assert DISTRIBUTION in answer.reason
     assert harness.certificates() == [arn]
     assert harness.clock.now() - start <= 600
+
+
+#: Physical ids a rollback Delete can carry that name a region botocore refuses to build a
+#: client for (or that are no ARN at all): each must still be answered SUCCESS (issue 19, 4).
+UNUSABLE_PHYSICAL_IDS = (
+    "arn:aws:acm:us_east_1:123456789012:certificate/0b8e3a1c-1111-2222-3333-444455556666",
+    "arn:aws:acm:US-EAST-1.:123456789012:certificate/0b8e3a1c-1111-2222-3333-444455556666",
+    "arn:aws:acm:a b:123456789012:certificate/0b8e3a1c-1111-2222-3333-444455556666",
+    "arn:aws:acm:-:123456789012:certificate/x",
+    "arn:aws:acm:us-east-1.evil.example:123456789012:certificate/x",
+    "arn:aws:acm:us-east-1:123456789012:certificate/",
+    "arn:aws:acm:us-east-1:not-an-account:certificate/../../x",
+    "arn:aws:acm:\u00e9t\u00e9:123456789012:certificate/x",
+    "a b",
+    "us_east_1",
+)
+
+
+@pytest.mark.parametrize("physical_id", UNUSABLE_PHYSICAL_IDS)
+@pytest.mark.parametrize("cleanup", [False, True], ids=["plain", "cleanup"])
+def test_delete_when_physical_id_names_an_unusable_region_succeeds(
+    harness: Harness, physical_id: str, cleanup: bool
+) -> None:
+    kept = created(harness)
+    properties = dict(load_event("delete.json")["ResourceProperties"])
+    if cleanup:
+        properties["CleanupValidationRecords"] = "true"
+    properties.pop("ServiceToken", None)
+
+    answer = harness.run(
+        harness.event("delete.json", properties=properties, physical_id=physical_id)
+    )
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == [kept]  # nothing else was touched
+
+
+def _refused_by_botocore(region: str) -> bool:
+    if ":" in region:
+        return False
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        return True
+    return False
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(region=st.text(min_size=1, max_size=30).filter(_refused_by_botocore))
+def test_delete_when_arn_names_any_region_text_succeeds(harness: Harness, region: str) -> None:
+    """Whatever CloudFormation hands back as the id (a rollback Delete carries what the
+    failed step answered, or what a user typed), the Delete answers SUCCESS. (A well-formed
+    region that does not exist is an EndpointConnectionError in AWS, but a KeyError in moto:
+    not generated here.)"""
+    physical_id = f"arn:aws:acm:{region}:123456789012:certificate/0b8e3a1c-1111-2222-3333-4444"
+
+    answer = harness.run(harness.event("delete.json", physical_id=physical_id))
+
+    assert answer.status == "SUCCESS", answer.reason

@@ -19,7 +19,13 @@ import app
 from dns_certificate.answer import AnswerNotDeliveredError, send_answer
 from dns_certificate.context import Runtime
 from dns_certificate.protocol import TIMER_MARGIN_SECONDS
-from dns_certificate.requests import DynamoDBRequests
+from dns_certificate.requests import (
+    LEASE_SECONDS,
+    RENEW_EVERY,
+    ClaimHeld,
+    DynamoDBRequests,
+    RequestKey,
+)
 from local.context import LambdaContext
 from tests.integration.harness import REGION, Harness, carried_state
 from tests.support.aws_errors import error_response
@@ -185,7 +191,9 @@ def test_duplicate_of_the_original_event_during_a_chain_does_nothing(harness: Ha
     assert harness.certificates() == [answer.physical_id]
 
 
-def test_duplicate_of_a_running_hop_does_nothing(harness: Harness, runtime: Runtime) -> None:
+def test_duplicate_of_a_running_hop_fails_so_that_lambda_retries_it_and_does_nothing(
+    harness: Harness, runtime: Runtime
+) -> None:
     event = harness.event("create-two-zones.json")
     assert harness.invoke(event, harness.context(timeout_seconds=25)) is None
     ((_, payload),) = harness.self_invokes.payloads
@@ -197,10 +205,10 @@ def test_duplicate_of_a_running_hop_does_nothing(harness: Harness, runtime: Runt
     running.start()
     while not made.get(running.ident or 0):  # the hop is running (its first call hangs)
         running.join(0.01)
-    duplicate = harness.invoke(payload)
+    with pytest.raises(ClaimHeld):  # a function error: Lambda retries it, and may send its
+        harness.invoke(payload)  # record to the on-failure destination (see below)
     running.join(30)
 
-    assert duplicate is None
     assert threading.get_ident() not in made  # the duplicate made no ACM/Route 53 call
     assert results and results[0] is not None and results[0].status == "SUCCESS"
     assert len(harness.answers_for(event)) == 1
@@ -293,8 +301,9 @@ def test_destination_record_of_a_create_that_requested_deletes_its_certificate_f
     harness.faults.pending_describes = 10**6
     assert harness.invoke(event, harness.context(timeout_seconds=25)) is None  # handed off
     assert len(harness.certificates()) == 1
+    ((_, payload),) = harness.self_invokes.payloads
 
-    answer = deliver_dead(harness, event)
+    answer = deliver_dead(harness, payload)  # the continuation's every delivery died
 
     assert answer is not None and answer.status == "FAILED"
     assert harness.certificates() == []
@@ -343,6 +352,92 @@ def test_destination_record_of_a_create_hop_answers_the_certificate_arn(
     assert answer.status == "FAILED"
     assert handed_arn is not None
     assert answer.physical_id == handed_arn
+
+
+# ---- a hop that dies without its `finally` (issue 19 point 1) ----------------------------------
+
+
+class Killed(BaseException):
+    """The sandbox killed mid-call (out of memory, the runtime exiting): no `except`, and —
+    with `end_hop` made a no-op below — no `finally` that reaches the table either."""
+
+
+def killed_at_first_describe(
+    harness: Harness, runtime: Runtime, monkeypatch: pytest.MonkeyPatch, event: dict[str, Any]
+) -> None:
+    client = runtime.clients.acm(REGION)
+
+    def kill(**_: Any) -> None:
+        raise Killed()
+
+    client.meta.events.register_first("before-call.acm.DescribeCertificate", kill)
+    with monkeypatch.context() as dying:
+        dying.setattr(DynamoDBRequests, "end_hop", lambda *args, **kwargs: None)
+        with pytest.raises(Killed):
+            app.lambda_handler(copy.deepcopy(event), harness.context())
+    client.meta.events.unregister("before-call.acm.DescribeCertificate", kill)
+    assert harness.answers_for(event) == []
+
+
+def test_hop_killed_without_its_finally_is_run_by_lambdas_retry(
+    harness: Harness, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its claim's lease passes before Lambda's first retry (about a minute): the retry takes
+    over and answers, instead of finding the claim live for the invocation's 15 minutes."""
+    event = harness.event("create.json")
+    killed_at_first_describe(harness, runtime, monkeypatch, event)
+    harness.clock.advance(60.0)
+
+    answer = harness.run(event)  # Lambda's retry
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert harness.certificates() == [answer.physical_id]
+
+
+def test_hop_killed_then_retried_too_early_fails_and_the_destination_answers_failed(
+    harness: Harness, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retries that find the dead hop's lease still live fail (never return as if done); the
+    on-failure record watches the lease, sees it not renewed, and answers FAILED."""
+    event = harness.event("create.json")
+    killed_at_first_describe(harness, runtime, monkeypatch, event)
+    for _ in range(2):
+        harness.clock.advance(1.0)
+        with pytest.raises(ClaimHeld):
+            app.lambda_handler(copy.deepcopy(event), harness.context())
+
+    answer = deliver_dead(harness, event)
+
+    assert answer is not None
+    assert answer.status == "FAILED"
+    assert harness.clock.slept >= 2 * RENEW_EVERY  # it watched the lease, not renewed
+    assert harness.certificates() == []  # the dead Create's certificate is gone
+
+
+def test_destination_record_while_the_hop_still_runs_elsewhere_sends_nothing(
+    harness: Harness, runtime: Runtime
+) -> None:
+    """A duplicate failed (the hop was held) into the on-failure destination: the holder's
+    lease is renewed while the record is handled, so it is the holder that answers."""
+    event = harness.event("create.json")
+    key = RequestKey.of(event)
+    holder = runtime.requests.for_invocation("holder")
+    assert holder.start_hop(key, 0, 900_000)
+    item_id = next(iter(holder._leases))  # type: ignore[attr-defined]
+    sleep = harness.clock.sleep
+
+    def renewed_meanwhile(seconds: float) -> None:
+        sleep(seconds)
+        holder.renew(item_id, harness.clock.now() + LEASE_SECONDS)  # type: ignore[attr-defined]
+
+    harness.clock.sleep = renewed_meanwhile  # type: ignore[method-assign]
+    try:
+        assert deliver_dead(harness, event) is None
+    finally:
+        harness.clock.sleep = sleep  # type: ignore[method-assign]
+        holder.end_hop(key, 0, completed=False)
+    answer = harness.run(event)  # the holder's own work, done by its retry here
+    assert answer.status == "SUCCESS", answer.reason
 
 
 # ---- hand-off failures ----------------------------------------------------------------------

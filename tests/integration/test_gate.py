@@ -263,3 +263,25 @@ def test_a_deadline_reached_while_the_slot_is_taken_still_asks_acm(
     assert answer.status == "FAILED"
     assert "Could not read" not in answer.reason
     assert "PENDING_VALIDATION" in answer.reason
+
+
+class LateFirstResponse:
+    """A table client whose UpdateItem lands but answers too late: the client sends it again
+    (botocore's retry after a read timeout), and that second write's answer is what it sees."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **kwargs: Any) -> Any:
+        self._client.update_item(**kwargs)
+        return self._client.update_item(**kwargs)
+
+
+def test_an_idle_slot_whose_write_landed_unseen_is_ours(requests_table: str, dynamodb: Any) -> None:
+    """Issue 24: the retry of the idle take meets our own write: the slot `now` is ours (not a
+    second slot one gap later, wasting the first)."""
+    assert gate(requests_table, LateFirstResponse(dynamodb)).slot(NOW) == NOW
+    assert gate(requests_table, dynamodb).slot(NOW) == NOW + gate(requests_table, dynamodb).gap

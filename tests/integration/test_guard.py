@@ -16,10 +16,14 @@ import boto3
 import pytest
 
 import app
+from dns_certificate import metrics
 from dns_certificate.context import Runtime
+from dns_certificate.regions import global_certificate_region, partition_of
 from dns_certificate.requests import DynamoDBRequests
 from dns_certificate.zonetag import ZONES_TAG
+from local.context import LambdaContext
 from local.driver import acm_event, scheduled_event
+from local.emulator import create_requests_table
 from tests.integration.anywhere_support import (
     DNS_ACCOUNT,
     AccountClients,
@@ -33,6 +37,7 @@ from tests.integration.harness import (
     AcmFaults,
     CallLog,
     Harness,
+    InstrumentedClients,
     SelfInvokes,
     acm_like_record,
 )
@@ -274,6 +279,82 @@ def test_guard_when_one_certificate_is_refused_goes_on_with_the_next(
     assert repaired != refused
 
 
+def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+def test_guard_when_a_certificate_cannot_be_checked_counts_it_for_the_alarm(
+    harness: Harness, runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25 point 6: a failed check was only logged; the RenewalGuardAlarm watches this."""
+    refused = harness.create({"DomainName": "www.example.com"})
+    harness.create({"DomainName": "api.example.org"})
+
+    def deny(params: dict[str, Any], **_: Any) -> Any:
+        if params.get("body") and refused.encode() in params["body"]:
+            return error_response("AccessDeniedException", "not allowed")
+        return None
+
+    acm = runtime.clients.acm(REGION)
+    acm.meta.events.register("before-call.acm.ListTagsForCertificate", deny)
+    capsys.readouterr()
+    try:
+        _invoke(harness, scheduled_event(REGION))
+    finally:
+        acm.meta.events.unregister("before-call.acm.ListTagsForCertificate", deny)
+
+    (line,) = _emf(capsys)
+    assert line["RequestType"] == "RenewalGuard"
+    assert line[metrics.GUARD_FAILED] == [1.0]
+    assert metrics.GUARD_CANNOT_REPAIR not in line
+
+
+def test_guard_when_it_cannot_reach_a_certificates_records_counts_it_for_the_alarm(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A certificate without its zones tag: the guard cannot repair it, every run (issue 25)."""
+    arn = harness.create({"DomainName": "www.example.com"})
+    harness.acm().remove_tags_from_certificate(
+        CertificateArn=arn, Tags=[{"Key": ZONES_TAG, "Value": harness.tags(arn)[ZONES_TAG]}]
+    )
+    capsys.readouterr()
+
+    _invoke(harness, acm_event(arn))
+
+    (line,) = _emf(capsys)
+    assert line["RequestType"] == "RenewalGuard"
+    assert line[metrics.GUARD_CANNOT_REPAIR] == [1.0]
+    assert metrics.GUARD_FAILED not in line
+
+
+def test_guard_when_records_are_the_users_to_keep_raises_no_alarm(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ManageDnsRecords "false" is a choice (a warning in the log), not a fault to page for."""
+    arn = harness.create({"DomainName": "www.example.com"})
+    harness.acm().add_tags_to_certificate(
+        CertificateArn=arn, Tags=[{"Key": ZONES_TAG, "Value": "=manual"}]
+    )
+    capsys.readouterr()
+
+    _invoke(harness, acm_event(arn))
+
+    for line in _emf(capsys):
+        assert metrics.GUARD_CANNOT_REPAIR not in line
+
+
+def test_guard_when_every_certificate_is_fine_records_no_failure(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.create({"DomainName": "www.example.com"})
+    capsys.readouterr()
+
+    _invoke(harness, scheduled_event(REGION))
+
+    for line in _emf(capsys):
+        assert metrics.GUARD_FAILED not in line and metrics.GUARD_CANNOT_REPAIR not in line
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -399,3 +480,41 @@ def test_sweep_when_a_certificate_is_in_a_region_only_the_providers_records_name
     name, value = _record("www.example.com")
     assert harness.records(harness.zones["example.com"])[name].values == (value,)
     assert {call.region for call in harness.calls.since(mark, "acm")} == {other}
+
+
+@pytest.mark.parametrize("region", ["us-gov-west-1", "cn-north-1"])
+def test_guard_sweep_when_the_function_runs_in_another_partition_stays_in_it(
+    aws: None,
+    calls: CallLog,
+    acm_faults: AcmFaults,
+    self_invokes: SelfInvokes,
+    fake_clock: FakeClock,
+    region: str,
+    log_output: Any,
+) -> None:
+    """Issue 25 point 5: every ACM call of a sweep in GovCloud or China goes to a region of
+    that partition (one in us-east-1 fails there: the sweep logged an error every day)."""
+    clients = InstrumentedClients(region, calls, acm_faults, fake_clock)
+    table = create_requests_table(boto3.client("dynamodb", region_name=region))
+    app.use_runtime(
+        Runtime(
+            clients=clients,
+            invoke_self=self_invokes,
+            clock=fake_clock,
+            requests=DynamoDBRequests(table, clients.dynamodb(), clock=fake_clock),
+        )
+    )
+    context = LambdaContext(
+        timeout_seconds=900.0,
+        function_arn=f"arn:{partition_of(region)}:lambda:{region}:123456789012:function:f",
+        clock=fake_clock.now,
+    )
+    try:
+        app.lambda_handler(scheduled_event(region), context)
+    finally:
+        app.use_runtime(None)
+
+    partition = {region, global_certificate_region(region)} - {None}
+    asked = {call.region for call in calls.calls if call.service == "acm"}
+    assert asked <= partition
+    assert not [line for line in _logs(log_output) if line.get("level") == "ERROR"]

@@ -22,6 +22,8 @@ SECTION = "IAM"
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 #: Actions the Lambda service uses on the function's behalf, not calls in the code.
 RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+#: With KmsKeyArn set, DynamoDB uses the key with the caller's permissions (kms:ViaService).
+SERVICE_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
 #: Calls made by a library the code hands the client to (Powertools idempotency's DynamoDB
 #: persistence layer: conditional put, read, update, delete of one item).
 LIBRARY_CALLS = {
@@ -45,7 +47,7 @@ def statements() -> Iterator[tuple[str, dict[str, Any]]]:
     for name, resource in _template()["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
-        for policy in resource["Properties"].get("Policies", []):
+        for policy in _policies(resource):
             for statement in policy["PolicyDocument"]["Statement"]:
                 if isinstance(statement, dict) and "Fn::If" in statement:
                     statement = statement["Fn::If"][1]  # the granted branch
@@ -53,6 +55,14 @@ def statements() -> Iterator[tuple[str, dict[str, Any]]]:
                     continue
                 where = f"{name}/{policy['PolicyName']}/{statement.get('Sid', '?')}"
                 yield where, statement
+
+
+def _policies(role: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The role's policies; of a policy under `Fn::If` (KmsKeyArn's), the granted branch."""
+    for policy in role["Properties"].get("Policies", []):
+        if "Fn::If" in policy:
+            policy = policy["Fn::If"][1]
+        yield policy
 
 
 def _listed(value: Any) -> list[Any]:
@@ -200,7 +210,7 @@ def test_template_iam_grants_no_permission_the_code_never_uses(figures: Any) -> 
         str(action) for _, statement in statements() for action in _listed(statement["Action"])
     }
     unused = []
-    for action in sorted(granted - RUNTIME_ACTIONS):
+    for action in sorted(granted - RUNTIME_ACTIONS - SERVICE_ACTIONS):
         if action in IMPLIED_BY and IMPLIED_BY[action] in granted:
             continue
         operation = action.split(":")[1]
@@ -226,7 +236,7 @@ def _route53_statements() -> Iterator[tuple[str | None, dict[str, Any]]]:
     for resource in _template()["Resources"].values():
         if resource["Type"] != "AWS::IAM::Role":
             continue
-        for policy in resource["Properties"].get("Policies", []):
+        for policy in _policies(resource):
             for statement in policy["PolicyDocument"]["Statement"]:
                 condition = None
                 if isinstance(statement, dict) and "Fn::If" in statement:

@@ -19,7 +19,16 @@ import pytest
 from xdist.scheduler import LoadGroupScheduling
 
 #: Test module (path as in its node ids) -> the `xdist_group` name its tests are marked with.
-GROUPED_MODULES: dict[str, str] = {"tests/reliability/test_faults.py": "faults"}
+GROUPED_MODULES: dict[str, str] = {
+    "tests/reliability/test_faults.py": "faults",
+    # The CDK tests synthesize their apps once per module (module-scoped fixtures, seconds
+    # each): one worker per module, so that no app is synthesized twice.
+    "tests/cdk/test_certificate.py": "cdk-certificate",
+    "tests/cdk/test_cloudfront.py": "cdk-cloudfront",
+    "tests/cdk/test_example.py": "cdk-example",
+    "tests/cdk/test_packaging.py": "cdk-packaging",
+    "tests/cdk/test_provider.py": "cdk-provider",
+}
 
 
 def module_of(nodeid: str) -> str:

@@ -34,6 +34,24 @@ def test_peak_rate_when_answered_only_leaves_throttled_calls_out() -> None:
     assert observer.peak_rate("acm:DescribeCertificate", 0.0, 1.0, answered=True) == 3
 
 
+def test_timeline_keeps_each_call_in_the_windows_per_api_from_the_start() -> None:
+    observer = Observer()
+    observer.calls = [
+        (100.0, "acm:RequestCertificate", False),  # before the windows
+        (101.5, "acm:DescribeCertificate", False),
+        (100.25, "acm:DescribeCertificate", True),
+        (102.0, "route53:ChangeResourceRecordSets", False),
+        (104.5, "acm:DescribeCertificate", False),  # between them (the benchmark's checks)
+        (106.0, "acm:DeleteCertificate", False),
+        (108.0, "acm:ListCertificates", False),  # after them
+    ]
+    assert observer.timeline(100.2, [(100.2, 104.0), (105.0, 107.0)]) == {
+        "acm:DeleteCertificate": {"answered": [5.8], "throttled": []},
+        "acm:DescribeCertificate": {"answered": [1.3], "throttled": [0.05]},
+        "route53:ChangeResourceRecordSets": {"answered": [1.8], "throttled": []},
+    }
+
+
 def _results(*, latency_max: float, peak: int, lookups: int, orphans: int) -> dict[str, Any]:
     latency = {"n": 5, "p50": 1.0, "p95": latency_max, "max": latency_max}
     phase = {"seconds": 1.0, "total_throttled": 0}

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tools.check_build import check_answer, check_contents, pinned_requirements
+from tools.check_build import (
+    check_answer,
+    check_contents,
+    check_lock,
+    check_sbom,
+    pinned_requirements,
+)
 
 #: What `sam build` installs for handler/requirements.txt: distribution -> (top-level names,
 #: unconditional requirements). Versions are read from handler/requirements.txt.
@@ -132,3 +139,122 @@ def test_check_answer_when_run_as_the_destination_expects_the_died_reason() -> N
     }
     assert check_answer([answer], event, destination=True) == []
     assert check_answer([answer], event) != []
+
+
+# ---- the SBOM against the artifact, licences, the lock's hashes -----------------------------
+
+
+def _sbom(path: Path, components: dict[str, tuple[str, list[dict]]]) -> Path:
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "components": [
+            {"type": "library", "name": name, "version": version, "licenses": licences}
+            for name, (version, licences) in components.items()
+        ],
+    }
+    sbom = path / "sbom.json"
+    sbom.write_text(json.dumps(document))
+    return sbom
+
+
+def _licences(path: Path, *names: str) -> Path:
+    allowed = path / "licences.txt"
+    allowed.write_text("# comment\n" + "\n".join(names) + "\n")
+    return allowed
+
+
+def _listed_as_built() -> dict[str, tuple[str, list[dict]]]:
+    versions = {**VERSIONS, **{r.name: str(r.specifier)[2:] for r in pinned_requirements()}}
+    return {
+        # cyclonedx-py names components as their METADATA does (underscores and all)
+        name.replace("-", "_"): (versions[name], [{"license": {"id": "MIT"}}])
+        for name in BUILT
+    }
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> tuple[Path, Path]:
+    build = tmp_path / "build"
+    build.mkdir()
+    return _artifact(build), tmp_path
+
+
+def test_check_sbom_when_it_lists_what_the_artifact_holds_passes(scratch) -> None:
+    build, tmp = scratch
+    sbom = _sbom(tmp, _listed_as_built())
+    assert check_sbom(build, sbom, _licences(tmp, "MIT")) == []
+
+
+def test_check_sbom_when_the_artifact_holds_a_package_it_does_not_list_fails(scratch) -> None:
+    build, tmp = scratch
+    listed = _listed_as_built()
+    del listed["dnspython"]
+    problems = check_sbom(build, _sbom(tmp, listed), _licences(tmp, "MIT"))
+    assert [p for p in problems if "dnspython" in p and "does not list" in p], problems
+
+
+def test_check_sbom_when_it_lists_a_package_the_artifact_lacks_fails(scratch) -> None:
+    build, tmp = scratch
+    listed = {**_listed_as_built(), "requests": ("2.34.2", [{"license": {"id": "MIT"}}])}
+    problems = check_sbom(build, _sbom(tmp, listed), _licences(tmp, "MIT"))
+    assert problems == ["the SBOM lists requests, which the artifact does not hold"]
+
+
+def test_check_sbom_when_a_version_differs_fails(scratch) -> None:
+    build, tmp = scratch
+    listed = _listed_as_built()
+    listed["crhelper"] = ("2.0.11", listed["crhelper"][1])
+    problems = check_sbom(build, _sbom(tmp, listed), _licences(tmp, "MIT"))
+    assert [p for p in problems if "crhelper 2.0.11" in p], problems
+
+
+@pytest.mark.parametrize(
+    ("licences", "refused"),
+    [
+        ([{"license": {"id": "GPL-3.0-only"}}], "GPL-3.0-only"),
+        ([{"license": {"name": "Proprietary"}}], "Proprietary"),
+        ([{"expression": "MIT OR AGPL-3.0-or-later"}], "AGPL-3.0-or-later"),
+        ([{"license": {"id": "MIT"}}, {"license": {"id": "SSPL-1.0"}}], "SSPL-1.0"),
+    ],
+)
+def test_check_sbom_when_a_licence_is_not_on_the_allow_list_fails(
+    scratch, licences: list[dict], refused: str
+) -> None:
+    build, tmp = scratch
+    listed = _listed_as_built()
+    listed["jmespath"] = (listed["jmespath"][0], licences)
+    problems = check_sbom(build, _sbom(tmp, listed), _licences(tmp, "MIT"))
+    assert problems == [f"jmespath: licence {refused!r} is not on licences.txt"]
+
+
+def test_check_sbom_when_a_component_has_no_licence_fails(scratch) -> None:
+    build, tmp = scratch
+    listed = _listed_as_built()
+    listed["typing_extensions"] = (listed["typing_extensions"][0], [])
+    problems = check_sbom(build, _sbom(tmp, listed), _licences(tmp, "MIT"))
+    assert problems == ["typing-extensions: the SBOM gives no licence"]
+
+
+def test_check_sbom_when_missing_fails(scratch) -> None:
+    build, tmp = scratch
+    assert check_sbom(build, tmp / "none.json", _licences(tmp, "MIT"))
+
+
+def test_check_lock_when_the_project_lock_is_read_passes() -> None:
+    assert check_lock() == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "dnspython==2.9.2",  # no hash
+        "dnspython>=2.9 --hash=sha256:" + "0" * 64,  # not pinned
+        "dnspython==2.9.2 --hash=md5:" + "0" * 32,  # no sha256
+    ],
+)
+def test_check_lock_when_a_requirement_lacks_a_pin_or_hash_fails(tmp_path: Path, line: str) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("crhelper==2.0.12 \\\n    --hash=sha256:" + "a" * 64 + "\n" + line + "\n")
+    problems = check_lock(lock)
+    assert len(problems) == 1 and "dnspython" in problems[0], problems

@@ -55,6 +55,31 @@ def test_check_regions_adds_every_region_the_providers_records_name_once_each(
 
 
 @pytest.mark.parametrize(
+    ("certificate_region", "function_region", "regions"),
+    [
+        # GovCloud has no CloudFront (botocore's endpoint data): nothing outside the partition.
+        ("us-gov-east-1", "us-gov-west-1", ["us-gov-east-1", "us-gov-west-1"]),
+        ("us-gov-west-1", "us-gov-west-1", ["us-gov-west-1"]),
+        # China: CloudFront's global endpoint signs in cn-northwest-1 (botocore's data).
+        ("cn-north-1", "cn-north-1", ["cn-north-1", "cn-northwest-1"]),
+        ("cn-northwest-1", "cn-northwest-1", ["cn-northwest-1"]),
+        ("eu-west-1", "eu-west-1", ["eu-west-1", "us-east-1"]),
+    ],
+)
+def test_check_regions_when_unset_stay_in_the_functions_partition(
+    monkeypatch: pytest.MonkeyPatch,
+    certificate_region: str,
+    function_region: str,
+    regions: list[str],
+) -> None:
+    """Listing a region of another partition fails (unknown to the credentials): before,
+    every clean-up in GovCloud or China kept every record."""
+    monkeypatch.delenv("CLEANUP_CHECK_REGIONS", raising=False)
+
+    assert check_regions(certificate_region, function_region) == regions
+
+
+@pytest.mark.parametrize(
     ("name", "key"),
     [
         ("example.com", "example.com"),

@@ -15,11 +15,21 @@ from dns_certificate.deadline import (
     RECORDS_BACKOFF,
     Backoff,
     Budget,
+    Moment,
+    Seconds,
+    moment_after,
     overall_deadline,
+    seconds_left,
 )
 from dns_certificate.properties import MAX_SERVICE_TIMEOUT
+from dns_certificate.protocol import TimeoutCleanup
 
 from .strategies import FAST
+
+
+def budget_of(*, deadline: float, now: float, remaining_in_invocation: float) -> Budget:
+    return Budget(Moment(deadline), Moment(now), Seconds(remaining_in_invocation))
+
 
 seconds = st.floats(min_value=0, max_value=10_000, allow_nan=False, allow_infinity=False)
 moments = st.floats(min_value=1e9, max_value=2e9, allow_nan=False, allow_infinity=False)
@@ -44,7 +54,7 @@ class FixedRandom(random.Random):
 def test_budget_sleep_for_when_any_budget_never_passes_deadline_or_hand_off_margin(
     now: float, to_deadline: float, remaining: float, wanted: float
 ) -> None:
-    budget = Budget(deadline=now + to_deadline, now=now, remaining_in_invocation=remaining)
+    budget = budget_of(deadline=now + to_deadline, now=now, remaining_in_invocation=remaining)
 
     slept = budget.sleep_for(wanted)
 
@@ -54,25 +64,25 @@ def test_budget_sleep_for_when_any_budget_never_passes_deadline_or_hand_off_marg
 
 
 def test_budget_sleep_for_when_time_is_plentiful_sleeps_what_was_wanted() -> None:
-    budget = Budget(deadline=1000.0, now=0.0, remaining_in_invocation=600.0)
+    budget = budget_of(deadline=1000.0, now=0.0, remaining_in_invocation=600.0)
 
     assert budget.sleep_for(5.0) == 5.0
 
 
 def test_budget_sleep_for_when_deadline_is_near_sleeps_until_it_only() -> None:
-    budget = Budget(deadline=102.0, now=100.0, remaining_in_invocation=600.0)
+    budget = budget_of(deadline=102.0, now=100.0, remaining_in_invocation=600.0)
 
     assert budget.sleep_for(5.0) == pytest.approx(2.0)
 
 
 def test_budget_sleep_for_when_invocation_is_ending_stops_at_the_hand_off_margin() -> None:
-    budget = Budget(deadline=1000.0, now=0.0, remaining_in_invocation=HANDOFF_MARGIN_SECONDS + 1)
+    budget = budget_of(deadline=1000.0, now=0.0, remaining_in_invocation=HANDOFF_MARGIN_SECONDS + 1)
 
     assert budget.sleep_for(5.0) == pytest.approx(1.0)
 
 
 def test_budget_sleep_for_when_past_deadline_does_not_sleep() -> None:
-    budget = Budget(deadline=100.0, now=150.0, remaining_in_invocation=600.0)
+    budget = budget_of(deadline=100.0, now=150.0, remaining_in_invocation=600.0)
 
     assert budget.sleep_for(5.0) == 0.0
 
@@ -89,14 +99,14 @@ def test_budget_must_hand_off_when_less_than_30_seconds_remain_is_true(
     remaining: float, hand_off: bool
 ) -> None:
     assert HANDOFF_MARGIN_SECONDS == 30.0
-    budget = Budget(deadline=1e12, now=0.0, remaining_in_invocation=remaining)
+    budget = budget_of(deadline=1e12, now=0.0, remaining_in_invocation=remaining)
 
     assert budget.must_hand_off is hand_off
 
 
 @pytest.mark.parametrize(("now", "past"), [(99.0, False), (100.0, True), (101.0, True)])
 def test_budget_past_deadline_when_now_reaches_deadline_is_true(now: float, past: bool) -> None:
-    assert Budget(deadline=100.0, now=now, remaining_in_invocation=600.0).past_deadline is past
+    assert budget_of(deadline=100.0, now=now, remaining_in_invocation=600.0).past_deadline is past
 
 
 # ---- overall_deadline -------------------------------------------------------------------------
@@ -184,3 +194,21 @@ def test_records_backoff_when_records_appear_polls_within_seconds() -> None:
     # The records appear seconds after the request: a fast start. (The wait for ISSUED is
     # paced by pacing.py, tested there.)
     assert RECORDS_BACKOFF.cap <= 5.0
+
+
+def test_seconds_left_when_the_moment_has_passed_is_zero() -> None:
+    assert seconds_left(Moment(100.0), Moment(150.0)) == 0.0
+    assert seconds_left(Moment(150.0), Moment(100.0)) == 50.0
+    assert moment_after(Moment(100.0), Seconds(5.0)) == 105.0
+
+
+def test_a_moment_is_refused_where_seconds_are_expected() -> None:
+    """Checked by mypy, not at run time (`make lint`): each `type: ignore` below must be
+    needed, or mypy (strict: warn_unused_ignores) fails. Were the two types ever merged, or a
+    budget typed as a plain float again, mypy would fail here (issue 19, defect 3)."""
+    taken: list[float] = []
+    cleanup: TimeoutCleanup = taken.append
+    cleanup(Moment(1.0))  # type: ignore[arg-type]
+    cleanup(1.0)  # type: ignore[arg-type]
+    cleanup(seconds_left(Moment(3.0), Moment(1.0)))
+    assert taken == [1.0, 1.0, 2.0]

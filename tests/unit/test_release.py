@@ -1,7 +1,7 @@
 """The release metadata: one version, and what the Serverless Application Repository needs.
 
-`pyproject.toml` holds the version; the template's SAR metadata, its `Version` output and the
-newest release in CHANGELOG.md must say the same.
+`pyproject.toml` holds the version; the template's SAR metadata, its `Version` output, the
+newest release in CHANGELOG.md and the CDK construct library (cdk/) must say the same.
 """
 
 from __future__ import annotations
@@ -49,6 +49,21 @@ def test_sar_semantic_version_when_read_equals_pyproject() -> None:
 
 def test_version_output_when_read_equals_pyproject() -> None:
     assert str(_template()["Outputs"]["Version"]["Value"]) == project_version()
+
+
+def test_cdk_construct_version_when_read_equals_pyproject() -> None:
+    """The construct's version, and so the provider version it installs by default."""
+    text = (ROOT / "cdk" / "src" / "dns_certificate_cdk" / "_version.py").read_text("utf-8")
+    versions = re.findall(r'^__version__ = "([^"]+)"$', text, re.M)
+    assert versions == [project_version()]
+
+
+def test_cdk_package_when_built_takes_its_version_from_the_version_file() -> None:
+    with (ROOT / "cdk" / "pyproject.toml").open("rb") as file:
+        cdk = tomllib.load(file)
+    assert "version" not in cdk["project"]
+    assert cdk["project"]["dynamic"] == ["version"]
+    assert cdk["tool"]["hatch"]["version"]["path"] == "src/dns_certificate_cdk/_version.py"
 
 
 def test_changelog_newest_release_when_read_equals_pyproject() -> None:
