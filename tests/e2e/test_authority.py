@@ -210,3 +210,27 @@ def test_replayed_and_rebound_references_are_refused_with_only_the_table_read(
         assert len(answer_server.answers_for(first["ResponseURL"])) == 1
         assert answer_server.answers_for(hostile[-2]["ResponseURL"]) == []
         assert emulator.certificate_arns() == certificates
+
+
+# ---- the policy (issue 18 point 4) -----------------------------------------------------------
+
+
+def test_create_outside_allowed_domains_rolls_back_without_a_request_or_a_record(
+    emulator: Emulator,
+    cfn: LocalCloudFormation,
+    hosted_zones: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALLOWED_DOMAINS", "example.org")
+    before = _calls(emulator)
+
+    created = cfn.stack("outside").create({"Cert": {"DomainName": "bank.example.com"}})
+
+    assert not created.succeeded
+    step = created.step("Cert", "create")
+    assert step.status == "FAILED" and step.answers == 1
+    assert "AllowedDomains" in step.reason and "'bank.example.com'" in step.reason
+    calls, _table = _since(before, emulator)
+    assert "acm:RequestCertificate" not in calls
+    assert "route53:ChangeResourceRecordSets" not in calls
+    assert emulator.certificate_arns() == []

@@ -16,6 +16,7 @@ import io
 import json
 import secrets
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -632,3 +633,40 @@ def test_certificate_record_lives_with_the_certificate_and_expires_after_its_del
     assert after["deleted"] == {"BOOL": True}
     assert "expiration" in after
     assert harness_record(arn) is not None and harness_record(arn).deleted  # type: ignore[union-attr]
+
+
+# ---- a hop killed between storing its successor's state and invoking it --------------------
+
+
+class Killed(BaseException):
+    """The process dies (Lambda's timeout, out of memory): nothing in the handler catches it."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding for the lead (authority-findings.md): next_event supersedes the old "
+    "reference before invoke_self; a hop killed in between is retried, refused, never answered",
+)
+def test_continuation_when_killed_after_storing_the_next_state_is_continued_by_lambdas_retry(
+    harness: Harness, runtime: Runtime
+) -> None:
+    """Hop 1 stores hop 2's state (superseding its own reference), then dies before invoking
+    hop 2. Lambda retries hop 1 with the same payload: that retry must carry the request on
+    (it is CloudFormation's only chance of an answer before its timeout), not be refused as a
+    replay."""
+    event, payload = handed_off(harness)
+    harness.faults.pending_describes = 50  # hop 1 waits again and hands off
+
+    def killed(function_arn: str, next_payload: Any) -> None:
+        raise Killed()
+
+    app.use_runtime(replace(runtime, invoke_self=killed))
+    with pytest.raises(Killed):
+        app.lambda_handler(json.loads(json.dumps(payload)), harness.context(timeout_seconds=25))
+    app.use_runtime(runtime)
+    harness.faults.pending_describes = 0
+
+    answer = harness.run(payload)  # Lambda's retry of the killed invocation, then its chain
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert len(harness.answers_for(event)) == 1

@@ -10,7 +10,9 @@ through the real `app.lambda_handler` against moto in-process:
 * Deletes naming a certificate requested outside the provider with copied tags, or another
   stack's certificate; refused = SUCCESS answered, the certificate kept, no AWS call;
 * renewal-guard events (ACM's) for a certificate with copied ownership and zones tags; refused
-  = no CNAME written and no AWS call.
+  = no CNAME written and no AWS call;
+* Creates outside the policy (AllowedDomains, AllowExportableCertificates); refused = FAILED
+  answered naming the parameter and the name, no AWS call.
 
 AWS calls are counted by a hook on every botocore client in the process, around the handler's
 invocation only; DynamoDB (the provider's own table) is counted apart.
@@ -132,8 +134,35 @@ def no_cname(harness: Harness, domain_name: str) -> Check:
     return check
 
 
+def policy_refused(parameter: str, offending: str) -> Check:
+    """Answered FAILED (the caller must learn why), naming the parameter and the name."""
+
+    def check(outcome: Outcome) -> list[str]:
+        answers = [(answer.status, answer.reason) for answer in outcome.answers]
+        if len(answers) != 1 or answers[0][0] != "FAILED":
+            return [f"answers {answers}"]
+        reason = answers[0][1]
+        return [] if parameter in reason and offending in reason else [f"reason {reason!r}"]
+
+    return check
+
+
+POLICY_TRIES: list[tuple[str, dict[str, Any], Check]] = [
+    ("policy: a name outside AllowedDomains", {"DomainName": "bank.example.com"},
+     policy_refused("AllowedDomains", "'bank.example.com'")),
+    ("policy: one SAN outside", {"DomainName": "www.example.org",
+                                 "SubjectAlternativeNames": ["evil.example.com"]},
+     policy_refused("AllowedDomains", "'evil.example.com'")),
+    ("policy: an allowed domain as a suffix without a dot", {"DomainName": "badexample.org"},
+     policy_refused("AllowedDomains", "'badexample.org'")),
+    ("policy: an exportable certificate",
+     {"DomainName": "www.example.org", "CertificateExport": "ENABLED"},
+     policy_refused("AllowExportableCertificates", "refused")),
+]  # fmt: skip
+
+
 def test_forged_and_foreign_inputs_are_refused_with_no_aws_call_beyond_the_table(
-    harness: Harness, every_call: Calls, figures: Figures
+    harness: Harness, every_call: Calls, figures: Figures, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tries: list[tuple[str, dict[str, Any], Check]] = []
 
@@ -227,6 +256,19 @@ def test_forged_and_foreign_inputs_are_refused_with_no_aws_call_beyond_the_table
         else:
             refused.append(label)
 
+    # The policy: answered FAILED (a caller must learn why), before any AWS call.
+    monkeypatch.setenv("ALLOWED_DOMAINS", "example.org")
+    monkeypatch.delenv("ALLOW_EXPORT", raising=False)
+    for label, properties, check in POLICY_TRIES:
+        outcome = run_once(harness, every_call, harness.event("create.json", properties=properties))
+        found = check(outcome) + ([f"AWS calls {outcome.aws}"] if outcome.aws else [])
+        beyond_table += outcome.aws
+        if found:
+            problems.append(f"{label}: {'; '.join(found)}")
+        else:
+            refused.append(label)
+    monkeypatch.delenv("ALLOWED_DOMAINS")
+
     # The superseded reference: the genuine request goes on (a second hand-off), and its
     # first reference, replayed, is refused.
     assert harness.invoke(handed, harness.context(timeout_seconds=25)) is None
@@ -237,14 +279,14 @@ def test_forged_and_foreign_inputs_are_refused_with_no_aws_call_beyond_the_table
         problems.append(f"replayed superseded reference: {found}")
     else:
         refused.append("replayed superseded reference")
-    tried = len(tries) + 1
+    tried = len(tries) + len(POLICY_TRIES) + 1
 
     figures.record(
         SECTION, "forged and foreign inputs tried", tried, f">= {MIN_TRIED}", tried >= MIN_TRIED
     )
     figures.record(
         SECTION,
-        "refused (nothing answered or touched)",
+        "refused (nothing touched)",
         len(refused),
         f"= {tried}",
         len(refused) == tried,
