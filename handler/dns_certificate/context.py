@@ -74,14 +74,14 @@ class Runtime:
     def registry(self) -> Registry:
         """The provider's records of its certificates: in the requests table when there is one."""
         if isinstance(self.requests, DynamoDBRequests):
-            return DynamoDBRegistry(self.requests.table_name, self.clients.dynamodb())
+            return DynamoDBRegistry(self.requests.table_name, self.requests.client)
         return MemoryRegistry()
 
     @cached_property
     def continuations(self) -> ContinuationStore:
         """Where a hand-off stores the state the next invocation continues from."""
         if isinstance(self.requests, DynamoDBRequests):
-            return DynamoDBContinuations(self.requests.table_name, self.clients.dynamodb())
+            return DynamoDBContinuations(self.requests.table_name, self.requests.client)
         return MemoryContinuations()
 
 
@@ -241,6 +241,9 @@ class RequestContext:
                 f"Could not invoke {self.function_arn} to keep waiting ({type(error).__name__}: "
                 f"{error}){hint}"
             ) from error
+        self.runtime.continuations.supersede_others(
+            cont.binding_of(self.event), payload[cont.CONTINUATION_KEY][cont.REFERENCE_KEY]
+        )
         logger.info(
             "Handed off to a new invocation",
             extra={

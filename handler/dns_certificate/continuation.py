@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from .errors import ContinuationError, StateUnavailableError, StoredStateUnreadableError
@@ -31,6 +32,8 @@ from .validation_options import is_hosted_zone_id
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
+
+logger = Logger(child=True)
 
 CONTINUATION_KEY = "Continuation"
 #: A guard against a runaway chain: an hour of 900-second invocations is 5 hops; a function
@@ -292,7 +295,13 @@ class StoredState:
 
 class ContinuationStore(Protocol):
     def save(self, binding: str, state: Continuation) -> str:
-        """Store the state; the reference to it (the previous one for the event is superseded)."""
+        """Store the state; the reference to it."""
+        ...
+
+    def supersede_others(self, binding: str, reference: str) -> None:
+        """The next invocation was handed `reference`: every earlier state of the event is used
+        up. Called only once the hand-off was accepted, so that an invocation killed between
+        storing the state and invoking is continued by Lambda's retry, not refused."""
         ...
 
     def load(self, reference: str) -> StoredState | None: ...
@@ -315,13 +324,17 @@ class MemoryContinuations:
     def save(self, binding: str, state: Continuation) -> str:
         reference = secrets.token_urlsafe(REFERENCE_BYTES)
         with self._lock:
+            self._states[_reference_key(reference)] = StoredState(binding, state.to_json())
+        return reference
+
+    def supersede_others(self, binding: str, reference: str) -> None:
+        key = _reference_key(reference)
+        with self._lock:
             previous = self._latest.get(binding)
-            if previous is not None:
+            if previous is not None and previous != key:
                 old = self._states[previous]
                 self._states[previous] = StoredState(old.binding, old.data, superseded=True)
-            self._states[_reference_key(reference)] = StoredState(binding, state.to_json())
-            self._latest[binding] = _reference_key(reference)
-        return reference
+            self._latest[binding] = key
 
     def load(self, reference: str) -> StoredState | None:
         with self._lock:
@@ -350,6 +363,18 @@ class DynamoDBContinuations:
                 },
                 ConditionExpression="attribute_not_exists(id)",
             )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Error")
+            raise ContinuationError(
+                f"Could not store the state for the next invocation in the requests table "
+                f"({code}); check the table and the function's role"
+            ) from error
+        return reference
+
+    def supersede_others(self, binding: str, reference: str) -> None:
+        key = _reference_key(reference)
+        expiration = {"N": str(int(time.time()) + STATE_SECONDS)}
+        try:
             previous = self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": STATE_PREFIX + "latest#" + binding}},
@@ -367,12 +392,12 @@ class DynamoDBContinuations:
                     ExpressionAttributeValues={":yes": {"BOOL": True}},
                 )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Error")
-            raise ContinuationError(
-                f"Could not store the state for the next invocation in the requests table "
-                f"({code}); check the table and the function's role"
-            ) from error
-        return reference
+            # The next invocation runs already; a replay of an older state stays possible
+            # until it hands off in turn (its claims keep the answer single).
+            logger.warning(
+                "Could not mark the earlier continuation states as used",
+                extra={"error": str(error)[:300]},
+            )
 
     def load(self, reference: str) -> StoredState | None:
         try:

@@ -147,6 +147,7 @@ class RenewalGuard:
                 extra={"error": describe_error(error)},
             )
             self._count_throttling(error)
+            report.failed.append("(the provider's records)")  # counted for the alarm
             self._finish(report, "sweep")
             return report
         self._shuffle(pending)

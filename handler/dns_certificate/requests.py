@@ -231,6 +231,8 @@ class DynamoDBRequests:
     ) -> None:
         self.table_name = table_name
         self._client = client
+        #: The table's client, shared with the provider's records and stored states.
+        self.client = client
         #: Wall-clock time (leases are compared across invocations and machines).
         self._clock: Clock = clock or SystemClock()
         #: Who this store's claims name; each invocation gets its own (`for_invocation`).

@@ -163,6 +163,9 @@ def test_throttled_apis_slow_the_lifecycle_down_but_do_not_break_it(
     emulator: Emulator, cfn: LocalCloudFormation, hosted_zones: dict[str, str]
 ) -> None:
     emulator.rules.throttle(1.0)  # one request per second per API, ACM and Route 53
+    # At 1 request/s per API the lifecycle takes about a minute (hand-offs included): what is
+    # checked is that it completes, not how fast; CloudFormation would wait up to an hour.
+    cfn.answer_timeout = 180.0
     stack = cfn.stack("throttled")
 
     created = stack.create({"Certificate": _certificate("example.com", "www.example.org")})

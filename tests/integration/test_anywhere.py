@@ -74,12 +74,21 @@ def use_function(
     acm_faults: AcmFaults,
     self_invokes: SelfInvokes,
     fake_clock: FakeClock,
+    runtime: Runtime,
 ) -> Iterator[UseFunction]:
-    """The handler as a function deployed in `region` (its default region for ACM)."""
+    """The handler as a function deployed in `region` (its default region for ACM), with the
+    one requests table (its records of certificates must outlive one invocation)."""
 
     def use(region: str) -> AccountClients:
         clients = AccountClients(region, calls, acm_faults, fake_clock)
-        app.use_runtime(Runtime(clients=clients, invoke_self=self_invokes, clock=fake_clock))
+        app.use_runtime(
+            Runtime(
+                clients=clients,
+                invoke_self=self_invokes,
+                clock=fake_clock,
+                requests=runtime.requests,
+            )
+        )
         return clients
 
     yield use

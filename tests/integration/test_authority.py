@@ -523,11 +523,6 @@ def test_update_when_stored_migration_state_names_another_stacks_certificate_lea
 # ---- issue 18 points 4 and 6: answers belong to their URL --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18 point 6 not done yet: RequestKey (requests.py) leaves out the ResponseURL, "
-    "so the copy's answer counts as the request's (authority-findings.md)",
-)
 def test_create_when_a_copy_with_another_response_url_arrives_first_the_real_one_is_answered(
     harness: Harness,
 ) -> None:
@@ -642,11 +637,6 @@ class Killed(BaseException):
     """The process dies (Lambda's timeout, out of memory): nothing in the handler catches it."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding for the lead (authority-findings.md): next_event supersedes the old "
-    "reference before invoke_self; a hop killed in between is retried, refused, never answered",
-)
 def test_continuation_when_killed_after_storing_the_next_state_is_continued_by_lambdas_retry(
     harness: Harness, runtime: Runtime
 ) -> None:

@@ -296,12 +296,12 @@ def test_guard_when_a_certificate_cannot_be_checked_counts_it_for_the_alarm(
         return None
 
     acm = runtime.clients.acm(REGION)
-    acm.meta.events.register("before-call.acm.ListTagsForCertificate", deny)
+    acm.meta.events.register("before-call.acm.DescribeCertificate", deny)
     capsys.readouterr()
     try:
         _invoke(harness, scheduled_event(REGION))
     finally:
-        acm.meta.events.unregister("before-call.acm.ListTagsForCertificate", deny)
+        acm.meta.events.unregister("before-call.acm.DescribeCertificate", deny)
 
     (line,) = _emf(capsys)
     assert line["RequestType"] == "RenewalGuard"
@@ -310,13 +310,11 @@ def test_guard_when_a_certificate_cannot_be_checked_counts_it_for_the_alarm(
 
 
 def test_guard_when_it_cannot_reach_a_certificates_records_counts_it_for_the_alarm(
-    harness: Harness, capsys: pytest.CaptureFixture[str]
+    harness: Harness, runtime: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A certificate without its zones tag: the guard cannot repair it, every run (issue 25)."""
+    """A certificate whose record names no zones: the guard cannot repair it, every run."""
     arn = harness.create({"DomainName": "www.example.com"})
-    harness.acm().remove_tags_from_certificate(
-        CertificateArn=arn, Tags=[{"Key": ZONES_TAG, "Value": harness.tags(arn)[ZONES_TAG]}]
-    )
+    runtime.registry.set_zones(arn, None)
     capsys.readouterr()
 
     _invoke(harness, acm_event(arn))

@@ -242,7 +242,9 @@ def test_memory_continuations_when_saving_keep_no_reference_in_the_clear() -> No
 
 def _continued() -> tuple[MemoryContinuations, dict[str, Any]]:
     store = MemoryContinuations()
-    return store, over_the_wire(next_event(EVENT, Continuation("create", 1.0, 2.0), store))
+    payload = over_the_wire(next_event(EVENT, Continuation("create", 1.0, 2.0), store))
+    store.supersede_others(binding_of(payload), payload[CONTINUATION_KEY][REFERENCE_KEY])
+    return store, payload
 
 
 def test_load_state_when_reference_is_random_refuses_it_as_unknown() -> None:
@@ -257,7 +259,9 @@ def test_load_state_when_reference_was_superseded_by_a_later_hand_off_refuses_it
     store, first = _continued()
     loaded = load_state(first, store)
     assert loaded is not None
-    next_event(first, loaded, store)  # the first continuation handed off again
+    payload = next_event(first, loaded, store)  # the first continuation handed off again
+    # ...and the next invocation accepted it (context.hand_off, after invoke_self):
+    store.supersede_others(binding_of(first), payload[CONTINUATION_KEY][REFERENCE_KEY])
 
     with pytest.raises(ContinuationError, match="already used"):
         load_state(first, store)
