@@ -32,7 +32,7 @@ VENV_PYTHON ?= $(or $(PY313),$(shell python3 -c 'import sys; print(sys.executabl
 
 CFN_TEMPLATES := template.yaml $(wildcard examples/*.yaml)
 
-.PHONY: lock help venv test test-serial bench reliability lint format demo build build-check validate \
+.PHONY: lock help venv test test-serial bench reliability crash-points lint format demo build build-check validate \
 	deploy plain-template plain-code clean distclean
 
 help: ## List the targets
@@ -94,8 +94,13 @@ test-serial: venv ## Run the test suite in one process
 bench: venv ## Every benchmark: one table and benchmarks/results.json (fails when a count misses)
 	$(VENV)/bin/python -m benchmarks.bench $(BENCH_ARGS)
 
-reliability: venv ## Reliability figures: bad inputs and faults (prints one table; fails on a miss)
-	$(VENV)/bin/python -m pytest tests/reliability -q $(PYTEST_ARGS)
+# `make test` tries a deterministic sample of the crash points (test_crash_points.py); these two
+# try every point of every scenario.
+reliability: venv ## Reliability figures: bad inputs, faults, every crash point (one table; fails on a miss)
+	CRASH_POINTS=all $(VENV)/bin/python -m pytest tests/reliability -q $(PYTEST_ARGS)
+
+crash-points: venv ## Kill the handler before and after every AWS call of every scenario (all points)
+	CRASH_POINTS=all $(VENV)/bin/python -m pytest tests/reliability/test_crash_points.py -q $(PYTEST_ARGS)
 
 # Runs every linter even when an earlier one fails, then fails if any did.
 # checkov scans what CloudFormation deploys: the plain translation of template.yaml (SAM copies

@@ -28,6 +28,7 @@ GROUPED_MODULES: dict[str, str] = {
     "tests/cdk/test_example.py": "cdk-example",
     "tests/cdk/test_packaging.py": "cdk-packaging",
     "tests/cdk/test_provider.py": "cdk-provider",
+    "tests/reliability/test_crash_points.py": "crash-points",
 }
 
 
