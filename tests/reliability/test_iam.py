@@ -173,7 +173,7 @@ def test_failure_function_role_grants_only_what_the_failure_path_uses() -> None:
     }
     assert actions, "the failure function needs the table and its log group"
     services = {action.split(":")[0] for action in actions}
-    assert services <= {"logs", "dynamodb", "acm"}, services
+    assert services <= {"logs", "dynamodb", "acm", "kms"}, services  # kms: only with KmsKeyArn
     assert not {a for a in actions if a.startswith("acm:")} - {
         "acm:ListCertificates",
         "acm:DescribeCertificate",
