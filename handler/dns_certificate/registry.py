@@ -32,8 +32,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
+from .clients import THROTTLING_CODES, TRANSIENT_CODES, error_code
 from .errors import RegistryError
 
 if TYPE_CHECKING:
@@ -48,6 +56,16 @@ CERTIFICATE_PREFIX = "registry#certificate#"
 INTENT_SECONDS = 24 * 3600
 #: A deleted certificate's record is kept this long (for the logs' sake), then expires.
 FORGOTTEN_SECONDS = 24 * 3600
+#: The table's client makes one short attempt (so the answer path never waits on it); the
+#: records are on the lifecycle's path, where a call may take a client call's worst
+#: (deadline.CALL_WORST_SECONDS, 15 s): three attempts of 3 s and these pauses fit in it.
+RECORD_PAUSES = (0.2, 0.6)
+_LOST_ANSWERS = (
+    ReadTimeoutError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ConnectionClosedError,
+)
 
 
 @dataclass(frozen=True)
@@ -178,8 +196,11 @@ class DynamoDBRegistry:
             "expiration": _n(int(time.time()) + INTENT_SECONDS),
         }
         try:  # the first intent stands: a retry of the request writes the same one
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(id)"
+            self._call(
+                self._client.put_item,
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id)",
             )
         except ClientError as error:
             if _condition_failed(error):
@@ -211,7 +232,8 @@ class DynamoDBRegistry:
         if record.zones is not None:
             item["zones"] = _s(record.zones)
         try:  # a record never moves to another resource; a retry writes the same one again
-            self._client.put_item(
+            self._call(
+                self._client.put_item,
                 TableName=self._table,
                 Item=item,
                 ConditionExpression=(
@@ -234,14 +256,16 @@ class DynamoDBRegistry:
     def set_zones(self, arn: str, zones: str | None) -> None:
         try:
             if zones is None:
-                self._client.update_item(
+                self._call(
+                    self._client.update_item,
                     TableName=self._table,
                     Key={"id": _s(CERTIFICATE_PREFIX + arn)},
                     UpdateExpression="REMOVE zones",
                     ConditionExpression="attribute_exists(id)",
                 )
             else:
-                self._client.update_item(
+                self._call(
+                    self._client.update_item,
                     TableName=self._table,
                     Key={"id": _s(CERTIFICATE_PREFIX + arn)},
                     UpdateExpression="SET zones = :zones",
@@ -255,7 +279,8 @@ class DynamoDBRegistry:
 
     def forget(self, arn: str) -> None:
         try:
-            self._client.update_item(
+            self._call(
+                self._client.update_item,
                 TableName=self._table,
                 Key={"id": _s(CERTIFICATE_PREFIX + arn)},
                 UpdateExpression="SET deleted = :yes, expiration = :expiration",
@@ -265,8 +290,8 @@ class DynamoDBRegistry:
                     ":expiration": _n(int(time.time()) + FORGOTTEN_SECONDS),
                 },
             )
-        except ClientError as error:
-            if _condition_failed(error):
+        except (ClientError, RegistryError) as error:
+            if isinstance(error, ClientError) and _condition_failed(error):
                 return
             # The certificate is gone; a record left says so the next time it is read.
             logger.warning(
@@ -287,7 +312,7 @@ class DynamoDBRegistry:
         }
         try:
             while True:
-                page = self._client.scan(**kwargs)
+                page = self._call(self._client.scan, **kwargs)
                 for item in page.get("Items", []):
                     record = _certificate_record(item)
                     if record is not None:
@@ -298,10 +323,33 @@ class DynamoDBRegistry:
         except ClientError as error:
             raise RegistryError(_unusable("read the certificate records", error)) from error
 
+    def _call(self, operation: Any, **kwargs: Any) -> Any:
+        """One table call, tried again when its answer is lost or throttled.
+
+        Every write here is idempotent for its writer (an intent is kept once written, a
+        record may be written again by its owner), so a retry of a write that landed but
+        answered too late meets it as its own. An answer still lost after the last attempt is a
+        RegistryError; a refusal (AccessDenied, a failed condition) is the caller's to read.
+        """
+        for pause in (*RECORD_PAUSES, None):
+            try:
+                return operation(**kwargs)
+            except _LOST_ANSWERS as error:
+                if pause is None:
+                    raise RegistryError(_unusable("reach the provider's records", error)) from error
+            except ClientError as error:
+                if pause is None or error_code(error) not in THROTTLING_CODES | TRANSIENT_CODES:
+                    raise
+            time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _get(self, key: str) -> Mapping[str, Any] | None:
         try:
-            item = self._client.get_item(
-                TableName=self._table, Key={"id": _s(key)}, ConsistentRead=True
+            item = self._call(
+                self._client.get_item,
+                TableName=self._table,
+                Key={"id": _s(key)},
+                ConsistentRead=True,
             ).get("Item")
         except ClientError as error:
             raise RegistryError(_unusable("read the certificate records", error)) from error
@@ -348,8 +396,12 @@ def _recorded_for_another(arn: str) -> str:
     return f"Certificate {arn} is recorded for another resource; it is left alone"
 
 
-def _unusable(what: str, error: ClientError) -> str:
-    code = error.response.get("Error", {}).get("Code", "Error")
+def _unusable(what: str, error: ClientError | BotoCoreError) -> str:
+    code = (
+        error.response.get("Error", {}).get("Code", "Error")
+        if isinstance(error, ClientError)
+        else type(error).__name__
+    )
     return (
         f"Could not {what} in the requests table ({code}); the provider acts only on "
         "certificates its records name. Check the table and the function's role"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from dns_certificate.errors import RegistryError
 from dns_certificate.registry import (
@@ -157,3 +158,63 @@ def test_dynamodb_registry_when_an_item_is_unreadable_ignores_it(aws: None) -> N
 
     assert [live.arn for live in registry.live()] == [ARN]
     assert registry.certificate(OTHER_ARN) is None
+
+
+class LateResponses:
+    """The table's client whose first `late` calls of each kind land but answer too late."""
+
+    def __init__(self, client: object, late: int, lands: bool = True) -> None:
+        self._client = client
+        self._lands = lands
+        self._late: dict[str, int] = {}
+        self._limit = late
+
+    def __getattr__(self, name: str) -> object:
+        call = getattr(self._client, name)
+        if name not in {"put_item", "update_item", "get_item", "scan"}:
+            return call
+
+        def late_call(**kwargs: object) -> object:
+            if self._late.get(name, 0) < self._limit:
+                if self._lands:
+                    call(**kwargs)  # the write lands...
+                self._late[name] = self._late.get(name, 0) + 1
+                raise ReadTimeoutError(endpoint_url="http://table")  # ...its answer does not
+            return call(**kwargs)
+
+        return late_call
+
+
+def test_dynamodb_registry_when_answers_come_too_late_retries_and_keeps_its_own_writes(
+    aws: None,
+) -> None:
+    """Issue 24's late claims, for the records: a write that landed but answered too late is
+    retried, and its retry meets the write as its own (the intent, the record), not as another
+    resource's. Before, the Create answered FAILED 'An AWS call did not return in time'."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    registry = DynamoDBRegistry(create_requests_table(client), LateResponses(client, late=1))  # type: ignore[arg-type]
+
+    registry.intend(Intent("t1", OURS, "eu-west-1", 1.0))
+    registry.record(record())
+    registry.set_zones(ARN, "Z2")
+
+    assert registry.intent("t1") == Intent("t1", OURS, "eu-west-1", 1.0)
+    found = registry.certificate(ARN)
+    assert found is not None and found.belongs_to(OURS) and found.zones == "Z2"
+    assert [live.arn for live in registry.live()] == [ARN]
+
+
+def test_dynamodb_registry_when_the_table_never_answers_raises_registry_error(
+    aws: None,
+) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    registry = DynamoDBRegistry(
+        create_requests_table(client), LateResponses(client, late=99, lands=False)
+    )  # type: ignore[arg-type]
+
+    with pytest.raises(RegistryError, match="requests table"):
+        registry.intend(Intent("t1", OURS, "eu-west-1", 1.0))
+    with pytest.raises(RegistryError, match="requests table"):
+        registry.record(record())
+    with pytest.raises(RegistryError, match="requests table"):
+        registry.certificate(ARN)
