@@ -209,8 +209,9 @@ def test_dynamodb_registry_when_the_table_never_answers_raises_registry_error(
 ) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
     registry = DynamoDBRegistry(
-        create_requests_table(client), LateResponses(client, late=99, lands=False)
-    )  # type: ignore[arg-type]
+        create_requests_table(client),
+        LateResponses(client, late=99, lands=False),  # type: ignore[arg-type]
+    )
 
     with pytest.raises(RegistryError, match="requests table"):
         registry.intend(Intent("t1", OURS, "eu-west-1", 1.0))
