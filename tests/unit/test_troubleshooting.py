@@ -69,6 +69,9 @@ DYNAMIC_SITES = {
     ("dns_certificate/registry.py", "_unusable('record the certificate', error)"): (
         "REASON_BUILDERS"
     ),
+    ("dns_certificate/registry.py", '_unusable("reach the provider\'s records", error)'): (
+        "REASON_BUILDERS"
+    ),
     ("dns_certificate/dns.py", "_change_reason(zone_id, error, self._account)"): "REASON_BUILDERS",
     (
         "dns_certificate/converge.py",
