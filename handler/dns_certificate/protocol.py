@@ -300,10 +300,6 @@ class CertificateResource(CfnResource):
     def _deliver(self, status: str | None = None, reason: str = "", budget: float = 30.0) -> None:
         """Claim the answer in the requests table, then send it (once `_answered` is taken)."""
         key = self._key
-        if key is not None and not self._requests.claim_answer(
-            key, self._context.get_remaining_time_in_millis()
-        ):
-            return
         body: dict[str, Any] = {
             "Status": self.Status,
             "PhysicalResourceId": str(self.PhysicalResourceId),
@@ -316,6 +312,13 @@ class CertificateResource(CfnResource):
         }
         if status:
             body.update({"Status": status, "Reason": shorten(reason, MAX_LONG_REASON_LENGTH)})
+        if key is not None:
+            claim = self._requests.claim_answer(
+                key, self._context.get_remaining_time_in_millis(), body
+            )
+            if claim is None:
+                return
+            body = dict(claim.body)
         try:
             self._sender(self._response_url, body, budget)
         except AnswerNotDeliveredError:

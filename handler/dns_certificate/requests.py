@@ -25,8 +25,11 @@ aside; a lease that passed → take over. Nothing is concluded without that evid
   `ClaimHeld`): Lambda retries it later, and a record of it reaching the on-failure destination
   answers FAILED only once the hop's lease is seen not renewed (`hop_alive`).
 * The answer's lease covers its delivery (`ANSWER_LEASE_SECONDS`, the sender's budget and
-  more): a claimant that died while sending leaves a claim a retry may take; a second answer
-  is better than none, and CloudFormation keeps the first.
+  more), and the claim stores the answer itself (the body, before it is sent). A claimant
+  that died while sending leaves a claim a retry may take: nobody can know whether its PUT
+  arrived (the presigned URL can only be written), so the retry sends *the stored body*,
+  byte for byte, never one of its own. CloudFormation then reads one answer: the same S3
+  object, written again with the same bytes, or written for the first time.
 
 Keys are digests of the stack, the logical id, the request id, a digest of the ResponseURL (and
 the hop): never the URL itself, which is a credential. A delivery with another ResponseURL is
@@ -85,6 +88,16 @@ CLAIMED, DONE = "claimed", "done"
 Outcome = Literal["won", "done", "held"]
 
 
+@dataclass(frozen=True)
+class AnswerClaim:
+    """This invocation may send the answer, and this is the answer to send: the one first
+    claimed for the request (a dead claimant's, stored before its PUT) or else its own."""
+
+    body: Mapping[str, Any]
+    #: True when the body is a dead claimant's, sent again as it was.
+    resent: bool = False
+
+
 class ClaimHeld(Exception):  # noqa: N818 - an outcome: fail so that Lambda retries
     """Another delivery holds a live claim on this hop. The invocation fails, so that Lambda
     retries it: the retry runs if the holder died meanwhile, does nothing if it completed,
@@ -137,8 +150,11 @@ class RequestsStore(Protocol):
         """True when an invocation claimed (and sent, or is sending) this request's answer."""
         ...
 
-    def claim_answer(self, key: RequestKey, remaining_ms: int) -> bool:
-        """True when this invocation may send the answer (or the table is unreachable)."""
+    def claim_answer(
+        self, key: RequestKey, remaining_ms: int, body: Mapping[str, Any] | None = None
+    ) -> AnswerClaim | None:
+        """The answer to send when this invocation may send it (also when the table is
+        unreachable); None when another invocation sent or is sending it."""
         ...
 
     def answer_sent(self, key: RequestKey) -> None: ...
@@ -171,8 +187,10 @@ class NoRequestsTable:
     def answered(self, key: RequestKey) -> bool:
         return False
 
-    def claim_answer(self, key: RequestKey, remaining_ms: int) -> bool:
-        return True
+    def claim_answer(
+        self, key: RequestKey, remaining_ms: int, body: Mapping[str, Any] | None = None
+    ) -> AnswerClaim | None:
+        return AnswerClaim(body or {})
 
     def answer_sent(self, key: RequestKey) -> None:
         return None
@@ -198,6 +216,8 @@ class Claim:
     owner: str
     lease_until: float
     expires_at: float
+    #: An answer claim's answer (JSON), stored before it is sent.
+    answer: str | None = None
 
     def live(self, now: float) -> bool:
         return self.state == CLAIMED and self.lease_until >= now and self.expires_at >= now
@@ -213,6 +233,7 @@ def _claim_of(item: Mapping[str, Any] | None) -> Claim | None:
             owner=str(item["owner"]["S"]),
             lease_until=float(item.get("lease_until", {"N": "0"})["N"]),
             expires_at=float(item.get("expiration", {"N": "0"})["N"]),
+            answer=str(item["answer"]["S"]) if "answer" in item else None,
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -260,21 +281,34 @@ class DynamoDBRequests:
         # its claimant died while sending, the answer may never have left; a retry may send.
         return claim.state == DONE or claim.owner == self.owner or claim.live(self._clock.now())
 
-    def claim_answer(self, key: RequestKey, remaining_ms: int) -> bool:
+    def claim_answer(
+        self, key: RequestKey, remaining_ms: int, body: Mapping[str, Any] | None = None
+    ) -> AnswerClaim | None:
         lease = min(ANSWER_LEASE_SECONDS, max(0.0, remaining_ms / 1000.0))
+        ours = dict(body or {})
+        # In the body's own key order: the stored answer, sent again, is the same bytes.
+        text = json.dumps(ours, separators=(",", ":"))
         try:
-            outcome, _ = self._claim(_item_id(ANSWER_PREFIX, key), lease)
+            outcome, claim = self._claim(_item_id(ANSWER_PREFIX, key), lease, answer=text)
         except Exception as error:  # never keep an invocation from answering
             self._unreachable("claiming the answer", error)
-            return True
+            return AnswerClaim(ours)
         if outcome == "won":
-            return True
+            stored = _stored_answer(claim)
+            if stored is None or stored == ours:
+                return AnswerClaim(ours)
+            logger.warning(
+                "Sending the answer an earlier invocation claimed and may have sent before it "
+                "died, unchanged: CloudFormation reads one answer whether or not it arrived",
+                extra={"status": stored.get("Status")},
+            )
+            return AnswerClaim(stored, resent=True)
         logger.warning(
             "Not answering: another invocation has answered this request"
             if outcome == "done"
             else "Not answering: another invocation is sending this request's answer"
         )
-        return False
+        return None
 
     def answer_sent(self, key: RequestKey) -> None:
         try:
@@ -284,7 +318,7 @@ class DynamoDBRequests:
 
     def release_answer(self, key: RequestKey) -> None:
         try:
-            self._release(_item_id(ANSWER_PREFIX, key))
+            self._release(_item_id(ANSWER_PREFIX, key), keep=True)
         except Exception as error:
             self._unreachable("releasing the answer", error)
 
@@ -366,35 +400,44 @@ class DynamoDBRequests:
 
     # ---- claims -------------------------------------------------------------------------
 
-    def _claim(self, item_id: str, lease_seconds: float) -> tuple[Outcome, Claim | None]:
+    def _claim(
+        self, item_id: str, lease_seconds: float, *, answer: str | None = None
+    ) -> tuple[Outcome, Claim | None]:
         """Claim `item_id` for `lease_seconds`: "won" (also when the item is our own claim: a
         write that landed but whose response was lost), "done" (completed by anyone), or
-        "held" (another owner's live lease), as the item the condition failed on says."""
+        "held" (another owner's live lease), as the item the condition failed on says.
+
+        `answer`, for an answer claim, is stored unless an earlier claimant's is (a claim
+        taken over keeps the answer first claimed): the claim returned when won holds it."""
         claim: Claim | None = None
         for _ in range(CLAIM_ATTEMPTS):
             now = self._clock.now()
+            values: dict[str, Any] = {
+                ":now": number_attribute(now),
+                ":claimed": {"S": CLAIMED},
+                ":me": {"S": self.owner},
+                ":lease": number_attribute(now + max(0.0, lease_seconds)),
+                ":ttl": number_attribute(int(now) + RECORD_SECONDS),
+            }
+            update = "SET #state = :claimed, #owner = :me, lease_until = :lease, expiration = :ttl"
+            if answer is not None:
+                update += ", answer = if_not_exists(answer, :answer)"
+                values[":answer"] = {"S": answer}
             try:
-                self._client.put_item(
+                written = self._client.update_item(
                     TableName=self.table_name,
-                    Item={
-                        "id": {"S": item_id},
-                        "state": {"S": CLAIMED},
-                        "owner": {"S": self.owner},
-                        "lease_until": number_attribute(now + max(0.0, lease_seconds)),
-                        "expiration": number_attribute(int(now) + RECORD_SECONDS),
-                    },
+                    Key={"id": {"S": item_id}},
+                    UpdateExpression=update,
                     ConditionExpression=(
                         "attribute_not_exists(id) OR expiration < :now "
                         "OR (#state = :claimed AND lease_until < :now)"
                     ),
-                    ExpressionAttributeNames={"#state": "state"},
-                    ExpressionAttributeValues={
-                        ":now": number_attribute(now),
-                        ":claimed": {"S": CLAIMED},
-                    },
+                    ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-                return "won", None
+                return "won", _claim_of(written.get("Attributes"))
             except ClientError as error:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
@@ -445,16 +488,35 @@ class DynamoDBRequests:
             },
         )
 
-    def _release(self, item_id: str) -> None:
-        """Delete our claim (not another's that took over, nor a completed one)."""
+    def _release(self, item_id: str, *, keep: bool = False) -> None:
+        """Give up our claim (not another's that took over, nor a completed one): delete it,
+        or with `keep` end its lease and owner but keep the item, so that the next claimant
+        sends the answer stored in it (an attempt whose response was lost may have arrived)."""
+        condition = {
+            "ConditionExpression": "#owner = :me AND #state = :claimed",
+            "ExpressionAttributeNames": {"#owner": "owner", "#state": "state"},
+        }
+        mine = {":me": {"S": self.owner}, ":claimed": {"S": CLAIMED}}
         try:
-            self._client.delete_item(
-                TableName=self.table_name,
-                Key={"id": {"S": item_id}},
-                ConditionExpression="#owner = :me AND #state = :claimed",
-                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
-                ExpressionAttributeValues={":me": {"S": self.owner}, ":claimed": {"S": CLAIMED}},
-            )
+            if keep:
+                self._client.update_item(
+                    TableName=self.table_name,
+                    Key={"id": {"S": item_id}},
+                    UpdateExpression="SET lease_until = :passed, #owner = :nobody",
+                    ExpressionAttributeValues={
+                        **mine,
+                        ":passed": number_attribute(0),
+                        ":nobody": {"S": ""},
+                    },
+                    **condition,  # type: ignore[arg-type]
+                )
+            else:
+                self._client.delete_item(
+                    TableName=self.table_name,
+                    Key={"id": {"S": item_id}},
+                    ExpressionAttributeValues=mine,
+                    **condition,  # type: ignore[arg-type]
+                )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
@@ -510,6 +572,17 @@ class _Lease(threading.Thread):
                     "Could not renew this invocation's lease; trying again",
                     extra={"hop": self._hop, "error": describe_error(error)},
                 )
+
+
+def _stored_answer(claim: Claim | None) -> dict[str, Any] | None:
+    """The answer stored with a claim, when it is one (an unreadable one is not used)."""
+    if claim is None or claim.answer is None:
+        return None
+    try:
+        stored = json.loads(claim.answer)
+    except ValueError:
+        return None
+    return stored if isinstance(stored, dict) and stored else None
 
 
 def _item_id(prefix: str, key: RequestKey, hop: int | None = None) -> str:

@@ -35,6 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -335,6 +336,11 @@ class AcmFaults:
     describes: dict[str, int] = field(default_factory=dict)
     failing: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     delete_refusals: int = 0
+    #: The test's clock: DescribeCertificate's CreatedAt is when it said the certificate was
+    #: requested (moto's is the real time, which a fake clock moved hours ahead would read as
+    #: a certificate hours old, whose deadline is long past).
+    now: Callable[[], float] = time.time
+    requested_at: dict[str, float] = field(default_factory=dict)
 
     def in_use(self, by: tuple[str, ...], times: int | None) -> None:
         self.in_use_by = by
@@ -353,6 +359,7 @@ class AcmFaults:
     def after_request(self, http_response: AWSResponse, parsed: dict[str, Any], **_: Any) -> None:
         if http_response.status_code >= 300:
             return
+        self.requested_at.setdefault(parsed["CertificateArn"], self.now())
         if self.failure is not None:
             status, reason = self.failure
             self.failing[parsed["CertificateArn"]] = (status, reason, self.failure_after_describes)
@@ -364,6 +371,8 @@ class AcmFaults:
             return
         certificate = parsed["Certificate"]
         arn = certificate["CertificateArn"]
+        if arn in self.requested_at and "CreatedAt" in certificate:
+            certificate["CreatedAt"] = datetime.fromtimestamp(self.requested_at[arn], tz=UTC)
         self.describes[arn] = calls = self.describes.get(arn, 0) + 1
         hiding = False
         for option in certificate.get("DomainValidationOptions", []):
@@ -522,6 +531,7 @@ class InstrumentedClients(AwsClients):
         self._instrumented: set[int] = set()
         self.shapes = RequestedShapes()
         faults.migrations.now = clock.now
+        faults.now = clock.now
         #: The stacks' answers: what DescribeStackResource says (set by the fixtures).
         self.answers: AnswerServer | None = None
 

@@ -38,10 +38,12 @@ import boto3
 import pytest
 
 import app
-from dns_certificate.certificates import STACK_TAG
+from dns_certificate import requests
+from dns_certificate.certificates import STACK_TAG, CertificateService, DeleteOutcome
 from dns_certificate.context import Runtime
+from dns_certificate.requests import AnswerClaim, ClaimHeld, DynamoDBRequests
 from local.driver import acm_event
-from tests.integration.harness import REGION, Harness, acm_like_record
+from tests.integration.harness import OTHER_REGION, REGION, Harness, acm_like_record
 
 from .conftest import Figures
 
@@ -58,22 +60,27 @@ RETRY_DELAYS = (60.0, 120.0)
 #: naming it (it flips once fixed). Each: (violation prefix, the calls the kill fell between).
 #: Issue 19 defect 1 (a dead hop swallowed Lambda's retries) was listed here until main's
 #: 1996405 fixed it: its strict xfail flipped, as designed.
-KNOWN_DEFECTS: dict[str, str] = {
-    "2 answers": (
-        "answer lease (requests.py, issue 24/19 claims): an invocation killed after the answer's "
-        "PUT and before recording it leaves its claim to Lambda's retry, which answers again"
-    ),
-}
+#: "2 answers" (an invocation killed after the answer's PUT and before recording it: Lambda's
+#: retry answered again, possibly otherwise) was listed here until the answer claim stored the
+#: answer itself: the retry now sends those bytes again (see `Run.check`).
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _known(violation: str, point: tuple[str, int], trace: list[str]) -> str | None:
+    """The known open defect that explains `violation` at `point`, if any."""
+    return None
+
+
+def _sent_again(violation: str, point: tuple[str, int], trace: list[str]) -> bool:
+    """An invocation killed between its answer's PUT and recording it: nobody can know
+    whether the PUT arrived (the presigned URL can only be written), so Lambda's retry
+    writes the same S3 object again with the stored answer's bytes, and CloudFormation reads
+    one answer. Only there is a repeat allowed, and only of the same bytes."""
     kind, k = point
     between_put_and_record = (kind == "after" and trace[k] == "answer") or (
         kind == "before" and k > 0 and trace[k - 1] == "answer"
     )
-    if violation.startswith("2 answers") and between_put_and_record:
-        return "2 answers"
-    return None
+    return between_put_and_record and violation.startswith("2 answers, the same bytes")
 
 
 class Crash(BaseException):
@@ -209,6 +216,7 @@ class Run:
         event = self.event("create.json", properties)
         status = self.send(event, target=target)
         answers = self.h.answers_for(event)
+        assert target or status == "SUCCESS", f"the scenario's setup Create: {answers}"
         if status == "SUCCESS":
             self.held = answers[0].physical_id
         elif answers:  # CloudFormation's rollback Delete, of whatever id was answered
@@ -273,15 +281,17 @@ class Run:
             kind = f"{request.event['RequestType']} {request.event['RequestId'][:8]}"
             if not answers:
                 found.append(f"no answer: {kind}")
+            elif len({answer.raw for answer in answers}) > 1:
+                found.append(f"{len(answers)} answers, not the same: {kind}")
             elif len(answers) > 1:
-                found.append(f"{len(answers)} answers: {kind}")
+                found.append(f"{len(answers)} answers, the same bytes: {kind}")
             times = self.answered_at.get(url.split("?")[0], [])
             if times and times[0] > request.sent_at + SERVICE_TIMEOUT:
                 found.append(f"answer after ServiceTimeout: {kind}")
         held = {self.held} if self.held else set()
-        certificates = self.h.certificates()
+        certificates = [arn for region in REGIONS for arn in self.h.certificates(region)]
         for arn in certificates:
-            tags = self.h.tags(arn)
+            tags = self.h.tags(arn, _region(arn))
             if tags.get(STACK_TAG) == self.stack_id and arn not in held:
                 found.append(f"orphan certificate: {arn}")
         for kept in held | {self.foreign_arn}:
@@ -296,7 +306,7 @@ class Run:
         return found
 
     def _records_needed(self, arn: str) -> list[str]:
-        certificate = self.h.describe(arn)
+        certificate = self.h.describe(arn, _region(arn))
         options = certificate.get("DomainValidationOptions", [])
         if not options or options[0].get("ValidationMethod") == "EMAIL":
             return []
@@ -308,6 +318,15 @@ class Run:
             if present is None or record["Value"] not in present.values:
                 missing.append(f"record deleted that {arn[-12:]} needs: {record['Name']}")
         return missing
+
+
+#: Where the runs' certificates may be: the stack's region, and the other one a `Region`
+#: property moves a certificate to (the default CLEANUP_CHECK_REGIONS does not list it).
+REGIONS = (REGION, OTHER_REGION)
+
+
+def _region(arn: str) -> str:
+    return arn.split(":")[3]
 
 
 def deliver(h: Harness, killer: Killer, event: dict[str, Any]) -> None:
@@ -394,6 +413,30 @@ def replacement_cleanup_delete(run: Run) -> None:
     run.send(run.event("delete.json", old, physical_id=before), target=True)
 
 
+def cross_region_replacement(run: Run) -> None:
+    """A `Region` change replaces the certificate in another region; both need the same
+    record (same name), which the clean-up Delete of the old one must keep."""
+    old = run.properties(CleanupValidationRecords="true")
+    run.create(old)
+    run.update(
+        old, run.properties(CleanupValidationRecords="true", Region=OTHER_REGION), target=True
+    )
+
+
+def cross_region_replacement_cleanup_delete(run: Run) -> None:
+    """Issue 19 defect 5: the clean-up Delete, with CleanupValidationRecords and the default
+    CleanupCheckRegions, of a certificate replaced by one in a region not checked by default."""
+    old = run.properties(CleanupValidationRecords="true")
+    run.create(old)
+    before = run.physical_id()
+    new = run.properties(CleanupValidationRecords="true", Region=OTHER_REGION)
+    moved = run.event("update-tags.json", new, old, before)
+    run.send(moved)
+    run.held = run.h.answers_for(moved)[0].physical_id
+    assert run.held is not None and _region(run.held) == OTHER_REGION
+    run.send(run.event("delete.json", old, physical_id=before), target=True)
+
+
 def delete(run: Run) -> None:
     properties = run.properties()
     run.create(properties)
@@ -459,6 +502,8 @@ SCENARIOS: dict[str, Callable[[Run], None]] = {
     "in-place update": update_in_place,
     "replacement": replacement,
     "replacement's clean-up Delete": replacement_cleanup_delete,
+    "cross-region replacement": cross_region_replacement,
+    "cross-region replacement's clean-up Delete": cross_region_replacement_cleanup_delete,
     "delete": delete,
     "rollback of a failed create": rollback_of_a_failed_create,
     "migration": migration,
@@ -476,6 +521,8 @@ class Tally:
     calls: int = 0
     unexpected: list[str] = field(default_factory=list)
     known: dict[str, list[str]] = field(default_factory=dict)
+    #: Answers written again with the same bytes after a kill between PUT and record.
+    sent_again: int = 0
 
 
 class Enumerator:
@@ -518,14 +565,18 @@ class Enumerator:
         run.violations = run.check()
         return run
 
-    def enumerate(self, name: str, scenario: Callable[[Run], None]) -> Tally:
+    def enumerate(
+        self, name: str, scenario: Callable[[Run], None], coverage: str | None = None
+    ) -> Tally:
+        """Every point (`coverage="all"`, or CRASH_POINTS=all) or the sample."""
+        every_point = ALL_POINTS if coverage is None else coverage == "all"
         tally = Tally()
         clean = self.play(scenario, None)
         assert not clean.violations, f"{name} without a crash: {clean.violations}"
         calls = len(self.killer.trace)
         tally.calls = calls
         points = [(kind, k) for k in range(calls) for kind in ("before", "after", "duplicate")]
-        if not ALL_POINTS:
+        if not every_point:
             points = [
                 p for i, p in enumerate(points) if i % SAMPLE_EVERY == 0 or i == len(points) - 1
             ]
@@ -536,6 +587,9 @@ class Enumerator:
             called = trace[point[1]] if point[1] < len(trace) else "?"
             where = f"{name}: {point[0]} call {point[1]} ({called})"
             for violation in run.violations:
+                if _sent_again(violation, point, trace):
+                    tally.sent_again += 1
+                    continue
                 kind = _known(violation, point, trace)
                 if kind is not None:
                     tally.known.setdefault(kind, []).append(f"{where}: {violation}")
@@ -591,6 +645,11 @@ def test_crash_points_figure(tallies: dict[str, Tally], figures: Figures) -> Non
         f"{every} of {every} / 0 (0)",
         tried == every and unexpected == 0 and known == 0,
     )
+    figures.record(
+        SECTION,
+        "answers written again, same bytes (killed between the PUT and its record)",
+        sum(t.sent_again for t in tallies.values()),
+    )
     assert unexpected == 0
 
 
@@ -603,3 +662,67 @@ def test_known_defect_still_shows(
         pytest.skip("the crash-point enumeration did not run in this process")
     seen = [v for tally in tallies.values() for v in tally.known.get(kind, [])]
     assert not seen, f"{len(seen)} violations: " + "\n".join(seen[:10])
+
+
+# ---- the enumeration checks itself ----------------------------------------------------------
+
+
+def _swallow_held_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19 defect 1 put back: a hop's claim lasts as long as its invocation could, and a
+    retry that finds it live returns normally (Lambda counts it a success: no further retry,
+    no on-failure record)."""
+    monkeypatch.setattr(requests, "LEASE_SECONDS", 900.0)
+    start_hop = DynamoDBRequests.start_hop
+
+    def swallowing(self: DynamoDBRequests, key: Any, hop: int, remaining_ms: int) -> bool:
+        try:
+            return start_hop(self, key, hop, remaining_ms)
+        except ClaimHeld:
+            return False
+
+    monkeypatch.setattr(DynamoDBRequests, "start_hop", swallowing)
+
+
+def _no_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every delivery runs and answers, whoever else is running or answered the request (as
+    without a requests table)."""
+    monkeypatch.setattr(DynamoDBRequests, "start_hop", lambda *_: True)
+    monkeypatch.setattr(DynamoDBRequests, "answered", lambda *_: False)
+    monkeypatch.setattr(
+        DynamoDBRequests,
+        "claim_answer",
+        lambda _self, _key, _ms, body=None: AnswerClaim(body or {}),
+    )
+
+
+def _delete_keeps_the_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Delete that answers SUCCESS and leaves the certificate."""
+    monkeypatch.setattr(CertificateService, "delete", lambda *_: DeleteOutcome(deleted=True))
+
+
+#: A defect put back by a patch -> (scenario, the violation the enumeration must report).
+REINTRODUCED: dict[str, tuple[Callable[[pytest.MonkeyPatch], None], str, str]] = {
+    "a dead hop swallows Lambda's retries": (_swallow_held_claims, "create", "no answer"),
+    "a second delivery runs and answers beside the first": (_no_claims, "create", "2 answers"),
+    "a Delete leaves its certificate": (_delete_keeps_the_certificate, "delete", "orphan"),
+}
+
+
+@pytest.mark.parametrize("defect", list(REINTRODUCED))
+def test_the_enumeration_reports_a_defect_put_back(
+    harness: Harness, runtime: Runtime, monkeypatch: pytest.MonkeyPatch, defect: str
+) -> None:
+    """A crash-point run that reports nothing whatever the code does would prove nothing: with
+    a fixed defect put back, the same enumeration (the `make test` sample) must report it."""
+    enumerator = Enumerator(harness, runtime, monkeypatch)
+    patch, scenario, violation = REINTRODUCED[defect]
+    patch(monkeypatch)
+
+    try:
+        tally = enumerator.enumerate(scenario, SCENARIOS[scenario], coverage="sample")
+    except AssertionError as error:  # a defect a run without any crash already shows
+        reported = [str(error)]
+    else:
+        reported = tally.unexpected
+
+    assert any(violation in found for found in reported), reported[:5]

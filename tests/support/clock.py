@@ -10,9 +10,10 @@ class FakeClock:
     """A clock that moves only when the code under test sleeps (or a test advances it).
 
     It fits the handler's `Clock` (`now()`, `sleep()`), and `now`/`sleep` can be handed to the
-    sender as its `monotonic`/`sleep`. It starts at the real time by default, because ACM's
-    CreatedAt (real time, from moto) is compared with it when a redelivered event re-anchors
-    its deadline. Thread-safe: crhelper's timer thread reads it too.
+    sender as its `monotonic`/`sleep`. It starts at the real time by default, because times from
+    the emulator are compared with it (the integration harness reports a certificate's CreatedAt
+    on this clock: a redelivered event re-anchors its deadline on it). Thread-safe: crhelper's
+    timer thread reads it too.
     """
 
     def __init__(self, start: float | None = None) -> None:

@@ -89,6 +89,51 @@ def test_answered_when_claimant_died_while_sending_is_false_and_a_retry_may_clai
     assert table.for_invocation("b").answered(KEY)
 
 
+SUCCESS = {"Status": "SUCCESS", "PhysicalResourceId": "arn:1", "Data": {"Arn": "arn:1"}}
+FAILED = {"Status": "FAILED", "PhysicalResourceId": "arn:1", "Reason": "timed out"}
+
+
+def test_claim_answer_when_its_claimant_died_after_claiming_sends_its_answer_unchanged(
+    table: DynamoDBRequests, clock: FakeClock
+) -> None:
+    """Issue 19: killed between its PUT and recording it, nobody can know whether the answer
+    arrived. The retry sends the answer first claimed, byte for byte, never its own."""
+    first = table.for_invocation("a").claim_answer(KEY, MINUTE_MS, SUCCESS)
+    assert first is not None and first.body == SUCCESS and not first.resent
+    clock.advance(ANSWER_LEASE_SECONDS + 1)  # killed: its lease passed, nothing recorded
+
+    retry = table.for_invocation("a").claim_answer(KEY, MINUTE_MS, FAILED)
+
+    assert retry is not None and retry.body == SUCCESS and retry.resent
+    clock.advance(ANSWER_LEASE_SECONDS + 1)  # and again: still the first answer
+    again = table.for_invocation("a").claim_answer(KEY, MINUTE_MS, FAILED)
+    assert again is not None and again.body == SUCCESS
+
+
+def test_claim_answer_after_a_failed_delivery_is_released_sends_the_same_answer(
+    table: DynamoDBRequests,
+) -> None:
+    """An attempt whose response was lost may have arrived: the next claimant sends it again."""
+    sender = table.for_invocation("a")
+    assert sender.claim_answer(KEY, MINUTE_MS, FAILED)
+    sender.release_answer(KEY)
+
+    other = table.for_invocation("b").claim_answer(KEY, MINUTE_MS, SUCCESS)
+
+    assert other is not None and other.body == FAILED and other.resent
+
+
+def test_claim_answer_when_our_own_write_landed_unseen_sends_our_answer(
+    table: DynamoDBRequests,
+) -> None:
+    mine = table.for_invocation("a")
+    assert mine.claim_answer(KEY, MINUTE_MS, SUCCESS)
+
+    again = mine.claim_answer(KEY, MINUTE_MS, SUCCESS)
+
+    assert again is not None and again.body == SUCCESS and not again.resent
+
+
 def test_claim_answer_when_sent_stays_answered(table: DynamoDBRequests, clock: FakeClock) -> None:
     sender = table.for_invocation("a")
     sender.claim_answer(KEY, MINUTE_MS)
