@@ -79,6 +79,8 @@ class ValidationRecords:
         self._resolved: dict[_ZoneKey, tuple[str, str]] = {}
         #: From the continuation: name -> (zone id, zone name), trusted only where it fits.
         self._carried: dict[str, tuple[str, str]] = {}
+        #: Batches this invocation has written (zone, records): not written again by it.
+        self._upserted: set[tuple[Zone, tuple[ValidationRecord, ...]]] = set()
 
     @property
     def default_region(self) -> str:
@@ -194,6 +196,11 @@ class ValidationRecords:
         A zone that is gone (deleted, or recreated with a new id, since it was resolved,
         possibly by an earlier invocation) makes the zones be looked up again, once; the
         batches not written yet are then written where the names' zones are now.
+
+        A batch this invocation already wrote is not written again: a write retried after
+        Route 53 throttled one of its zones would otherwise spend the account's quota (5
+        changes/s, shared) on the zones it had written each time, and the throttled zone could
+        stay throttled until the deadline.
         """
         zones = self.zones(properties)
         written: set[str] = set()
@@ -209,6 +216,9 @@ class ValidationRecords:
             )
             for zone, batch in batches.items():
                 access, zone_id = zone
+                if (zone, batch) in self._upserted:
+                    written.update(name for name, each in zones.items() if each == zone)
+                    continue
                 try:
                     self.dns(access).upsert_records(zone_id, batch)
                 except HostedZoneGoneError:
@@ -222,6 +232,7 @@ class ValidationRecords:
                     self._forget(zone)
                     zones = self.zones(properties)
                     break
+                self._upserted.add((zone, batch))
                 written.update(name for name, each in zones.items() if each == zone)
                 logger.info(
                     "Validation records written",

@@ -129,3 +129,34 @@ def test_update_when_tagging_stays_throttled_waits_and_updates_in_place(
     assert answer.status == "SUCCESS", answer.reason
     assert answer.physical_id == arn
     assert harness.tags(arn)["team"] == "web"
+
+
+def test_create_when_route53_admits_one_change_a_second_writes_every_zone_and_succeeds(
+    harness: Harness, runtime: Runtime
+) -> None:
+    """Route 53 at one change per second (its quota is 5/s per account, shared): a retried
+    write that began again with the zone already written spent the second on it every time,
+    and the next zone was throttled until the deadline (seen at 1 req/s in tests/e2e)."""
+    admitted_at: list[float] = []
+
+    def one_change_a_second(model: Any, **_: Any) -> Any:
+        if model.name != "ChangeResourceRecordSets":
+            return None
+        now = harness.clock.now()
+        if admitted_at and now - admitted_at[-1] < 1.0:
+            return error_response("Throttling", "Rate exceeded")
+        admitted_at.append(now)
+        return None
+
+    runtime.clients.route53().meta.events.register("before-call.route53", one_change_a_second)
+    properties = {"DomainName": "example.com", "SubjectAlternativeNames": ["www.example.org"]}
+
+    answer = harness.run(harness.event("create.json", properties=properties), max_invocations=4)
+
+    assert answer.status == "SUCCESS", answer.reason
+    assert list(harness.records(harness.zones["example.com"])) == list(
+        expected_records(["example.com"])
+    )
+    assert list(harness.records(harness.zones["example.org"])) == list(
+        expected_records(["www.example.org"])
+    )

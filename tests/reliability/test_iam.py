@@ -216,8 +216,9 @@ def test_template_iam_grants_no_permission_the_code_never_uses(figures: Any) -> 
         operation = action.split(":")[1]
         method = {"lambda:InvokeFunction": "invoke"}.get(action, _snake(operation))
         where = _library_source(LIBRARY_CALLS[action]) if action in LIBRARY_CALLS else source
-        # a call `.method(` or a paginator `get_paginator("method")`
-        if not re.search(rf"\.{method}\(|get_paginator\(\s*\"{method}\"", where):
+        # a call `.method(`, a bound method handed on (`call(client.method, ...)`) or a
+        # paginator `get_paginator("method")`
+        if not re.search(rf"\.{method}[(,)]|get_paginator\(\s*\"{method}\"", where):
             unused.append(action)
 
     figures.record(SECTION, "permissions the code never uses", len(unused), "0", not unused)
