@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -204,11 +204,40 @@ def _handle_request(runtime: Runtime, event: dict[str, Any], context: Any) -> No
         return
     completed = False
     try:
-        continued = state if isinstance(state, Continuation) else None
-        _raise_if_undelivered(_run_lifecycle(runtime, event, context, continued))
+        decided = requests.decided_answer(key)
+        if decided is not None:
+            _resend_decided(runtime, event, context, decided)
+        else:
+            continued = state if isinstance(state, Continuation) else None
+            _raise_if_undelivered(_run_lifecycle(runtime, event, context, continued))
         completed = True
     finally:
         requests.end_hop(key, hop, completed=completed)
+
+
+def _resend_decided(
+    runtime: Runtime, event: dict[str, Any], context: Any, decided: Mapping[str, Any]
+) -> None:
+    """An answer an invocation claimed to send is final: its PUT may have arrived (a presigned
+    URL can only be written, so nobody can know). The request is not run again, whatever its
+    outcome would be now; the answer is sent again, the same bytes. A FAILED one first discards
+    what the request made and the answer does not name (as the on-failure path does): a
+    Create's certificate, a replacement's."""
+    logger.warning(
+        "This request's answer was decided by an earlier invocation; sending it again",
+        extra={"status": decided.get("Status")},
+    )
+    resource = _resource(runtime)
+
+    def resend(event: dict[str, Any], context: Any) -> str:
+        if decided.get("Status") != "SUCCESS":
+            _lifecycle(runtime, event, context, resource).abandon()
+        physical_id = decided.get("PhysicalResourceId")
+        return str(physical_id) if physical_id else placeholder_physical_id(event)
+
+    _serve_every_type(resource, resend)
+    resource(event, context)
+    _raise_if_undelivered(resource)
 
 
 def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: Any) -> None:
@@ -222,6 +251,10 @@ def _handle_dead_invocation(runtime: Runtime, intake: DeadInvocation, context: A
         # A delivery that failed only because another held the hop (issue 19): that one
         # completed or still runs, and answers (or fails into its own retries).
         logger.info("The invocation's hop completed or still runs elsewhere; nothing to do")
+        return
+    decided = runtime.requests.decided_answer(key)
+    if decided is not None:
+        _resend_decided(runtime, event, context, decided)
         return
     logger.error("An invocation died before answering", extra={"condition": intake.condition})
     error = InvocationDiedError(

@@ -157,6 +157,12 @@ class RequestsStore(Protocol):
         unreachable); None when another invocation sent or is sending it."""
         ...
 
+    def decided_answer(self, key: RequestKey) -> dict[str, Any] | None:
+        """The answer an invocation claimed (stored before its PUT) and that is neither sent
+        nor being sent: final, since CloudFormation may have read it. None when there is none
+        (or the table cannot tell)."""
+        ...
+
     def answer_sent(self, key: RequestKey) -> None: ...
 
     def release_answer(self, key: RequestKey) -> None:
@@ -191,6 +197,9 @@ class NoRequestsTable:
         self, key: RequestKey, remaining_ms: int, body: Mapping[str, Any] | None = None
     ) -> AnswerClaim | None:
         return AnswerClaim(body or {})
+
+    def decided_answer(self, key: RequestKey) -> dict[str, Any] | None:
+        return None
 
     def answer_sent(self, key: RequestKey) -> None:
         return None
@@ -292,7 +301,9 @@ class DynamoDBRequests:
             outcome, claim = self._claim(_item_id(ANSWER_PREFIX, key), lease, answer=text)
         except Exception as error:  # never keep an invocation from answering
             self._unreachable("claiming the answer", error)
-            return AnswerClaim(ours)
+            # A decided answer that can still be read is the one sent (never a second one).
+            decided = self.decided_answer(key)
+            return AnswerClaim(decided, resent=True) if decided else AnswerClaim(ours)
         if outcome == "won":
             stored = _stored_answer(claim)
             if stored is None or stored == ours:
@@ -309,6 +320,16 @@ class DynamoDBRequests:
             else "Not answering: another invocation is sending this request's answer"
         )
         return None
+
+    def decided_answer(self, key: RequestKey) -> dict[str, Any] | None:
+        try:
+            claim = _claim_of(self._read(_item_id(ANSWER_PREFIX, key)))
+        except Exception as error:
+            self._unreachable("looking up a decided answer", error)
+            return None
+        if claim is None or claim.state == DONE or claim.expires_at < self._clock.now():
+            return None
+        return _stored_answer(claim)
 
     def answer_sent(self, key: RequestKey) -> None:
         try:

@@ -327,3 +327,28 @@ def test_claim_answer_when_another_response_url_claimed_first_is_another_request
     forger.end_hop(forged, 0, completed=True)
     cloudformation.end_hop(real, 0, completed=True)
     assert "attacker" not in real.url_digest and len(real.url_digest) == 64
+
+
+def test_claim_answer_when_the_claim_write_is_throttled_sends_the_stored_answer(
+    table: DynamoDBRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer was stored and its PUT may have arrived. The next claimant's UpdateItem is
+    throttled (or denied): it sends the stored answer, readable still, never its own."""
+    from botocore.exceptions import ClientError
+
+    first = table.for_invocation("a")
+    assert first.claim_answer(KEY, MINUTE_MS, FAILED)
+    first.release_answer(KEY)
+    retry = table.for_invocation("b")
+
+    def throttled(**_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+            "UpdateItem",
+        )
+
+    monkeypatch.setattr(retry._client, "update_item", throttled)
+
+    claim = retry.claim_answer(KEY, MINUTE_MS, SUCCESS)
+
+    assert claim is not None and claim.body == FAILED, claim
