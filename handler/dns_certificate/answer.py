@@ -31,7 +31,15 @@ Sender = Callable[[str, Mapping[str, Any], float], None]
 
 
 class AnswerNotDeliveredError(Exception):
-    """Every attempt to PUT the answer failed; CloudFormation will time the resource out."""
+    """Every attempt to PUT the answer failed; CloudFormation will time the resource out.
+
+    `may_have_arrived`: some attempt ended without S3's answer (a timeout, a dropped
+    connection), so the object may have been written; False when every attempt was refused
+    (an HTTP error status, a URL never tried): CloudFormation has not read this answer."""
+
+    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_arrived = may_have_arrived
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
@@ -117,15 +125,19 @@ def send_answer(
     refused = url_problem(url)
     if refused is not None:
         logger.error("Answer not sent: ResponseURL refused", extra={"problem": refused})
-        raise AnswerNotDeliveredError(f"Answer not sent: the ResponseURL {refused}")
+        raise AnswerNotDeliveredError(
+            f"Answer not sent: the ResponseURL {refused}", may_have_arrived=False
+        )
     payload = encode_body(body)
     give_up_at = monotonic() + budget_seconds
     attempt = 0
+    unanswered = False
     while True:
         attempt += 1
         # Never longer than asked for; near the end of the budget, still at least a second.
         timeout = min(attempt_timeout, max(1.0, give_up_at - monotonic()))
         problem = _put(url, payload, timeout)
+        unanswered = unanswered or (problem is not None and not problem.startswith(REFUSED))
         if problem is None:
             logger.info(
                 "Answer delivered",
@@ -136,7 +148,8 @@ def send_answer(
         logger.warning("Answer not delivered", extra={"attempt": attempt, "problem": problem})
         if monotonic() + delay >= give_up_at:
             raise AnswerNotDeliveredError(
-                f"Answer not delivered after {attempt} attempts: {problem}"
+                f"Answer not delivered after {attempt} attempts: {problem}",
+                may_have_arrived=unanswered,
             )
         sleep(delay)
 
@@ -180,6 +193,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: How `_put` begins a problem S3 answered (an HTTP error status: nothing was written).
+REFUSED = "HTTP "
+
+
 def _put(url: str, payload: bytes, timeout: float) -> str | None:
     """None when delivered, else a description that does not contain the URL.
 
@@ -195,7 +212,7 @@ def _put(url: str, payload: bytes, timeout: float) -> str | None:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = int(response.status)
     except urllib.error.HTTPError as error:
-        return f"HTTP {error.code}"
+        return f"{REFUSED}{error.code}"
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         return f"{type(error).__name__}: {type(reason).__name__}"
@@ -203,4 +220,4 @@ def _put(url: str, payload: bytes, timeout: float) -> str | None:
         # http.client's errors (InvalidURL, RemoteDisconnected...), a TypeError from a handler:
         # only the type is reported, because a message may quote the URL.
         return type(error).__name__
-    return None if 200 <= status < 300 else f"HTTP {status}"
+    return None if 200 <= status < 300 else f"{REFUSED}{status}"

@@ -321,11 +321,11 @@ class CertificateResource(CfnResource):
             body = dict(claim.body)
         try:
             self._sender(self._response_url, body, budget)
-        except AnswerNotDeliveredError:
+        except AnswerNotDeliveredError as error:
             logger.exception("CloudFormation could not be answered")
             self.undelivered = True
             if key is not None:
-                self._requests.release_answer(key)
+                self._requests.release_answer(key, may_have_arrived=error.may_have_arrived)
             return
         self._metrics.answered(str(body["Status"]))
         if key is not None:

@@ -165,8 +165,10 @@ class RequestsStore(Protocol):
 
     def answer_sent(self, key: RequestKey) -> None: ...
 
-    def release_answer(self, key: RequestKey) -> None:
-        """The answer could not be delivered: let another invocation try."""
+    def release_answer(self, key: RequestKey, *, may_have_arrived: bool = True) -> None:
+        """The answer could not be delivered: let another invocation try. When it may have
+        arrived, the next one sends it again; when S3 refused every attempt, the next one
+        decides its own."""
         ...
 
     def start_hop(self, key: RequestKey, hop: int, remaining_ms: int) -> bool:
@@ -204,7 +206,7 @@ class NoRequestsTable:
     def answer_sent(self, key: RequestKey) -> None:
         return None
 
-    def release_answer(self, key: RequestKey) -> None:
+    def release_answer(self, key: RequestKey, *, may_have_arrived: bool = True) -> None:
         return None
 
     def start_hop(self, key: RequestKey, hop: int, remaining_ms: int) -> bool:
@@ -337,9 +339,9 @@ class DynamoDBRequests:
         except Exception as error:
             self._unreachable("recording the answer", error)
 
-    def release_answer(self, key: RequestKey) -> None:
+    def release_answer(self, key: RequestKey, *, may_have_arrived: bool = True) -> None:
         try:
-            self._release(_item_id(ANSWER_PREFIX, key), keep=True)
+            self._release(_item_id(ANSWER_PREFIX, key), keep=may_have_arrived)
         except Exception as error:
             self._unreachable("releasing the answer", error)
 
