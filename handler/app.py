@@ -20,6 +20,7 @@ from dns_certificate.diagnoser import Diagnoser
 from dns_certificate.errors import (
     CertificateResourceError,
     ContinuationError,
+    DecidedFailure,
     InvocationDiedError,
     StateUnavailableError,
     StoredStateUnreadableError,
@@ -229,11 +230,18 @@ def _resend_decided(
     )
     resource = _resource(runtime)
 
+    physical_id = str(decided.get("PhysicalResourceId") or placeholder_physical_id(event))
+
     def resend(event: dict[str, Any], context: Any) -> str:
+        # The decided answer itself, should the claim fall back to this invocation's own.
         if decided.get("Status") != "SUCCESS":
             _lifecycle(runtime, event, context, resource).abandon()
-        physical_id = decided.get("PhysicalResourceId")
-        return str(physical_id) if physical_id else placeholder_physical_id(event)
+            resource.set_physical_id(physical_id)
+            raise DecidedFailure(str(decided.get("Reason") or "The request failed"))
+        data = decided.get("Data")
+        if isinstance(data, dict):
+            resource.set_data({str(k): str(v) for k, v in data.items()})
+        return physical_id
 
     _serve_every_type(resource, resend)
     resource(event, context)

@@ -94,6 +94,12 @@ class InvocationDiedError(CertificateResourceError):
     """Lambda ended an invocation (timeout, crash) before it answered, and gave up retrying."""
 
 
+class DecidedFailure(CertificateResourceError):  # noqa: N818 - an answer, not a fault
+    """A FAILED answer an earlier invocation decided (and may have sent): sent again as is."""
+
+    max_length = MAX_LONG_REASON_LENGTH
+
+
 class PolicyRefusedError(CertificateResourceError):
     """The request asks for something the provider's installation does not allow (policy.py:
     the template parameters AllowedDomains and AllowExportableCertificates)."""

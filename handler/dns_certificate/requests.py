@@ -227,8 +227,10 @@ class Claim:
     owner: str
     lease_until: float
     expires_at: float
-    #: An answer claim's answer (JSON), stored before it is sent.
+    #: An answer claim's answer (JSON), stored before it is sent...
     answer: str | None = None
+    #: ...and the claimant that stored it (a refusal of only its own PUTs may unbind it).
+    answered_by: str | None = None
 
     def live(self, now: float) -> bool:
         return self.state == CLAIMED and self.lease_until >= now and self.expires_at >= now
@@ -245,6 +247,7 @@ def _claim_of(item: Mapping[str, Any] | None) -> Claim | None:
             lease_until=float(item.get("lease_until", {"N": "0"})["N"]),
             expires_at=float(item.get("expiration", {"N": "0"})["N"]),
             answer=str(item["answer"]["S"]) if "answer" in item else None,
+            answered_by=str(item["answered_by"]["S"]) if "answered_by" in item else None,
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -271,6 +274,9 @@ class DynamoDBRequests:
         self.owner = owner or uuid.uuid4().hex
         self._leases: dict[str, _Lease] = {}
         self._leases_lock = threading.Lock()
+        #: Answer items whose stored answer this invocation wrote first (no earlier claimant's
+        #: PUT of it can have arrived).
+        self._own_answers: set[str] = set()
 
     def for_invocation(self, invocation_id: str) -> DynamoDBRequests:
         """A nonce as well as Lambda's request id: a retry, and possibly a duplicate delivery,
@@ -299,14 +305,17 @@ class DynamoDBRequests:
         ours = dict(body or {})
         # In the body's own key order: the stored answer, sent again, is the same bytes.
         text = json.dumps(ours, separators=(",", ":"))
+        item_id = _item_id(ANSWER_PREFIX, key)
         try:
-            outcome, claim = self._claim(_item_id(ANSWER_PREFIX, key), lease, answer=text)
+            outcome, claim = self._claim(item_id, lease, answer=text)
         except Exception as error:  # never keep an invocation from answering
             self._unreachable("claiming the answer", error)
-            # A decided answer that can still be read is the one sent (never a second one).
-            decided = self.decided_answer(key)
-            return AnswerClaim(decided, resent=True) if decided else AnswerClaim(ours)
+            # An answer stored and still readable is the one sent (never a second one).
+            stored = self._readable_answer(item_id)
+            return AnswerClaim(stored, resent=True) if stored else AnswerClaim(ours)
         if outcome == "won":
+            if claim is not None and claim.answered_by == self.owner:
+                self._own_answers.add(item_id)
             stored = _stored_answer(claim)
             if stored is None or stored == ours:
                 return AnswerClaim(ours)
@@ -339,9 +348,20 @@ class DynamoDBRequests:
         except Exception as error:
             self._unreachable("recording the answer", error)
 
-    def release_answer(self, key: RequestKey, *, may_have_arrived: bool = True) -> None:
+    def _readable_answer(self, item_id: str) -> dict[str, Any] | None:
         try:
-            self._release(_item_id(ANSWER_PREFIX, key), keep=may_have_arrived)
+            return _stored_answer(_claim_of(self._read(item_id)))
+        except Exception as error:
+            self._unreachable("reading the stored answer", error)
+            return None
+
+    def release_answer(self, key: RequestKey, *, may_have_arrived: bool = True) -> None:
+        item_id = _item_id(ANSWER_PREFIX, key)
+        # Only our own PUTs were refused: an earlier claimant's PUT of the same answer (timed
+        # out, or killed mid-way) may still have arrived, and keeps it final.
+        keep = may_have_arrived or item_id not in self._own_answers
+        try:
+            self._release(item_id, keep=keep)
         except Exception as error:
             self._unreachable("releasing the answer", error)
 
@@ -444,7 +464,10 @@ class DynamoDBRequests:
             }
             update = "SET #state = :claimed, #owner = :me, lease_until = :lease, expiration = :ttl"
             if answer is not None:
-                update += ", answer = if_not_exists(answer, :answer)"
+                update += (
+                    ", answer = if_not_exists(answer, :answer)"
+                    ", answered_by = if_not_exists(answered_by, :me)"
+                )
                 values[":answer"] = {"S": answer}
             try:
                 written = self._client.update_item(

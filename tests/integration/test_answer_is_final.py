@@ -15,6 +15,7 @@ import pytest
 
 import app
 from dns_certificate.answer import AnswerNotDeliveredError, encode_body, send_answer
+from dns_certificate.requests import AnswerClaim, DynamoDBRequests
 from tests.integration.harness import Harness
 from tests.integration.test_exactly_once import (
     HANG,
@@ -144,3 +145,55 @@ def test_retry_after_a_refused_success_runs_the_request_again_and_answers_once(
     assert retry is not None and retry.status == "SUCCESS"
     assert harness.certificates() == first == [retry.physical_id]
     assert [a.status for a in harness.answers_for(event)] == ["SUCCESS"]
+
+
+def test_a_later_refusal_does_not_unbind_an_earlier_answer_that_may_have_arrived(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Create's SUCCESS is PUT and S3 never answers (it may have been written). Lambda's
+    retries re-send those bytes and S3 refuses them, which says nothing about the first PUT:
+    the answer stays final, and the on-failure record sends it again and keeps the
+    certificate it names (a refusal once unbound it: FAILED, the certificate deleted)."""
+    lost = LostResponses()
+    monkeypatch.setattr(app, "SENDER", lost)
+    event = harness.event("create.json")
+    with pytest.raises(AnswerNotDeliveredError):
+        app.lambda_handler(copy.deepcopy(event), harness.context())
+    _refusing_sender(harness, monkeypatch)
+    for _ in range(2):  # Lambda's two retries: S3 refuses the re-sent SUCCESS
+        with pytest.raises(AnswerNotDeliveredError):
+            app.lambda_handler(copy.deepcopy(event), harness.context())
+    harness.answers.set_status_code(200)
+
+    answer = deliver_dead(harness, event)
+
+    assert answer is not None
+    assert (answer.status, harness.certificates()) == ("SUCCESS", [answer.physical_id])
+    assert answer.raw == lost.sent[-1]
+
+
+def test_resend_of_a_decided_failed_never_sends_success_when_the_table_fails(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Create's FAILED is decided (stored, its PUT lost). The retry reads it, then the
+    claim write and its read fail (throttled): the answer it falls back to, its own, is the
+    decided FAILED too (it was once a SUCCESS built from the physical id)."""
+    lost = LostResponses()
+    monkeypatch.setattr(app, "SENDER", lost)
+    event = harness.event("create.json")
+    event["ResourceProperties"]["DomainName"] = "-bad-.example.com"  # any FAILED will do
+    with pytest.raises(AnswerNotDeliveredError):
+        app.lambda_handler(copy.deepcopy(event), harness.context())
+    assert b'"FAILED"' in lost.sent[-1], lost.sent
+    monkeypatch.setattr(app, "SENDER", send_answer)
+
+    def unreachable(
+        self: DynamoDBRequests, key: Any, ms: int, body: Mapping[str, Any] | None = None
+    ) -> AnswerClaim:
+        return AnswerClaim(dict(body or {}))  # what the except path gives when its read fails too
+
+    monkeypatch.setattr(DynamoDBRequests, "claim_answer", unreachable)
+
+    retry = harness.invoke(event)
+
+    assert retry is not None and retry.status == "FAILED", retry

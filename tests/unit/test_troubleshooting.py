@@ -54,6 +54,9 @@ THROTTLING_WAITS = {"_wait_out_throttling", "wait_out_throttling", "poll"}
 #: Reasons the scan cannot read where they are raised: (file, source of the argument) -> why
 #: that is covered. A new entry needs its templates documented (and read by the scan).
 DYNAMIC_SITES = {
+    ("app.py", "str(decided.get('Reason') or 'The request failed')"): (
+        "a reason an earlier invocation answered (any of the others), sent again"
+    ),
     ("app.py", "intake.reason"): "the Malformed(...) reasons of intake.py (REASON_ARGUMENTS)",
     ("dns_certificate/certificates.py", "_request_reason(error)"): "REASON_BUILDERS",
     ("dns_certificate/registry.py", "_recorded_for_another(record.arn)"): "REASON_BUILDERS",
