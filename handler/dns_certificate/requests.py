@@ -311,7 +311,7 @@ class DynamoDBRequests:
         except Exception as error:  # never keep an invocation from answering
             self._unreachable("claiming the answer", error)
             # An answer stored and still readable is the one sent (never a second one).
-            stored = self._readable_answer(item_id)
+            stored = _stored_answer(self._answer_claim(item_id))
             return AnswerClaim(stored, resent=True) if stored else AnswerClaim(ours)
         if outcome == "won":
             if claim is not None and claim.answered_by == self.owner:
@@ -333,11 +333,7 @@ class DynamoDBRequests:
         return None
 
     def decided_answer(self, key: RequestKey) -> dict[str, Any] | None:
-        try:
-            claim = _claim_of(self._read(_item_id(ANSWER_PREFIX, key)))
-        except Exception as error:
-            self._unreachable("looking up a decided answer", error)
-            return None
+        claim = self._answer_claim(_item_id(ANSWER_PREFIX, key))
         if claim is None or claim.state == DONE or claim.expires_at < self._clock.now():
             return None
         return _stored_answer(claim)
@@ -348,9 +344,10 @@ class DynamoDBRequests:
         except Exception as error:
             self._unreachable("recording the answer", error)
 
-    def _readable_answer(self, item_id: str) -> dict[str, Any] | None:
+    def _answer_claim(self, item_id: str) -> Claim | None:
+        """The answer item as read; None when there is none or the table cannot tell."""
         try:
-            return _stored_answer(_claim_of(self._read(item_id)))
+            return _claim_of(self._read(item_id))
         except Exception as error:
             self._unreachable("reading the stored answer", error)
             return None
